@@ -1,0 +1,176 @@
+"""The ``veogen`` command: ``up``, ``db upgrade``, ``user add``, ``worker``, ``scheduler``.
+
+``veogen up`` is the embedded default in one command: bundled Redis (unless
+REDIS_URL is set), migrations, the first admin, workers, the scheduler and
+Streamlit; Ctrl-C stops every process it started. Worker and scheduler code is
+started as ``python -m workers.…`` so this module never imports it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from core.config import get_settings
+from core.db import upgrade_database
+from core.errors import VeoGenError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _db_upgrade(_args: argparse.Namespace) -> int:
+    url = get_settings().resolved_database_url()
+    upgrade_database(url)
+    print("database is up to date")
+    return 0
+
+
+def _user_add(args: argparse.Namespace) -> int:
+    from core.services.users import generate_password
+    from core.studio import build_studio
+
+    settings = get_settings()
+    upgrade_database(settings.resolved_database_url())
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    elif sys.stdin.isatty() and not args.generate:
+        password = getpass.getpass(f"Password for {args.username}: ")
+    else:
+        password = generate_password()
+        print(f"password for {args.username}: {password}")
+    user = build_studio(settings).create_user(args.username, password, role=args.role, email=args.email or "")
+    print(f"created {user.role} {user.username}")
+    return 0
+
+
+def _exec_module(module: str) -> int:
+    os.execv(sys.executable, [sys.executable, "-m", module])
+
+
+def _worker(_args: argparse.Namespace) -> int:
+    return _exec_module("workers.main")
+
+
+def _scheduler(_args: argparse.Namespace) -> int:
+    return _exec_module("workers.scheduler")
+
+
+class _Supervisor:
+    """Start child processes, restart workers that die, stop them all on a signal."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.children: dict[str, subprocess.Popen[bytes]] = {}
+        self.commands: dict[str, list[str]] = {}
+        self.stopping = False
+
+    def spawn(self, name: str, command: list[str]) -> None:
+        self.commands[name] = command
+        self.children[name] = subprocess.Popen(command, cwd=ROOT, env=self.env, start_new_session=True)
+
+    def stop(self, *_args: object) -> None:
+        self.stopping = True
+
+    def run(self) -> int:
+        signal.signal(signal.SIGINT, self.stop)
+        signal.signal(signal.SIGTERM, self.stop)
+        code = 0
+        while not self.stopping:
+            for name, proc in list(self.children.items()):
+                ret = proc.poll()
+                if ret is None:
+                    continue
+                if name == "web":
+                    print(f"streamlit exited ({ret}); stopping", flush=True)
+                    self.stopping, code = True, ret or 0
+                    break
+                print(f"{name} exited ({ret}); restarting it", flush=True)
+                self.spawn(name, self.commands[name])
+            time.sleep(0.5)
+        self.shutdown()
+        return code
+
+    def shutdown(self) -> None:
+        for proc in self.children.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for proc in self.children.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _up(args: argparse.Namespace) -> int:
+    from core.studio import build_studio
+
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    redis_proc = None
+    if not settings.redis_url:
+        from core.embedded import start_redis
+
+        redis_proc, url = start_redis(settings.data_dir / "redis")
+        env["REDIS_URL"] = url
+        print(f"bundled redis-server on {url}", flush=True)
+    try:
+        upgrade_database(settings.resolved_database_url())
+        settings.resolved_cookie_key()
+        password = build_studio(settings).ensure_admin(settings.admin_password)
+        if password and not settings.admin_password:
+            print(f"\n  First start: created user 'admin' with password  {password}\n"
+                  "  (shown once; change it after logging in)\n", flush=True)
+        sup = _Supervisor(env)
+        py = sys.executable
+        for n in range(args.workers or settings.workers):
+            sup.spawn(f"worker-{n + 1}", [py, "-m", "workers.main"])
+        sup.spawn("scheduler", [py, "-m", "workers.scheduler"])
+        sup.spawn("web", [py, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py")])
+        return sup.run()
+    finally:
+        if redis_proc is not None:
+            redis_proc.terminate()
+            redis_proc.wait(timeout=10)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="veogen", description="VeoGen: a self-hosted studio for AI video.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="start everything on this machine (the embedded default)")
+    up.add_argument("--workers", type=int, default=0, help="worker processes (default: VEOGEN_WORKERS)")
+    up.set_defaults(func=_up)
+    db = sub.add_parser("db", help="database tasks").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="run migrations").set_defaults(func=_db_upgrade)
+    user = sub.add_parser("user", help="manage users").add_subparsers(dest="user_command", required=True)
+    add = user.add_parser("add", help="create a user")
+    add.add_argument("username")
+    add.add_argument("--role", choices=["creator", "admin"], default="creator")
+    add.add_argument("--email", default="")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    add.add_argument("--generate", action="store_true", help="generate a password and print it once")
+    add.set_defaults(func=_user_add)
+    sub.add_parser("worker", help="run one RQ worker").set_defaults(func=_worker)
+    sub.add_parser("scheduler", help="run the scheduler and reconciler").set_defaults(func=_scheduler)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except VeoGenError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

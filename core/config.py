@@ -1,0 +1,131 @@
+"""Settings: the one place configuration is read (environment and ``.env``).
+
+Every field is documented in ``.env.example`` and the README's configuration
+table; ``tests/unit/test_docs.py`` fails when one is missing. Imports no UI or
+worker code.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """VeoGen's configuration. Empty means "use the embedded default"."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="VEOGEN_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    env: Literal["development", "production"] = "development"
+    """``production`` refuses generated secrets and requires explicit services."""
+
+    data_dir: Path = Path("data")
+    """Folder for the embedded default: SQLite file, bundled Redis, local media."""
+
+    database_url: str = Field(
+        default="", validation_alias=AliasChoices("DATABASE_URL", "VEOGEN_DATABASE_URL")
+    )
+    """SQLAlchemy URL; empty means SQLite at ``{data_dir}/veogen.db``."""
+
+    redis_url: str = Field(
+        default="", validation_alias=AliasChoices("REDIS_URL", "VEOGEN_REDIS_URL")
+    )
+    """Redis URL for RQ; empty means the bundled redis-server on a unix socket under ``data_dir``."""
+
+    media_url: str = ""
+    """Where videos are stored: a local folder or an fsspec URL (``s3://``, ``gs://``); empty means ``{data_dir}/media``."""
+
+    provider: Literal["offline"] = "offline"
+    """Video provider used for new generations."""
+
+    admin_password: str = ""
+    """Password for the first admin account; empty means generate one and print it once."""
+
+    cookie_key: str = ""
+    """Secret that signs login cookies; empty in development means a random key kept in ``data_dir``."""
+
+    cookie_expiry_days: float = 1.0
+    """Days a login cookie stays valid."""
+
+    workers: int = Field(default=2, ge=1, le=32)
+    """Worker processes started by ``veogen up``."""
+
+    poll_interval_seconds: float = Field(default=5.0, gt=0)
+    """Delay before the first provider poll; later polls back off from it."""
+
+    poll_max_interval_seconds: float = Field(default=30.0, gt=0)
+    """Upper bound of the poll backoff, in seconds."""
+
+    operation_deadline_seconds: int = Field(default=1800, gt=0)
+    """A generation not final this many seconds after submit is failed by the reconciler."""
+
+    reconcile_interval_seconds: float = Field(default=15.0, gt=0)
+    """How often the scheduler reconciles the database with the queue, in seconds."""
+
+    stale_after_seconds: float = Field(default=30.0, gt=0)
+    """A non-final generation untouched this long, with no live job, is re-enqueued, in seconds."""
+
+    job_timeout_seconds: int = Field(default=600, gt=0)
+    """RQ job timeout; jobs are short, this bounds a stuck render or download."""
+
+    max_provider_retries: int = Field(default=5, ge=0)
+    """Transient provider errors retried per generation before it fails."""
+
+    page_size: int = Field(default=12, ge=1, le=100)
+    """Generations per gallery page."""
+
+    log_level: str = "INFO"
+    """Python logging level for every process."""
+
+    def resolved_database_url(self) -> str:
+        """Return the database URL, defaulting to SQLite under ``data_dir``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'veogen.db').resolve()}"
+
+    def resolved_redis_url(self) -> str:
+        """Return the Redis URL, defaulting to the bundled server's socket under ``data_dir``."""
+        return self.redis_url or f"unix://{(self.data_dir / 'redis' / 'redis.sock').resolve()}"
+
+    def resolved_media_url(self) -> str:
+        """Return the media root, defaulting to ``{data_dir}/media``."""
+        return self.media_url or str((self.data_dir / "media").resolve())
+
+    def resolved_cookie_key(self) -> str:
+        """Return the cookie key; in development, create and keep a random one."""
+        if self.cookie_key:
+            return self.cookie_key
+        if self.env == "production":
+            raise RuntimeError("VEOGEN_COOKIE_KEY must be set when VEOGEN_ENV=production")
+        path = self.data_dir / "cookie_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+def setting_env_names() -> list[str]:
+    """Return the environment variable name of every setting (for docs tests)."""
+    prefix = Settings.model_config.get("env_prefix", "")
+    names = []
+    for name, field in Settings.model_fields.items():
+        alias = field.validation_alias
+        if isinstance(alias, AliasChoices):
+            names.append(str(alias.choices[0]))
+        else:
+            names.append(f"{prefix}{name}".upper())
+    return names
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,71 @@
+"""VeoGen's one exception tree. Every error a user or operator can see is one of these.
+
+    VeoGenError
+    ├── ValidationError            bad user input; ``.field`` names the input, the message says what is wrong
+    ├── NotFoundError              no such row, or not yours (we never say which)
+    ├── PermissionDeniedError      the caller's role does not allow it
+    ├── BudgetError                the request would go over a budget or cap
+    ├── TransitionError            an illegal status change (see core.status)
+    ├── MediaError                 a corrupt, truncated or unsupported media file
+    ├── StorageError               reading or writing stored media failed
+    └── ProviderError              a provider call failed; ``.code`` and ``.retryable``
+        ├── ProviderUnavailableError   the provider is not configured or not reachable
+        └── SafetyFilteredError        the provider refused the content
+
+Imports nothing but the standard library.
+"""
+
+from __future__ import annotations
+
+
+class VeoGenError(Exception):
+    """Base of every error VeoGen raises on purpose."""
+
+
+class ValidationError(VeoGenError):
+    """Bad user input; the message says exactly what is wrong."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class NotFoundError(VeoGenError):
+    """The row does not exist or does not belong to the caller."""
+
+
+class PermissionDeniedError(VeoGenError):
+    """The caller may not do this."""
+
+
+class BudgetError(VeoGenError):
+    """The request would go over a budget or an open-generation cap."""
+
+
+class TransitionError(VeoGenError):
+    """A status change that the transition table does not allow."""
+
+
+class MediaError(VeoGenError):
+    """A media file is corrupt, truncated or unsupported."""
+
+
+class StorageError(VeoGenError):
+    """Reading or writing stored media failed."""
+
+
+class ProviderError(VeoGenError):
+    """A provider call failed; ``retryable`` says whether trying again may help."""
+
+    def __init__(self, message: str, *, code: str = "UNKNOWN", retryable: bool = False) -> None:
+        super().__init__(message)
+        self.code = code
+        self.retryable = retryable
+
+
+class ProviderUnavailableError(ProviderError):
+    """The provider is not configured or cannot be reached."""
+
+
+class SafetyFilteredError(ProviderError):
+    """The provider refused the content on safety grounds."""

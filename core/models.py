@@ -1,0 +1,167 @@
+"""ORM models: users, generations, videos, events and ledger entries.
+
+Services read and write these and hand plain dataclasses to callers; no page
+ever sees an ORM row. Imports SQLAlchemy only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+MONEY = Numeric(12, 4)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    """A 32-character hex id; safe as an RQ job id and in storage keys."""
+    return uuid.uuid4().hex
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSON}
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(128), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    password_hash: Mapped[str] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(16), default="creator")
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Generation(Base):
+    __tablename__ = "generations"
+    __table_args__ = (
+        UniqueConstraint("user_id", "idempotency_key", name="uq_generations_user_idempotency"),
+        Index("ix_generations_user_created", "user_id", "created_at"),
+        Index("ix_generations_status", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    provider: Mapped[str] = mapped_column(String(32))
+    model: Mapped[str] = mapped_column(String(64))
+    prompt: Mapped[str] = mapped_column(Text)
+    negative_prompt: Mapped[str] = mapped_column(Text, default="")
+    duration_seconds: Mapped[int] = mapped_column(Integer)
+    aspect_ratio: Mapped[str] = mapped_column(String(8))
+    resolution: Mapped[str] = mapped_column(String(8))
+    seed: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    sample_count: Mapped[int] = mapped_column(Integer, default=1)
+    idempotency_key: Mapped[str] = mapped_column(String(64))
+    remix_of_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    operation_name: Mapped[str | None] = mapped_column(Text, nullable=True)
+    provider_videos: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    """URIs of the finished videos at the provider, kept so a fetch can resume."""
+    job_seq: Mapped[int] = mapped_column(Integer, default=0)
+    """Fencing token: only the job enqueued with the current value may advance the row."""
+    poll_count: Mapped[int] = mapped_column(Integer, default=0)
+    retry_count: Mapped[int] = mapped_column(Integer, default=0)
+    price_usd: Mapped[Decimal] = mapped_column(MONEY, default=Decimal(0))
+    cost_usd: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    safety_reasons: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+    videos: Mapped[list[Video]] = relationship(
+        back_populates="generation", cascade="all, delete-orphan", order_by="Video.index"
+    )
+
+
+class Video(Base):
+    __tablename__ = "videos"
+    __table_args__ = (UniqueConstraint("generation_id", "index", name="uq_videos_generation_index"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    generation_id: Mapped[str] = mapped_column(ForeignKey("generations.id", ondelete="CASCADE"))
+    index: Mapped[int] = mapped_column(Integer)
+    storage_key: Mapped[str] = mapped_column(String(255))
+    thumbnail_key: Mapped[str] = mapped_column(String(255))
+    poster_key: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    duration_seconds: Mapped[float] = mapped_column(Float)
+    fps: Mapped[float] = mapped_column(Float)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    codec: Mapped[str] = mapped_column(String(32))
+    has_audio: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    generation: Mapped[Generation] = relationship(back_populates="videos")
+
+
+class Event(Base):
+    """Every status change (and later, account events): the timeline and the audit log."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_generation_at", "generation_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    generation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("generations.id", ondelete="CASCADE"), nullable=True
+    )
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=True
+    )
+    kind: Mapped[str] = mapped_column(String(32), default="status")
+    from_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    to_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LedgerEntry(Base):
+    """Money: reserve at submit, then exactly one of settle or release, enforced by a unique key."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (
+        UniqueConstraint("generation_id", "kind", name="uq_ledger_generation_kind"),
+        Index("ix_ledger_user_created", "user_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    generation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("generations.id", ondelete="SET NULL"), nullable=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    """``reserve``, ``settle`` or ``release``."""
+    amount_usd: Mapped[Decimal] = mapped_column(MONEY)
+    """Signed change to the user's committed spend: reserve +price, settle cost−price, release −price.
+
+    So a generation's entries sum to its price while open, its cost once settled,
+    and zero once released; a user's entries sum to what they have committed.
+    """
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,73 @@
+"""The Protocol every video backend implements, and the plain data it exchanges.
+
+Imports nothing heavy: the web process loads this, never a provider's SDK.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Literal, Protocol
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """What a provider is asked to render; built from a validated generation row."""
+
+    model: str
+    prompt: str
+    negative_prompt: str = ""
+    duration_seconds: int = 4
+    aspect_ratio: str = "16:9"
+    resolution: str = "720p"
+    seed: int | None = None
+    sample_count: int = 1
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> GenerationRequest:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class ProviderVideo:
+    """A produced video still held by the provider."""
+
+    uri: str
+    mime_type: str = "video/mp4"
+
+
+@dataclass(frozen=True)
+class OperationState:
+    """The outcome of one poll."""
+
+    kind: Literal["pending", "succeeded", "filtered", "failed"]
+    videos: tuple[ProviderVideo, ...] = ()
+    reasons: tuple[str, ...] = ()
+    code: str = ""
+    message: str = ""
+    retryable: bool = False
+
+
+class VideoProvider(Protocol):
+    """A backend that turns a request into videos through a long-running operation."""
+
+    name: str
+    label: str
+    idempotent_submit: bool
+    """True when submitting the same request twice costs nothing (offline); False for paid providers."""
+
+    def submit(self, request: GenerationRequest) -> str:
+        """Start an operation and return its name."""
+        ...
+
+    def poll(self, operation_name: str) -> OperationState:
+        """Ask once how the operation is doing."""
+        ...
+
+    def fetch(self, video: ProviderVideo, dest: Path) -> None:
+        """Write the video's bytes to ``dest``."""
+        ...

@@ -1,0 +1,360 @@
+"""Generations for their owner: submit, cancel, delete, list, read.
+
+Every query is scoped to the calling user; another user's id answers
+NotFoundError, the same as an id that does not exist. Services take
+``session`` keyword-only and never commit; :mod:`core.studio` does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from core import catalog
+from core.errors import NotFoundError, ValidationError
+from core.models import Event, Generation
+from core.services import ledger
+from core.services.lifecycle import transition
+from core.status import Status
+
+
+@dataclass(frozen=True)
+class GenerationForm:
+    """What a creator asks for; validated by :func:`submit_generation`."""
+
+    model: str
+    prompt: str
+    negative_prompt: str = ""
+    duration_seconds: int = 4
+    aspect_ratio: str = "16:9"
+    resolution: str = "720p"
+    seed: int | None = None
+    sample_count: int = 1
+    idempotency_key: str = ""
+    remix_of_id: str | None = None
+
+
+@dataclass(frozen=True)
+class VideoView:
+    index: int
+    storage_key: str
+    thumbnail_key: str
+    poster_key: str
+    duration_seconds: float
+    fps: float
+    width: int
+    height: int
+    codec: str
+    has_audio: bool
+    size_bytes: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class GenerationView:
+    id: str
+    user_id: int
+    status: Status
+    provider: str
+    model: str
+    model_label: str
+    prompt: str
+    negative_prompt: str
+    duration_seconds: int
+    aspect_ratio: str
+    resolution: str
+    seed: int | None
+    sample_count: int
+    price_usd: Decimal
+    cost_usd: Decimal | None
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+    error_message: str | None
+    safety_reasons: list[str]
+    remix_of_id: str | None
+    videos: list[VideoView] = field(default_factory=list)
+
+    @property
+    def is_final(self) -> bool:
+        return self.status.is_final
+
+    def as_form(self) -> GenerationForm:
+        """The settings of this generation, for a remix."""
+        return GenerationForm(
+            model=self.model,
+            prompt=self.prompt,
+            negative_prompt=self.negative_prompt,
+            duration_seconds=self.duration_seconds,
+            aspect_ratio=self.aspect_ratio,
+            resolution=self.resolution,
+            seed=self.seed,
+            sample_count=self.sample_count,
+            remix_of_id=self.id,
+        )
+
+
+@dataclass(frozen=True)
+class EventView:
+    at: datetime
+    kind: str
+    from_status: str | None
+    to_status: str | None
+    detail: str
+
+
+@dataclass(frozen=True)
+class GenerationPage:
+    items: list[GenerationView]
+    total: int
+    page: int
+    pages: int
+
+
+def to_view(row: Generation) -> GenerationView:
+    """Copy a row (and its videos) into plain data."""
+    spec = catalog.MODELS.get(row.model)
+    return GenerationView(
+        id=row.id,
+        user_id=row.user_id,
+        status=Status(row.status),
+        provider=row.provider,
+        model=row.model,
+        model_label=spec.label if spec else row.model,
+        prompt=row.prompt,
+        negative_prompt=row.negative_prompt,
+        duration_seconds=row.duration_seconds,
+        aspect_ratio=row.aspect_ratio,
+        resolution=row.resolution,
+        seed=row.seed,
+        sample_count=row.sample_count,
+        price_usd=Decimal(row.price_usd),
+        cost_usd=None if row.cost_usd is None else Decimal(row.cost_usd),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        finished_at=row.finished_at,
+        error_message=row.error_message,
+        safety_reasons=list(row.safety_reasons or []),
+        remix_of_id=row.remix_of_id,
+        videos=[
+            VideoView(
+                index=v.index,
+                storage_key=v.storage_key,
+                thumbnail_key=v.thumbnail_key,
+                poster_key=v.poster_key,
+                duration_seconds=v.duration_seconds,
+                fps=v.fps,
+                width=v.width,
+                height=v.height,
+                codec=v.codec,
+                has_audio=v.has_audio,
+                size_bytes=v.size_bytes,
+                sha256=v.sha256,
+            )
+            for v in row.videos
+        ],
+    )
+
+
+def quote(form: GenerationForm) -> Decimal:
+    """Return the price of a form without submitting it (validates the model limits)."""
+    spec = catalog.get_model(form.model)
+    catalog.validate_request(
+        spec,
+        duration_seconds=form.duration_seconds,
+        aspect_ratio=form.aspect_ratio,
+        resolution=form.resolution,
+        sample_count=form.sample_count,
+        seed=form.seed,
+    )
+    return catalog.price_usd(
+        spec,
+        duration_seconds=form.duration_seconds,
+        resolution=form.resolution,
+        sample_count=form.sample_count,
+    )
+
+
+def _owned(session: Session, user_id: int, generation_id: str, *, for_update: bool = False) -> Generation:
+    stmt = (
+        select(Generation)
+        .where(Generation.id == generation_id, Generation.user_id == user_id)
+        .options(selectinload(Generation.videos))
+    )
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = session.execute(stmt).scalar_one_or_none()
+    if row is None:
+        raise NotFoundError("No such generation.")
+    return row
+
+
+def submit_generation(
+    *, session: Session, user_id: int, form: GenerationForm, providers: set[str]
+) -> tuple[GenerationView, bool]:
+    """Validate, price and write a queued generation with its ledger reservation.
+
+    Returns ``(view, created)``; a repeated idempotency key returns the
+    existing generation with ``created=False``. The caller commits, then enqueues.
+    """
+    if not form.idempotency_key or len(form.idempotency_key) > 64:
+        raise ValidationError("Missing or over-long idempotency key.", field="idempotency_key")
+    existing = session.execute(
+        select(Generation).where(
+            Generation.user_id == user_id, Generation.idempotency_key == form.idempotency_key
+        )
+    ).scalar_one_or_none()
+    if existing is not None:
+        return to_view(existing), False
+
+    spec = catalog.get_model(form.model)
+    if spec.provider not in providers:
+        raise ValidationError(f"{spec.label} is not available on this studio.", field="model")
+    prompt = catalog.clean_prompt(
+        form.prompt, field_name="prompt", max_chars=catalog.MAX_PROMPT_CHARS, required=True
+    )
+    negative = catalog.clean_prompt(
+        form.negative_prompt,
+        field_name="negative_prompt",
+        max_chars=catalog.MAX_NEGATIVE_PROMPT_CHARS,
+        required=False,
+    )
+    price = quote(form)
+    if form.remix_of_id is not None:
+        _owned(session, user_id, form.remix_of_id)
+
+    row = Generation(
+        user_id=user_id,
+        status=Status.QUEUED.value,
+        provider=spec.provider,
+        model=spec.id,
+        prompt=prompt,
+        negative_prompt=negative,
+        duration_seconds=form.duration_seconds,
+        aspect_ratio=form.aspect_ratio,
+        resolution=form.resolution,
+        seed=form.seed,
+        sample_count=form.sample_count,
+        idempotency_key=form.idempotency_key,
+        remix_of_id=form.remix_of_id,
+        price_usd=price,
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+            ledger.reserve(session=session, generation=row)
+            session.add(
+                Event(
+                    generation_id=row.id,
+                    user_id=user_id,
+                    kind="status",
+                    from_status=None,
+                    to_status=Status.QUEUED.value,
+                    detail=f"submitted; price ${price:.2f}",
+                )
+            )
+            session.flush()
+    except IntegrityError:
+        # A concurrent submit with the same key won the race: answer with its row.
+        winner = session.execute(
+            select(Generation).where(
+                Generation.user_id == user_id, Generation.idempotency_key == form.idempotency_key
+            )
+        ).scalar_one()
+        return to_view(winner), False
+    session.refresh(row, attribute_names=["videos"])
+    return to_view(row), True
+
+
+def get_generation(*, session: Session, user_id: int, generation_id: str) -> GenerationView:
+    """Return one of the user's generations, or NotFoundError."""
+    return to_view(_owned(session, user_id, generation_id))
+
+
+def list_generations(
+    *,
+    session: Session,
+    user_id: int,
+    page: int = 1,
+    page_size: int = 12,
+    statuses: list[str] | None = None,
+    models: list[str] | None = None,
+    search: str = "",
+) -> GenerationPage:
+    """Return one page of the user's generations, newest first, filtered."""
+    conditions = [Generation.user_id == user_id]
+    if statuses:
+        conditions.append(Generation.status.in_(statuses))
+    if models:
+        conditions.append(Generation.model.in_(models))
+    if search.strip():
+        conditions.append(
+            func.lower(Generation.prompt).contains(search.strip().lower(), autoescape=True)
+        )
+    total = session.execute(select(func.count()).select_from(Generation).where(*conditions)).scalar_one()
+    pages = max(1, -(-total // page_size))
+    page = min(max(1, page), pages)
+    rows = session.execute(
+        select(Generation)
+        .where(*conditions)
+        .options(selectinload(Generation.videos))
+        .order_by(Generation.created_at.desc(), Generation.id.desc())
+        .limit(page_size)
+        .offset((page - 1) * page_size)
+    ).scalars()
+    return GenerationPage(items=[to_view(r) for r in rows], total=total, page=page, pages=pages)
+
+
+def timeline(*, session: Session, user_id: int, generation_id: str) -> list[EventView]:
+    """Return the generation's events, oldest first."""
+    _owned(session, user_id, generation_id)
+    rows = session.execute(
+        select(Event).where(Event.generation_id == generation_id).order_by(Event.at, Event.id)
+    ).scalars()
+    return [EventView(at=e.at, kind=e.kind, from_status=e.from_status, to_status=e.to_status, detail=e.detail) for e in rows]
+
+
+def cancel_generation(*, session: Session, user_id: int, generation_id: str) -> GenerationView:
+    """Cancel a generation that has not reached the provider; its reservation is released."""
+    row = _owned(session, user_id, generation_id, for_update=True)
+    if row.status != Status.QUEUED.value:
+        raise ValidationError(
+            f"Only a queued generation can be canceled; this one is {row.status}.", field="status"
+        )
+    transition(session=session, generation=row, to=Status.CANCELED, detail="canceled by its owner")
+    ledger.release(session=session, generation=row)
+    return to_view(row)
+
+
+def delete_generation(*, session: Session, user_id: int, generation_id: str) -> GenerationView:
+    """Delete a finished generation's row; the caller removes its files after commit.
+
+    The ledger keeps its entries (their generation id becomes empty), so spend
+    history survives a delete.
+    """
+    row = _owned(session, user_id, generation_id, for_update=True)
+    if not Status(row.status).is_final:
+        raise ValidationError(
+            "This generation is still in progress; wait for it to finish (or cancel it) before deleting.",
+            field="status",
+        )
+    view = to_view(row)
+    session.delete(row)
+    session.flush()
+    return view
+
+
+def video_of(*, session: Session, user_id: int, generation_id: str, index: int) -> VideoView:
+    """Return one video of the user's generation, or NotFoundError."""
+    row = _owned(session, user_id, generation_id)
+    for video in to_view(row).videos:
+        if video.index == index:
+            return video
+    raise NotFoundError("No such video.")
+

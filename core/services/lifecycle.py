@@ -1,0 +1,92 @@
+"""Status changes: compare-and-set on the row, checked against core.status, with an event each.
+
+Every change is ``UPDATE … WHERE status = <expected> [AND job_seq = <token>]``, so
+two jobs racing on one generation cannot both move it; the loser gets a
+TransitionError and stops.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from core.errors import TransitionError
+from core.models import Event, Generation, utcnow
+from core.status import Status, can_transition
+
+
+def record_event(
+    *, session: Session, generation: Generation, kind: str, detail: str = ""
+) -> None:
+    """Add a non-status event (a reconcile, a retry) to the generation's timeline."""
+    session.add(
+        Event(
+            generation_id=generation.id,
+            user_id=generation.user_id,
+            kind=kind,
+            from_status=generation.status,
+            to_status=generation.status,
+            detail=detail,
+        )
+    )
+
+
+def transition(
+    *,
+    session: Session,
+    generation: Generation,
+    to: Status,
+    detail: str = "",
+    seq: int | None = None,
+    **values: Any,
+) -> None:
+    """Move ``generation`` to ``to`` if it is still where we saw it; record the event.
+
+    ``values`` are written in the same UPDATE (an operation name, an error).
+    Raises TransitionError when the table forbids the change or another
+    process moved the row first.
+    """
+    current = Status(generation.status)
+    if not can_transition(current, to):
+        raise TransitionError(f"generation {generation.id}: {current.value} → {to.value} is not allowed")
+    now = utcnow()
+    changes: dict[str, Any] = {"status": to.value, "updated_at": now, **values}
+    if to.is_final:
+        changes["finished_at"] = now
+    stmt = update(Generation).where(Generation.id == generation.id, Generation.status == current.value)
+    if seq is not None:
+        stmt = stmt.where(Generation.job_seq == seq)
+    result = session.execute(stmt.values(**changes).execution_options(synchronize_session=False))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise TransitionError(f"generation {generation.id} moved on before {current.value} → {to.value}")
+    for key, value in changes.items():
+        setattr(generation, key, value)
+    session.add(
+        Event(
+            generation_id=generation.id,
+            user_id=generation.user_id,
+            kind="status",
+            from_status=current.value,
+            to_status=to.value,
+            detail=detail,
+        )
+    )
+
+
+def bump_seq(*, session: Session, generation: Generation, expected: int, **values: Any) -> int:
+    """Take the next fencing token (compare-and-set) and return it; TransitionError if stale."""
+    new = expected + 1
+    stmt = (
+        update(Generation)
+        .where(Generation.id == generation.id, Generation.job_seq == expected)
+        .values(job_seq=new, updated_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    )
+    if session.execute(stmt).rowcount != 1:  # type: ignore[attr-defined]
+        raise TransitionError(f"generation {generation.id} was rescheduled by another process")
+    generation.job_seq = new
+    for key, value in values.items():
+        setattr(generation, key, value)
+    return new

@@ -1,0 +1,419 @@
+"""The worker side of a generation's life: start, poll, fetch, process, reconcile.
+
+Each step is a short job that is safe to run twice: it first checks the row's
+fencing token (``job_seq``) and status, resumes from whatever was already
+stored (an operation name, a downloaded file, a video row), and moves the row
+only by compare-and-set. The database is the truth; the queue is transport.
+
+Imported by workers (and tests), never by the web process: it loads PyAV
+through core.media.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from core import catalog, media, storage
+from core.config import Settings
+from core.db import transaction
+from core.errors import MediaError, ProviderError, StorageError, TransitionError
+from core.models import Generation, Video, utcnow
+from core.providers.base import GenerationRequest, OperationState, ProviderVideo, VideoProvider
+from core.queue import POLL_JOB, START_JOB, JobQueue
+from core.services import ledger
+from core.services.lifecycle import bump_seq, record_event, transition
+from core.status import FINAL, Status
+
+log = logging.getLogger(__name__)
+
+ProviderLookup = Callable[[str], VideoProvider]
+
+
+@dataclass(frozen=True)
+class ReconcileReport:
+    checked: int
+    requeued: list[str]
+    expired: list[str]
+
+
+def request_of(row: Generation) -> GenerationRequest:
+    return GenerationRequest(
+        model=row.model,
+        prompt=row.prompt,
+        negative_prompt=row.negative_prompt,
+        duration_seconds=row.duration_seconds,
+        aspect_ratio=row.aspect_ratio,
+        resolution=row.resolution,
+        seed=row.seed,
+        sample_count=row.sample_count,
+    )
+
+
+class Pipeline:
+    """Runs generation steps against one database, queue, storage and provider set."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        queue: JobQueue,
+        store: storage.Storage,
+        providers: ProviderLookup,
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.queue = queue
+        self.store = store
+        self.providers = providers
+
+    # -- scheduling ---------------------------------------------------------
+
+    def schedule(self, generation_id: str, seq: int, step: str, *, delay: float = 0, **values: object) -> int:
+        """Take the next fencing token, commit, then enqueue ``step``; returns the new token.
+
+        If the enqueue fails the row keeps the token and goes stale, and the
+        reconciler enqueues it again.
+        """
+        with transaction(self.sessions) as session:
+            row = session.get(Generation, generation_id)
+            assert row is not None
+            new = bump_seq(session=session, generation=row, expected=seq, **values)
+        self.queue.enqueue(step, generation_id, new, delay=delay)
+        return new
+
+    def _load(self, session: Session, generation_id: str, seq: int) -> Generation | None:
+        row = session.execute(
+            select(Generation).where(Generation.id == generation_id).options(selectinload(Generation.videos))
+        ).scalar_one_or_none()
+        if row is None or Status(row.status) in FINAL:
+            return None
+        if row.job_seq != seq:
+            log.info("generation %s: job %s is stale (current %s); skipping", generation_id, seq, row.job_seq)
+            return None
+        return row
+
+    def _fail(self, generation_id: str, seq: int | None, message: str, code: str = "FAILED") -> None:
+        with transaction(self.sessions) as session:
+            row = session.get(Generation, generation_id)
+            if row is None or Status(row.status) in FINAL:
+                return
+            transition(
+                session=session, generation=row, to=Status.FAILED, detail=message, seq=seq,
+                error_code=code, error_message=message,
+            )
+            ledger.release(session=session, generation=row)
+        log.warning("generation %s failed: %s", generation_id, message)
+
+    def _retry_delay(self, attempt: int) -> float:
+        return float(min(self.settings.poll_max_interval_seconds, self.settings.poll_interval_seconds * 2**attempt))
+
+    # -- steps --------------------------------------------------------------
+
+    def start(self, generation_id: str, seq: int) -> None:
+        """Submit to the provider once, store the operation name, schedule the first poll."""
+        with transaction(self.sessions) as session:
+            row = self._load(session, generation_id, seq)
+            if row is None:
+                return
+            if row.operation_name:
+                status = row.status
+            else:
+                provider = self.providers(row.provider)
+                if row.status == Status.SUBMITTING.value and not provider.idempotent_submit:
+                    status = "unknown"
+                else:
+                    if row.status == Status.QUEUED.value:
+                        transition(session=session, generation=row, to=Status.SUBMITTING, seq=seq)
+                    status = Status.SUBMITTING.value
+                request = request_of(row)
+                provider_name = row.provider
+        if status == "unknown":
+            self._fail(
+                generation_id, seq,
+                "A worker stopped while sending this generation to the provider, so we cannot tell "
+                "whether it was accepted. It was not sent again, to avoid paying twice.",
+                code="SUBMIT_OUTCOME_UNKNOWN",
+            )
+            return
+        if status != Status.SUBMITTING.value:
+            self.schedule(generation_id, seq, POLL_JOB)
+            return
+
+        provider = self.providers(provider_name)
+        try:
+            operation = provider.submit(request)
+        except ProviderError as exc:
+            self._after_submit_error(generation_id, seq, exc)
+            return
+        # Store the operation name at once: from here on, a rerun polls and never resubmits.
+        with transaction(self.sessions) as session:
+            row = session.get(Generation, generation_id)
+            assert row is not None
+            transition(
+                session=session, generation=row, to=Status.RUNNING, seq=seq,
+                detail=f"accepted by {provider_name}", operation_name=operation,
+            )
+        self.schedule(generation_id, seq, POLL_JOB, delay=self.settings.poll_interval_seconds)
+
+    def _after_submit_error(self, generation_id: str, seq: int, exc: ProviderError) -> None:
+        with transaction(self.sessions) as session:
+            row = session.get(Generation, generation_id)
+            assert row is not None
+            attempts = row.retry_count
+            if exc.retryable and attempts < self.settings.max_provider_retries:
+                transition(
+                    session=session, generation=row, to=Status.QUEUED, seq=seq,
+                    detail=f"provider busy ({exc.code}); retrying", retry_count=attempts + 1,
+                )
+                delay: float | None = self._retry_delay(attempts)
+            else:
+                delay = None
+        if delay is None:
+            self._fail(generation_id, seq, f"The provider refused the request: {exc}", code=exc.code)
+        else:
+            self.schedule(generation_id, seq, START_JOB, delay=delay)
+
+    def poll(self, generation_id: str, seq: int) -> None:
+        """Ask the provider once; then reschedule, or fetch and process the videos."""
+        with transaction(self.sessions) as session:
+            row = self._load(session, generation_id, seq)
+            if row is None:
+                return
+            status = Status(row.status)
+            operation = row.operation_name
+            provider_name = row.provider
+            polls = row.poll_count
+        if status in (Status.FETCHING, Status.PROCESSING):
+            self._collect(generation_id, seq)
+            return
+        if status != Status.RUNNING or not operation:
+            self.schedule(generation_id, seq, START_JOB)
+            return
+        try:
+            state = self.providers(provider_name).poll(operation)
+        except ProviderError as exc:
+            state = OperationState(kind="failed", code=exc.code, message=str(exc), retryable=exc.retryable)
+        self._on_state(generation_id, seq, state, polls)
+
+    def _on_state(self, generation_id: str, seq: int, state: OperationState, polls: int) -> None:
+        if state.kind == "pending":
+            delay = min(
+                self.settings.poll_max_interval_seconds,
+                self.settings.poll_interval_seconds * (1.5 ** min(polls, 20)),
+            )
+            self.schedule(generation_id, seq, POLL_JOB, delay=delay, poll_count=polls + 1)
+            return
+        if state.kind == "failed":
+            self._after_poll_error(generation_id, seq, state)
+            return
+        with transaction(self.sessions) as session:
+            row = session.get(Generation, generation_id)
+            assert row is not None
+            if state.kind == "filtered":
+                reasons = list(state.reasons) or ["The provider's safety filter blocked this request."]
+                transition(
+                    session=session, generation=row, to=Status.FILTERED, seq=seq,
+                    detail="; ".join(reasons), safety_reasons=reasons,
+                )
+                ledger.release(session=session, generation=row)
+                return
+            if not state.videos:
+                transition(
+                    session=session, generation=row, to=Status.FAILED, seq=seq,
+                    detail="the provider finished without a video", error_code="NO_VIDEO",
+                    error_message="The provider finished without returning a video. You have not been charged.",
+                )
+                ledger.release(session=session, generation=row)
+                return
+            transition(
+                session=session, generation=row, to=Status.FETCHING, seq=seq,
+                detail=f"{len(state.videos)} video(s) ready", provider_videos=[v.uri for v in state.videos],
+            )
+        self._collect(generation_id, seq)
+
+    def _after_poll_error(self, generation_id: str, seq: int, state: OperationState) -> None:
+        with transaction(self.sessions) as session:
+            row = session.get(Generation, generation_id)
+            assert row is not None
+            attempts = row.retry_count
+            retry = state.retryable and attempts < self.settings.max_provider_retries
+            if retry:
+                record_event(session=session, generation=row, kind="retry", detail=f"poll failed ({state.code}); retrying")
+        if retry:
+            self.schedule(
+                generation_id, seq, POLL_JOB, delay=self._retry_delay(attempts), retry_count=attempts + 1
+            )
+        else:
+            message = state.message or "The provider reported an error."
+            self._fail(generation_id, seq, f"The provider could not make this video: {message}", code=state.code or "FAILED")
+
+    # -- fetch and process ----------------------------------------------------
+
+    def _collect(self, generation_id: str, seq: int) -> None:
+        """Copy every video into our storage, then probe and thumbnail it; resumable."""
+        try:
+            self._fetch_all(generation_id, seq)
+            self._process_all(generation_id, seq)
+        except (MediaError, StorageError) as exc:
+            self._fail(generation_id, seq, f"The video could not be processed: {exc}", code="MEDIA")
+            with self.sessions() as session:
+                row = session.get(Generation, generation_id)
+                if row is not None and row.status == Status.FAILED.value:
+                    self.store.delete_generation(row.user_id, row.id)
+        except TransitionError as exc:
+            log.info("%s", exc)
+
+    def _fetch_all(self, generation_id: str, seq: int) -> None:
+        with self.sessions() as session:
+            row = session.get(Generation, generation_id)
+            assert row is not None
+            if row.status != Status.FETCHING.value:
+                return
+            user_id, provider_name, uris = row.user_id, row.provider, list(row.provider_videos or [])
+        provider = self.providers(provider_name)
+        for index, uri in enumerate(uris):
+            key = storage.video_key(user_id, generation_id, index)
+            if self.store.exists(key):
+                continue
+            with tempfile.TemporaryDirectory(prefix="veogen-") as tmp:
+                dest = Path(tmp) / "video.mp4"
+                provider.fetch(ProviderVideo(uri=uri), dest)
+                self.store.put_file(key, dest)
+        with transaction(self.sessions) as session:
+            row = session.get(Generation, generation_id)
+            assert row is not None
+            transition(session=session, generation=row, to=Status.PROCESSING, seq=seq, detail="videos stored")
+
+    def _process_all(self, generation_id: str, seq: int) -> None:
+        with self.sessions() as session:
+            row = session.execute(
+                select(Generation).where(Generation.id == generation_id).options(selectinload(Generation.videos))
+            ).scalar_one()
+            if row.status != Status.PROCESSING.value:
+                return
+            user_id, count = row.user_id, len(row.provider_videos or [])
+            done = {v.index for v in row.videos}
+        for index in range(count):
+            if index in done:
+                continue
+            video = self._process_one(user_id, generation_id, index)
+            with transaction(self.sessions) as session:
+                if session.execute(
+                    select(Video.id).where(Video.generation_id == generation_id, Video.index == index)
+                ).first() is None:
+                    session.add(video)
+        with transaction(self.sessions) as session:
+            row = session.execute(
+                select(Generation).where(Generation.id == generation_id).options(selectinload(Generation.videos))
+            ).scalar_one()
+            seconds = sum(v.duration_seconds for v in row.videos)
+            spec = catalog.MODELS.get(row.model)
+            rate = spec.usd_per_second.get(row.resolution, Decimal(0)) if spec else Decimal(0)
+            # Billed by the requested length per video (how Veo charges), not the probed one.
+            cost = rate * row.duration_seconds * len(row.videos)
+            ledger.settle(session=session, generation=row, cost=cost)
+            transition(
+                session=session, generation=row, to=Status.SUCCEEDED, seq=seq,
+                detail=f"{len(row.videos)} video(s), {seconds:.1f} s in all; cost ${cost:.2f}",
+            )
+
+    def _process_one(self, user_id: int, generation_id: str, index: int) -> Video:
+        key = storage.video_key(user_id, generation_id, index)
+        with tempfile.TemporaryDirectory(prefix="veogen-") as tmp:
+            local = self.store.local_path(key)
+            if local is None:
+                local = Path(tmp) / "video.mp4"
+                local.write_bytes(self.store.get_bytes(key))
+            info = media.probe_video(local)
+            thumb = media.make_thumbnail(local)
+            poster = media.make_poster(local)
+        thumb_key = storage.thumbnail_key(user_id, generation_id, index)
+        poster_key = storage.poster_key(user_id, generation_id, index)
+        self.store.put_bytes(thumb_key, thumb)
+        self.store.put_bytes(poster_key, poster)
+        return Video(
+            generation_id=generation_id,
+            index=index,
+            storage_key=key,
+            thumbnail_key=thumb_key,
+            poster_key=poster_key,
+            sha256=info.sha256,
+            size_bytes=info.size_bytes,
+            duration_seconds=info.duration_seconds,
+            fps=info.fps,
+            width=info.width,
+            height=info.height,
+            codec=info.codec,
+            has_audio=info.has_audio,
+        )
+
+    def on_crash(self, generation_id: str, seq: int, step: str, exc: Exception) -> None:
+        """After an unexpected error: retry the step with backoff, or fail once retries run out."""
+        with transaction(self.sessions) as session:
+            row = session.get(Generation, generation_id)
+            if row is None or Status(row.status) in FINAL or row.job_seq != seq:
+                return
+            attempts = row.retry_count
+            if attempts < self.settings.max_provider_retries:
+                record_event(
+                    session=session, generation=row, kind="retry",
+                    detail=f"internal error ({type(exc).__name__}); retrying",
+                )
+        if attempts < self.settings.max_provider_retries:
+            self.schedule(generation_id, seq, step, delay=self._retry_delay(attempts), retry_count=attempts + 1)
+        else:
+            self._fail(generation_id, seq, f"Internal error after {attempts + 1} attempts: {type(exc).__name__}: {exc}", code="INTERNAL")
+
+    # -- reconcile ----------------------------------------------------------
+
+    def reconcile(self) -> ReconcileReport:
+        """Re-enqueue stale generations that have no live job; fail those past the deadline."""
+        now = utcnow()
+        stale_before = now - timedelta(seconds=self.settings.stale_after_seconds)
+        deadline_before = now - timedelta(seconds=self.settings.operation_deadline_seconds)
+        with self.sessions() as session:
+            rows = session.execute(
+                select(Generation.id, Generation.job_seq, Generation.status, Generation.operation_name,
+                       Generation.created_at, Generation.updated_at)
+                .where(Generation.status.not_in([s.value for s in FINAL]))
+            ).all()
+        requeued: list[str] = []
+        expired: list[str] = []
+        for gid, seq, status, operation, created_at, updated_at in rows:
+            if _aware(created_at) < deadline_before:
+                minutes = self.settings.operation_deadline_seconds // 60
+                self._fail(gid, None, f"The generation did not finish within {minutes} minutes.", code="DEADLINE")
+                expired.append(gid)
+                continue
+            if _aware(updated_at) > stale_before or self.queue.is_live(gid, seq):
+                continue
+            step = START_JOB if status in (Status.QUEUED.value, Status.SUBMITTING.value) and not operation else POLL_JOB
+            try:
+                with transaction(self.sessions) as session:
+                    row = session.get(Generation, gid)
+                    assert row is not None
+                    record_event(session=session, generation=row, kind="reconcile",
+                                 detail=f"no live job; re-enqueued {step.rsplit('.', 1)[-1]}")
+                    new = bump_seq(session=session, generation=row, expected=seq)
+            except TransitionError:
+                continue
+            self.queue.enqueue(step, gid, new)
+            requeued.append(gid)
+        if requeued or expired:
+            log.info("reconcile: requeued %s, expired %s", requeued, expired)
+        return ReconcileReport(checked=len(rows), requeued=requeued, expired=expired)
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; they are UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

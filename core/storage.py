@@ -1,0 +1,95 @@
+"""Media storage by key: local files by default, any fsspec URL (``s3://``, ``gs://``) when set.
+
+Keys are made here by the server (``{user}/{generation}/{n}.mp4``), never from
+user input. Imports fsspec only.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import fsspec
+
+from core.errors import StorageError
+
+_KEY = re.compile(r"^[0-9]+/[0-9a-f]{32}/[A-Za-z0-9_.-]{1,64}$")
+
+
+def video_key(user_id: int, generation_id: str, index: int) -> str:
+    return f"{user_id}/{generation_id}/{index}.mp4"
+
+
+def thumbnail_key(user_id: int, generation_id: str, index: int) -> str:
+    return f"{user_id}/{generation_id}/{index}.thumb.jpg"
+
+
+def poster_key(user_id: int, generation_id: str, index: int) -> str:
+    return f"{user_id}/{generation_id}/{index}.poster.jpg"
+
+
+class Storage:
+    """Put, get and delete media under one root."""
+
+    def __init__(self, root: str) -> None:
+        self.fs, path = fsspec.core.url_to_fs(root)
+        self.root = path.rstrip("/")
+        self.is_local = "file" in self.fs.protocol
+        if self.is_local:
+            Path(self.root).mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> str:
+        if not _KEY.match(key):
+            raise StorageError(f"refusing a storage key the server did not make: {key!r}")
+        return f"{self.root}/{key}"
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        """Write ``data`` under ``key`` atomically on local disk (temp file, then rename)."""
+        path = self._path(key)
+        try:
+            self.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+            tmp = f"{path}.part"
+            with self.fs.open(tmp, "wb") as fh:
+                fh.write(data)
+            self.fs.mv(tmp, path)
+        except OSError as exc:
+            raise StorageError(f"could not store {key}: {exc}") from exc
+
+    def put_file(self, key: str, local: Path) -> None:
+        """Copy a local file under ``key``."""
+        path = self._path(key)
+        try:
+            self.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+            tmp = f"{path}.part"
+            self.fs.put_file(str(local), tmp)
+            self.fs.mv(tmp, path)
+        except OSError as exc:
+            raise StorageError(f"could not store {key}: {exc}") from exc
+
+    def get_bytes(self, key: str) -> bytes:
+        try:
+            with self.fs.open(self._path(key), "rb") as fh:
+                data: bytes = fh.read()
+                return data
+        except FileNotFoundError:
+            raise StorageError(f"stored media {key} is missing") from None
+        except OSError as exc:
+            raise StorageError(f"could not read {key}: {exc}") from exc
+
+    def local_path(self, key: str) -> Path | None:
+        """Return a local filesystem path for ``key`` when storage is local, else None."""
+        return Path(self._path(key)) if self.is_local else None
+
+    def exists(self, key: str) -> bool:
+        return bool(self.fs.exists(self._path(key)))
+
+    def delete_generation(self, user_id: int, generation_id: str) -> None:
+        """Remove every file of one generation; missing files are fine."""
+        folder = f"{self.root}/{user_id}/{generation_id}"
+        if not re.fullmatch(r"[0-9a-f]{32}", generation_id):
+            raise StorageError(f"refusing to delete an unexpected folder: {generation_id!r}")
+        try:
+            if self.fs.exists(folder):
+                self.fs.rm(folder, recursive=True)
+        except OSError as exc:
+            raise StorageError(f"could not delete media of {generation_id}: {exc}") from exc

@@ -1,0 +1,157 @@
+"""The one wiring place: ``build_studio(settings)`` gives pages, workers, the CLI and tests
+the same services over their own database, Redis and storage.
+
+Methods here own the transaction (commit) and what must happen after it
+(enqueue, file deletion); the services below them never commit. Imports no
+UI, no worker code, and nothing heavy at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from core import catalog
+from core.config import Settings
+from core.db import make_engine, make_sessionmaker, transaction
+from core.providers import available_providers, get_provider
+from core.queue import START_JOB, JobQueue, connect
+from core.services import generations, users
+from core.services.generations import (
+    EventView,
+    GenerationForm,
+    GenerationPage,
+    GenerationView,
+)
+from core.storage import Storage
+
+if TYPE_CHECKING:
+    from redis import Redis
+
+    from core.services.pipeline import Pipeline
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Studio:
+    """Services bound to one configuration."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    store: Storage
+    providers: set[str] = field(default_factory=set)
+
+    @cached_property
+    def redis(self) -> Redis:
+        return connect(self.settings.resolved_redis_url())
+
+    @cached_property
+    def queue(self) -> JobQueue:
+        return JobQueue(self.redis, job_timeout=self.settings.job_timeout_seconds)
+
+    @cached_property
+    def pipeline(self) -> Pipeline:
+        from core.services.pipeline import Pipeline
+
+        return Pipeline(
+            settings=self.settings, sessions=self.sessions, queue=self.queue, store=self.store,
+            providers=get_provider,
+        )
+
+    # -- catalog ------------------------------------------------------------
+
+    def models(self) -> list[catalog.ModelSpec]:
+        """Models a creator may pick here."""
+        return catalog.models_for(self.providers)
+
+    def quote(self, form: GenerationForm) -> Decimal:
+        return generations.quote(form)
+
+    # -- generations --------------------------------------------------------
+
+    def submit(self, user_id: int, form: GenerationForm) -> tuple[GenerationView, bool]:
+        """Write the generation and its reservation, commit, then enqueue its start."""
+        with transaction(self.sessions) as session:
+            view, created = generations.submit_generation(
+                session=session, user_id=user_id, form=form, providers=self.providers
+            )
+        if created:
+            try:
+                self.queue.enqueue(START_JOB, view.id, 0)
+            except Exception:  # the reconciler enqueues it later; the row is safe
+                log.exception("enqueue of generation %s failed; the reconciler will retry", view.id)
+        return view, created
+
+    def list_generations(self, user_id: int, **filters: object) -> GenerationPage:
+        with self.sessions() as session:
+            return generations.list_generations(
+                session=session, user_id=user_id, page_size=self.settings.page_size, **filters  # type: ignore[arg-type]
+            )
+
+    def get_generation(self, user_id: int, generation_id: str) -> GenerationView:
+        with self.sessions() as session:
+            return generations.get_generation(session=session, user_id=user_id, generation_id=generation_id)
+
+    def timeline(self, user_id: int, generation_id: str) -> list[EventView]:
+        with self.sessions() as session:
+            return generations.timeline(session=session, user_id=user_id, generation_id=generation_id)
+
+    def cancel(self, user_id: int, generation_id: str) -> GenerationView:
+        with transaction(self.sessions) as session:
+            return generations.cancel_generation(session=session, user_id=user_id, generation_id=generation_id)
+
+    def delete(self, user_id: int, generation_id: str) -> None:
+        """Delete the row, then its files (a failed file delete leaves files, never a dangling row)."""
+        with transaction(self.sessions) as session:
+            view = generations.delete_generation(session=session, user_id=user_id, generation_id=generation_id)
+        self.store.delete_generation(view.user_id, view.id)
+
+    def media_bytes(self, user_id: int, generation_id: str, index: int, kind: str = "video") -> bytes:
+        """Return a video's (or its thumbnail's or poster's) bytes after checking ownership."""
+        with self.sessions() as session:
+            video = generations.video_of(session=session, user_id=user_id, generation_id=generation_id, index=index)
+        key = {"video": video.storage_key, "thumbnail": video.thumbnail_key, "poster": video.poster_key}[kind]
+        return self.store.get_bytes(key)
+
+    # -- users --------------------------------------------------------------
+
+    def login_credentials(self) -> dict[str, dict[str, dict[str, object]]]:
+        with self.sessions() as session:
+            return users.login_credentials(session=session)
+
+    def user(self, username: str) -> users.UserView:
+        with self.sessions() as session:
+            return users.get_user(session=session, username=username)
+
+    def create_user(self, username: str, password: str, role: str = "creator", **extra: str) -> users.UserView:
+        with transaction(self.sessions) as session:
+            return users.create_user(session=session, username=username, password=password, role=role, **extra)
+
+    def ensure_admin(self, password: str = "") -> str | None:
+        """Create the first admin if there is none; return its password when one was made."""
+        with transaction(self.sessions) as session:
+            if users.any_admin(session=session):
+                return None
+            chosen = password or users.generate_password()
+            users.create_user(session=session, username="admin", password=chosen, role="admin", name="Administrator")
+            return chosen
+
+
+def build_studio(settings: Settings) -> Studio:
+    """Wire the services for one process."""
+    engine = make_engine(settings.resolved_database_url())
+    return Studio(
+        settings=settings,
+        engine=engine,
+        sessions=make_sessionmaker(engine),
+        store=Storage(settings.resolved_media_url()),
+        providers=available_providers(settings),
+    )

@@ -1,0 +1,37 @@
+"""RQ job functions. Each takes only ids, runs one short step, and is safe to run twice.
+
+Enqueued by dotted path (``core.queue.START_JOB``/``POLL_JOB``), so the web
+process never imports this module.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from core.errors import TransitionError
+from core.queue import POLL_JOB, START_JOB
+from workers.context import get_pipeline
+
+log = logging.getLogger(__name__)
+
+
+def _run(step: str, generation_id: str, seq: int, action: Callable[[str, int], None]) -> None:
+    try:
+        action(generation_id, seq)
+    except TransitionError as exc:
+        # Another job moved the row first; that job carries on, this one stops.
+        log.info("generation %s: %s", generation_id, exc)
+    except Exception as exc:
+        log.exception("generation %s: %s crashed", generation_id, step)
+        get_pipeline().on_crash(generation_id, seq, step, exc)
+
+
+def start_generation(generation_id: str, seq: int) -> None:
+    """Submit the generation to its provider once, then schedule the first poll."""
+    _run(START_JOB, generation_id, seq, get_pipeline().start)
+
+
+def poll_generation(generation_id: str, seq: int) -> None:
+    """Poll the provider once; fetch and process the videos when they are ready."""
+    _run(POLL_JOB, generation_id, seq, get_pipeline().poll)
