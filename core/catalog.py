@@ -96,9 +96,7 @@ def clean_prompt(text: str, *, field_name: str, max_chars: int, required: bool) 
     if required and not text:
         raise ValidationError(f"{label} is empty: describe the video you want.", field=field_name)
     if len(text) > max_chars:
-        raise ValidationError(
-            f"{label} is {len(text)} characters long; the limit is {max_chars}.", field=field_name
-        )
+        raise ValidationError(f"{label} is {len(text)} characters long; the limit is {max_chars}.", field=field_name)
     for ch in text:
         if ch in "\n\t":
             continue

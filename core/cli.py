@@ -127,8 +127,11 @@ def _up(args: argparse.Namespace) -> int:
         settings.resolved_cookie_key()
         password = build_studio(settings).ensure_admin(settings.admin_password)
         if password and not settings.admin_password:
-            print(f"\n  First start: created user 'admin' with password  {password}\n"
-                  "  (shown once; change it after logging in)\n", flush=True)
+            print(
+                f"\n  First start: created user 'admin' with password  {password}\n"
+                "  (shown once; change it after logging in)\n",
+                flush=True,
+            )
         sup = _Supervisor(env)
         py = sys.executable
         for n in range(args.workers or settings.workers):

@@ -19,9 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     """VeoGen's configuration. Empty means "use the embedded default"."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="VEOGEN_", env_file=".env", extra="ignore", populate_by_name=True
-    )
+    model_config = SettingsConfigDict(env_prefix="VEOGEN_", env_file=".env", extra="ignore", populate_by_name=True)
 
     env: Literal["development", "production"] = "development"
     """``production`` refuses generated secrets and requires explicit services."""
@@ -29,18 +27,14 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     """Folder for the embedded default: SQLite file, bundled Redis, local media."""
 
-    database_url: str = Field(
-        default="", validation_alias=AliasChoices("DATABASE_URL", "VEOGEN_DATABASE_URL")
-    )
+    database_url: str = Field(default="", validation_alias=AliasChoices("DATABASE_URL", "VEOGEN_DATABASE_URL"))
     """SQLAlchemy URL; empty means SQLite at ``{data_dir}/veogen.db``."""
 
-    redis_url: str = Field(
-        default="", validation_alias=AliasChoices("REDIS_URL", "VEOGEN_REDIS_URL")
-    )
-    """Redis URL for RQ; empty means the bundled redis-server on a unix socket under ``data_dir``."""
+    redis_url: str = Field(default="", validation_alias=AliasChoices("REDIS_URL", "VEOGEN_REDIS_URL"))
+    """Redis URL for RQ; empty means the bundled redis-server on a unix socket in ``data_dir``."""
 
     media_url: str = ""
-    """Where videos are stored: a local folder or an fsspec URL (``s3://``, ``gs://``); empty means ``{data_dir}/media``."""
+    """Media root: a local folder or an fsspec URL (``s3://``, ``gs://``); empty means ``{data_dir}/media``."""
 
     provider: Literal["offline"] = "offline"
     """Video provider used for new generations."""

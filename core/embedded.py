@@ -28,15 +28,24 @@ def start_redis(folder: Path, *, timeout: float = 15.0) -> tuple[subprocess.Pope
     socket_path.unlink(missing_ok=True)
     args = [
         redis_binary(),
-        "--port", "0",
-        "--unixsocket", str(socket_path),
-        "--unixsocketperm", "700",
-        "--dir", str(folder),
-        "--appendonly", "yes",
-        "--save", "",
-        "--maxmemory-policy", "noeviction",
-        "--logfile", str(folder / "redis.log"),
-        "--daemonize", "no",
+        "--port",
+        "0",
+        "--unixsocket",
+        str(socket_path),
+        "--unixsocketperm",
+        "700",
+        "--dir",
+        str(folder),
+        "--appendonly",
+        "yes",
+        "--save",
+        "",
+        "--maxmemory-policy",
+        "noeviction",
+        "--logfile",
+        str(folder / "redis.log"),
+        "--daemonize",
+        "no",
     ]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"unix://{socket_path}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -40,7 +40,7 @@ def new_id() -> str:
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: DateTime(timezone=True), dict[str, Any]: JSON}
 
 
 class User(Base):
@@ -129,12 +129,8 @@ class Event(Base):
     __table_args__ = (Index("ix_events_generation_at", "generation_id", "at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    generation_id: Mapped[str | None] = mapped_column(
-        ForeignKey("generations.id", ondelete="CASCADE"), nullable=True
-    )
-    user_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), nullable=True
-    )
+    generation_id: Mapped[str | None] = mapped_column(ForeignKey("generations.id", ondelete="CASCADE"), nullable=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=True)
     kind: Mapped[str] = mapped_column(String(32), default="status")
     from_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
     to_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
@@ -152,9 +148,7 @@ class LedgerEntry(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    generation_id: Mapped[str | None] = mapped_column(
-        ForeignKey("generations.id", ondelete="SET NULL"), nullable=True
-    )
+    generation_id: Mapped[str | None] = mapped_column(ForeignKey("generations.id", ondelete="SET NULL"), nullable=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))
     """``reserve``, ``settle`` or ``release``."""

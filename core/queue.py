@@ -9,7 +9,7 @@ description. Imports redis and rq; never the worker code itself.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from redis import Redis
 from rq import Queue
@@ -37,6 +37,9 @@ WORKER_ALIVE_KEY = "veogen:worker-alive:{name}"
 WORKER_ALIVE_TTL_SECONDS = 10
 """A worker whose alive key is older than this is taken for dead, in seconds."""
 
+OVERDUE_SECONDS = 30
+"""A delayed job this late has lost its scheduler (killed, or its lock not yet expired), in seconds."""
+
 _LIVE = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED, JobStatus.STARTED}
 
 
@@ -54,9 +57,7 @@ class JobQueue:
 
     def __init__(self, connection: Redis, *, job_timeout: int, name: str = QUEUE_NAME) -> None:
         self.connection = connection
-        self.queue = Queue(
-            name, connection=connection, serializer=JSONSerializer, default_timeout=job_timeout
-        )
+        self.queue = Queue(name, connection=connection, serializer=JSONSerializer, default_timeout=job_timeout)
 
     def enqueue(self, func: str, generation_id: str, seq: int, *, delay: float = 0) -> None:
         """Enqueue ``func(generation_id, seq)``; an existing job with the same id wins."""
@@ -88,6 +89,12 @@ class JobQueue:
         if status == JobStatus.STARTED:
             worker = job.worker_name
             return bool(worker) and bool(self.connection.exists(WORKER_ALIVE_KEY.format(name=worker)))
+        if status == JobStatus.SCHEDULED:
+            try:
+                due = self.queue.scheduled_job_registry.get_scheduled_time(job)
+            except NoSuchJobError:
+                return False
+            return (datetime.now(UTC) - due).total_seconds() < OVERDUE_SECONDS
         return True
 
     def depth(self) -> int:

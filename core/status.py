@@ -5,10 +5,10 @@ Imports nothing but the standard library.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     """Where a generation is in its life (see ARCHITECTURE.md, "A generation's life")."""
 
     QUEUED = "queued"

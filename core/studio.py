@@ -62,7 +62,10 @@ class Studio:
         from core.services.pipeline import Pipeline
 
         return Pipeline(
-            settings=self.settings, sessions=self.sessions, queue=self.queue, store=self.store,
+            settings=self.settings,
+            sessions=self.sessions,
+            queue=self.queue,
+            store=self.store,
             providers=get_provider,
         )
 
@@ -93,7 +96,10 @@ class Studio:
     def list_generations(self, user_id: int, **filters: object) -> GenerationPage:
         with self.sessions() as session:
             return generations.list_generations(
-                session=session, user_id=user_id, page_size=self.settings.page_size, **filters  # type: ignore[arg-type]
+                session=session,
+                user_id=user_id,
+                page_size=self.settings.page_size,
+                **filters,  # type: ignore[arg-type]
             )
 
     def get_generation(self, user_id: int, generation_id: str) -> GenerationView:
@@ -145,13 +151,16 @@ class Studio:
             return chosen
 
 
-def build_studio(settings: Settings) -> Studio:
-    """Wire the services for one process."""
+def build_studio(settings: Settings, *, redis: Redis | None = None) -> Studio:
+    """Wire the services for one process; ``redis`` replaces the configured connection (unit tests)."""
     engine = make_engine(settings.resolved_database_url())
-    return Studio(
+    studio = Studio(
         settings=settings,
         engine=engine,
         sessions=make_sessionmaker(engine),
         store=Storage(settings.resolved_media_url()),
         providers=available_providers(settings),
     )
+    if redis is not None:
+        studio.__dict__["redis"] = redis  # fills the cached_property
+    return studio

@@ -20,7 +20,7 @@ from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
 from core.config import get_settings
-from core.queue import QUEUE_NAME, WORKER_ALIVE_KEY, WORKER_ALIVE_TTL_SECONDS, JobQueue
+from core.queue import WORKER_ALIVE_KEY, WORKER_ALIVE_TTL_SECONDS, JobQueue
 from core.studio import build_studio
 from workers import tasks  # noqa: F401  (import the job module once, up front)
 
@@ -48,9 +48,7 @@ def main(burst: bool = False) -> None:
     stop = threading.Event()
     beat = threading.Thread(target=_keep_alive, args=(queue, name, stop), daemon=True)
     beat.start()
-    worker = SimpleWorker(
-        [queue.queue], connection=queue.connection, serializer=JSONSerializer, name=name
-    )
+    worker = SimpleWorker([queue.queue], connection=queue.connection, serializer=JSONSerializer, name=name)
     try:
         worker.work(burst=burst, with_scheduler=False, logging_level=settings.log_level)
     finally:

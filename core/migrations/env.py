@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from alembic import context
-from core.db import make_engine
 
+from core.db import make_engine
 from core.models import Base
 
 config = context.config

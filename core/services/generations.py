@@ -205,9 +205,7 @@ def submit_generation(
     if not form.idempotency_key or len(form.idempotency_key) > 64:
         raise ValidationError("Missing or over-long idempotency key.", field="idempotency_key")
     existing = session.execute(
-        select(Generation).where(
-            Generation.user_id == user_id, Generation.idempotency_key == form.idempotency_key
-        )
+        select(Generation).where(Generation.user_id == user_id, Generation.idempotency_key == form.idempotency_key)
     ).scalar_one_or_none()
     if existing is not None:
         return to_view(existing), False
@@ -215,9 +213,7 @@ def submit_generation(
     spec = catalog.get_model(form.model)
     if spec.provider not in providers:
         raise ValidationError(f"{spec.label} is not available on this studio.", field="model")
-    prompt = catalog.clean_prompt(
-        form.prompt, field_name="prompt", max_chars=catalog.MAX_PROMPT_CHARS, required=True
-    )
+    prompt = catalog.clean_prompt(form.prompt, field_name="prompt", max_chars=catalog.MAX_PROMPT_CHARS, required=True)
     negative = catalog.clean_prompt(
         form.negative_prompt,
         field_name="negative_prompt",
@@ -263,9 +259,7 @@ def submit_generation(
     except IntegrityError:
         # A concurrent submit with the same key won the race: answer with its row.
         winner = session.execute(
-            select(Generation).where(
-                Generation.user_id == user_id, Generation.idempotency_key == form.idempotency_key
-            )
+            select(Generation).where(Generation.user_id == user_id, Generation.idempotency_key == form.idempotency_key)
         ).scalar_one()
         return to_view(winner), False
     session.refresh(row, attribute_names=["videos"])
@@ -294,9 +288,7 @@ def list_generations(
     if models:
         conditions.append(Generation.model.in_(models))
     if search.strip():
-        conditions.append(
-            func.lower(Generation.prompt).contains(search.strip().lower(), autoescape=True)
-        )
+        conditions.append(func.lower(Generation.prompt).contains(search.strip().lower(), autoescape=True))
     total = session.execute(select(func.count()).select_from(Generation).where(*conditions)).scalar_one()
     pages = max(1, -(-total // page_size))
     page = min(max(1, page), pages)
@@ -317,16 +309,16 @@ def timeline(*, session: Session, user_id: int, generation_id: str) -> list[Even
     rows = session.execute(
         select(Event).where(Event.generation_id == generation_id).order_by(Event.at, Event.id)
     ).scalars()
-    return [EventView(at=e.at, kind=e.kind, from_status=e.from_status, to_status=e.to_status, detail=e.detail) for e in rows]
+    return [
+        EventView(at=e.at, kind=e.kind, from_status=e.from_status, to_status=e.to_status, detail=e.detail) for e in rows
+    ]
 
 
 def cancel_generation(*, session: Session, user_id: int, generation_id: str) -> GenerationView:
     """Cancel a generation that has not reached the provider; its reservation is released."""
     row = _owned(session, user_id, generation_id, for_update=True)
     if row.status != Status.QUEUED.value:
-        raise ValidationError(
-            f"Only a queued generation can be canceled; this one is {row.status}.", field="status"
-        )
+        raise ValidationError(f"Only a queued generation can be canceled; this one is {row.status}.", field="status")
     transition(session=session, generation=row, to=Status.CANCELED, detail="canceled by its owner")
     ledger.release(session=session, generation=row)
     return to_view(row)
@@ -357,4 +349,3 @@ def video_of(*, session: Session, user_id: int, generation_id: str, index: int) 
         if video.index == index:
             return video
     raise NotFoundError("No such video.")
-

@@ -19,9 +19,7 @@ RELEASE = "release"
 
 
 def _has(session: Session, generation_id: str, kind: str) -> bool:
-    stmt = select(LedgerEntry.id).where(
-        LedgerEntry.generation_id == generation_id, LedgerEntry.kind == kind
-    )
+    stmt = select(LedgerEntry.id).where(LedgerEntry.generation_id == generation_id, LedgerEntry.kind == kind)
     return session.execute(stmt).first() is not None
 
 
@@ -69,15 +67,11 @@ def release(*, session: Session, generation: Generation) -> None:
 
 def committed_usd(*, session: Session, user_id: int) -> Decimal:
     """Return what a user has committed: open reservations plus settled costs."""
-    stmt = select(func.coalesce(func.sum(LedgerEntry.amount_usd), 0)).where(
-        LedgerEntry.user_id == user_id
-    )
+    stmt = select(func.coalesce(func.sum(LedgerEntry.amount_usd), 0)).where(LedgerEntry.user_id == user_id)
     return Decimal(session.execute(stmt).scalar_one())
 
 
 def generation_balance(*, session: Session, generation_id: str) -> Decimal:
     """Return the sum of a generation's entries: price while open, cost once settled, 0 once released."""
-    stmt = select(func.coalesce(func.sum(LedgerEntry.amount_usd), 0)).where(
-        LedgerEntry.generation_id == generation_id
-    )
+    stmt = select(func.coalesce(func.sum(LedgerEntry.amount_usd), 0)).where(LedgerEntry.generation_id == generation_id)
     return Decimal(session.execute(stmt).scalar_one())

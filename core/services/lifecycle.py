@@ -17,9 +17,7 @@ from core.models import Event, Generation, utcnow
 from core.status import Status, can_transition
 
 
-def record_event(
-    *, session: Session, generation: Generation, kind: str, detail: str = ""
-) -> None:
+def record_event(*, session: Session, generation: Generation, kind: str, detail: str = "") -> None:
     """Add a non-status event (a reconcile, a retry) to the generation's timeline."""
     session.add(
         Event(

@@ -108,8 +108,13 @@ class Pipeline:
             if row is None or Status(row.status) in FINAL:
                 return
             transition(
-                session=session, generation=row, to=Status.FAILED, detail=message, seq=seq,
-                error_code=code, error_message=message,
+                session=session,
+                generation=row,
+                to=Status.FAILED,
+                detail=message,
+                seq=seq,
+                error_code=code,
+                error_message=message,
             )
             ledger.release(session=session, generation=row)
         log.warning("generation %s failed: %s", generation_id, message)
@@ -139,7 +144,8 @@ class Pipeline:
                 provider_name = row.provider
         if status == "unknown":
             self._fail(
-                generation_id, seq,
+                generation_id,
+                seq,
                 "A worker stopped while sending this generation to the provider, so we cannot tell "
                 "whether it was accepted. It was not sent again, to avoid paying twice.",
                 code="SUBMIT_OUTCOME_UNKNOWN",
@@ -160,8 +166,12 @@ class Pipeline:
             row = session.get(Generation, generation_id)
             assert row is not None
             transition(
-                session=session, generation=row, to=Status.RUNNING, seq=seq,
-                detail=f"accepted by {provider_name}", operation_name=operation,
+                session=session,
+                generation=row,
+                to=Status.RUNNING,
+                seq=seq,
+                detail=f"accepted by {provider_name}",
+                operation_name=operation,
             )
         self.schedule(generation_id, seq, POLL_JOB, delay=self.settings.poll_interval_seconds)
 
@@ -172,8 +182,12 @@ class Pipeline:
             attempts = row.retry_count
             if exc.retryable and attempts < self.settings.max_provider_retries:
                 transition(
-                    session=session, generation=row, to=Status.QUEUED, seq=seq,
-                    detail=f"provider busy ({exc.code}); retrying", retry_count=attempts + 1,
+                    session=session,
+                    generation=row,
+                    to=Status.QUEUED,
+                    seq=seq,
+                    detail=f"provider busy ({exc.code}); retrying",
+                    retry_count=attempts + 1,
                 )
                 delay: float | None = self._retry_delay(attempts)
             else:
@@ -222,22 +236,34 @@ class Pipeline:
             if state.kind == "filtered":
                 reasons = list(state.reasons) or ["The provider's safety filter blocked this request."]
                 transition(
-                    session=session, generation=row, to=Status.FILTERED, seq=seq,
-                    detail="; ".join(reasons), safety_reasons=reasons,
+                    session=session,
+                    generation=row,
+                    to=Status.FILTERED,
+                    seq=seq,
+                    detail="; ".join(reasons),
+                    safety_reasons=reasons,
                 )
                 ledger.release(session=session, generation=row)
                 return
             if not state.videos:
                 transition(
-                    session=session, generation=row, to=Status.FAILED, seq=seq,
-                    detail="the provider finished without a video", error_code="NO_VIDEO",
+                    session=session,
+                    generation=row,
+                    to=Status.FAILED,
+                    seq=seq,
+                    detail="the provider finished without a video",
+                    error_code="NO_VIDEO",
                     error_message="The provider finished without returning a video. You have not been charged.",
                 )
                 ledger.release(session=session, generation=row)
                 return
             transition(
-                session=session, generation=row, to=Status.FETCHING, seq=seq,
-                detail=f"{len(state.videos)} video(s) ready", provider_videos=[v.uri for v in state.videos],
+                session=session,
+                generation=row,
+                to=Status.FETCHING,
+                seq=seq,
+                detail=f"{len(state.videos)} video(s) ready",
+                provider_videos=[v.uri for v in state.videos],
             )
         self._collect(generation_id, seq)
 
@@ -248,14 +274,16 @@ class Pipeline:
             attempts = row.retry_count
             retry = state.retryable and attempts < self.settings.max_provider_retries
             if retry:
-                record_event(session=session, generation=row, kind="retry", detail=f"poll failed ({state.code}); retrying")
+                record_event(
+                    session=session, generation=row, kind="retry", detail=f"poll failed ({state.code}); retrying"
+                )
         if retry:
-            self.schedule(
-                generation_id, seq, POLL_JOB, delay=self._retry_delay(attempts), retry_count=attempts + 1
-            )
+            self.schedule(generation_id, seq, POLL_JOB, delay=self._retry_delay(attempts), retry_count=attempts + 1)
         else:
             message = state.message or "The provider reported an error."
-            self._fail(generation_id, seq, f"The provider could not make this video: {message}", code=state.code or "FAILED")
+            self._fail(
+                generation_id, seq, f"The provider could not make this video: {message}", code=state.code or "FAILED"
+            )
 
     # -- fetch and process ----------------------------------------------------
 
@@ -308,9 +336,12 @@ class Pipeline:
                 continue
             video = self._process_one(user_id, generation_id, index)
             with transaction(self.sessions) as session:
-                if session.execute(
-                    select(Video.id).where(Video.generation_id == generation_id, Video.index == index)
-                ).first() is None:
+                if (
+                    session.execute(
+                        select(Video.id).where(Video.generation_id == generation_id, Video.index == index)
+                    ).first()
+                    is None
+                ):
                     session.add(video)
         with transaction(self.sessions) as session:
             row = session.execute(
@@ -323,7 +354,10 @@ class Pipeline:
             cost = rate * row.duration_seconds * len(row.videos)
             ledger.settle(session=session, generation=row, cost=cost)
             transition(
-                session=session, generation=row, to=Status.SUCCEEDED, seq=seq,
+                session=session,
+                generation=row,
+                to=Status.SUCCEEDED,
+                seq=seq,
                 detail=f"{len(row.videos)} video(s), {seconds:.1f} s in all; cost ${cost:.2f}",
             )
 
@@ -366,13 +400,20 @@ class Pipeline:
             attempts = row.retry_count
             if attempts < self.settings.max_provider_retries:
                 record_event(
-                    session=session, generation=row, kind="retry",
+                    session=session,
+                    generation=row,
+                    kind="retry",
                     detail=f"internal error ({type(exc).__name__}); retrying",
                 )
         if attempts < self.settings.max_provider_retries:
             self.schedule(generation_id, seq, step, delay=self._retry_delay(attempts), retry_count=attempts + 1)
         else:
-            self._fail(generation_id, seq, f"Internal error after {attempts + 1} attempts: {type(exc).__name__}: {exc}", code="INTERNAL")
+            self._fail(
+                generation_id,
+                seq,
+                f"Internal error after {attempts + 1} attempts: {type(exc).__name__}: {exc}",
+                code="INTERNAL",
+            )
 
     # -- reconcile ----------------------------------------------------------
 
@@ -383,9 +424,14 @@ class Pipeline:
         deadline_before = now - timedelta(seconds=self.settings.operation_deadline_seconds)
         with self.sessions() as session:
             rows = session.execute(
-                select(Generation.id, Generation.job_seq, Generation.status, Generation.operation_name,
-                       Generation.created_at, Generation.updated_at)
-                .where(Generation.status.not_in([s.value for s in FINAL]))
+                select(
+                    Generation.id,
+                    Generation.job_seq,
+                    Generation.status,
+                    Generation.operation_name,
+                    Generation.created_at,
+                    Generation.updated_at,
+                ).where(Generation.status.not_in([s.value for s in FINAL]))
             ).all()
         requeued: list[str] = []
         expired: list[str] = []
@@ -402,8 +448,12 @@ class Pipeline:
                 with transaction(self.sessions) as session:
                     row = session.get(Generation, gid)
                     assert row is not None
-                    record_event(session=session, generation=row, kind="reconcile",
-                                 detail=f"no live job; re-enqueued {step.rsplit('.', 1)[-1]}")
+                    record_event(
+                        session=session,
+                        generation=row,
+                        kind="reconcile",
+                        detail=f"no live job; re-enqueued {step.rsplit('.', 1)[-1]}",
+                    )
                     new = bump_seq(session=session, generation=row, expected=seq)
             except TransitionError:
                 continue

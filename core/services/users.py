@@ -69,9 +69,7 @@ def create_user(
         raise ValidationError(f"Role must be one of {', '.join(ROLES)}.", field="role")
     if session.execute(select(User.id).where(User.username == username)).first():
         raise ValidationError(f"User {username!r} already exists.", field="username")
-    user = User(
-        username=username, name=name or username, email=email, password_hash=hash_password(password), role=role
-    )
+    user = User(username=username, name=name or username, email=email, password_hash=hash_password(password), role=role)
     session.add(user)
     session.flush()
     return _view(user)
