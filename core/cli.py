@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
 from core.config import get_settings
 from core.db import upgrade_database
@@ -49,11 +50,44 @@ def _user_add(args: argparse.Namespace) -> int:
     return 0
 
 
-def _exec_module(module: str) -> int:
+def _init(_args: argparse.Namespace) -> int:
+    """Migrate, and create the first admin when there is none (password printed once)."""
+    from core.studio import build_studio
+
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade_database(settings.resolved_database_url())
+    settings.resolved_cookie_key()
+    password = build_studio(settings).ensure_admin(settings.admin_password)
+    if password and not settings.admin_password:
+        print(
+            f"\n  First start: created user 'admin' with password  {password}\n"
+            "  (shown once; keep it somewhere safe)\n",
+            flush=True,
+        )
+    elif password:
+        print("created user 'admin' with VEOGEN_ADMIN_PASSWORD", flush=True)
+    return 0
+
+
+def _worker_alive(_args: argparse.Namespace) -> int:
+    """Exit 0 when a worker on this host has refreshed its alive key (container healthcheck)."""
+    import socket
+
+    from core.queue import WORKER_ALIVE_KEY, connect
+
+    conn = connect(get_settings().resolved_redis_url())
+    pattern = WORKER_ALIVE_KEY.format(name=f"veogen-{socket.gethostname()}-*")
+    return 0 if any(True for _ in conn.scan_iter(match=pattern, count=100)) else 1
+
+
+def _exec_module(module: str) -> NoReturn:
     os.execv(sys.executable, [sys.executable, "-m", module])
 
 
-def _worker(_args: argparse.Namespace) -> int:
+def _worker(args: argparse.Namespace) -> int:
+    if args.alive:
+        return _worker_alive(args)
     return _exec_module("workers.main")
 
 
@@ -110,8 +144,6 @@ class _Supervisor:
 
 
 def _up(args: argparse.Namespace) -> int:
-    from core.studio import build_studio
-
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
@@ -123,15 +155,7 @@ def _up(args: argparse.Namespace) -> int:
         env["REDIS_URL"] = url
         print(f"bundled redis-server on {url}", flush=True)
     try:
-        upgrade_database(settings.resolved_database_url())
-        settings.resolved_cookie_key()
-        password = build_studio(settings).ensure_admin(settings.admin_password)
-        if password and not settings.admin_password:
-            print(
-                f"\n  First start: created user 'admin' with password  {password}\n"
-                "  (shown once; change it after logging in)\n",
-                flush=True,
-            )
+        _init(args)
         sup = _Supervisor(env)
         py = sys.executable
         for n in range(args.workers or settings.workers):
@@ -161,7 +185,10 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     add.add_argument("--generate", action="store_true", help="generate a password and print it once")
     add.set_defaults(func=_user_add)
-    sub.add_parser("worker", help="run one RQ worker").set_defaults(func=_worker)
+    sub.add_parser("init", help="migrate and create the first admin").set_defaults(func=_init)
+    worker = sub.add_parser("worker", help="run one RQ worker")
+    worker.add_argument("--alive", action="store_true", help="only check that a worker on this host is alive")
+    worker.set_defaults(func=_worker)
     sub.add_parser("scheduler", help="run the scheduler and reconciler").set_defaults(func=_scheduler)
     return parser
 

@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     workers: int = Field(default=2, ge=1, le=32)
     """Worker processes started by ``veogen up``."""
 
-    poll_interval_seconds: float = Field(default=5.0, gt=0)
+    poll_interval_seconds: float = Field(default=5.0, ge=0)
     """Delay before the first provider poll; later polls back off from it."""
 
     poll_max_interval_seconds: float = Field(default=30.0, gt=0)

@@ -1,0 +1,74 @@
+"""`veogen up`, the embedded default: bundled Redis, SQLite, admin, workers, scheduler and
+Streamlit start from nothing, and one SIGINT (Ctrl-C) stops every process it started."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+from redis import Redis
+
+from tests.conftest import ROOT
+from tests.integration.conftest import wait_until
+
+pytestmark = pytest.mark.integration
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def children(pid: int) -> set[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True)
+    return {int(x) for x in out.stdout.split()}
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split()[2] != "Z"
+
+
+def healthy(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+def test_up_starts_everything_and_ctrl_c_stops_it(tmp_path: Path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VEOGEN_", "DATABASE_URL", "REDIS_URL"))}
+    env.update(VEOGEN_DATA_DIR=str(tmp_path / "data"), STREAMLIT_SERVER_PORT=str(port))
+    log = (tmp_path / "up.log").open("wb")
+    up = subprocess.Popen([sys.executable, "-m", "core.cli", "up"], cwd=ROOT, env=env, stdout=log, stderr=log)
+    try:
+        assert wait_until(lambda: healthy(port), timeout=60), (tmp_path / "up.log").read_text()
+        output = (tmp_path / "up.log").read_text()
+        assert re.search(r"created user 'admin' with password  \S{12,}", output)
+        sock = tmp_path / "data" / "redis" / "redis.sock"
+        assert Redis(unix_socket_path=str(sock)).ping()
+        assert (tmp_path / "data" / "veogen.db").exists()
+        assert wait_until(lambda: len(children(up.pid)) == 5, timeout=20)  # redis, 2 workers, scheduler, web
+        started = children(up.pid)
+        up.send_signal(signal.SIGINT)
+        assert up.wait(timeout=40) == 0
+        assert wait_until(lambda: not any(alive(p) for p in started), timeout=10)
+        assert not sock.exists() or not healthy(port)
+    finally:
+        if up.poll() is None:
+            up.kill()
+        log.close()
