@@ -263,3 +263,17 @@ def test_delete_removes_row_and_files_but_keeps_spend_history(studio: Studio, al
             "reserve",
             "settle",
         ]
+
+
+def test_pipeline_works_with_non_local_storage(studio: Studio, alice: int):
+    from core.storage import Storage
+
+    studio.store = Storage(f"memory://veogen-{uuid.uuid4().hex}")
+    p = pipeline_with(studio, CountingProvider())
+    gid = submit(studio, alice)
+    p.start(gid, 0)
+    p.poll(gid, row(studio, gid).job_seq)
+    view = studio.get_generation(alice, gid)
+    assert view.status is Status.SUCCEEDED
+    assert studio.store.local_path(view.videos[0].storage_key) is None
+    assert studio.media_bytes(alice, gid, 0)[4:8] == b"ftyp"
