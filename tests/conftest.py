@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from core.config import Settings, get_settings
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support import ROOT  # noqa: F401  (shared with the suites)
 
 
 @pytest.fixture(autouse=True)

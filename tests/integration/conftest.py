@@ -11,8 +11,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -22,7 +21,8 @@ from sqlalchemy import text
 from core.config import Settings
 from core.db import upgrade_database
 from core.studio import Studio, build_studio
-from tests.conftest import ROOT, make_settings
+from tests.conftest import make_settings
+from tests.support import ROOT, wait_until  # noqa: F401  (re-exported for the tests)
 
 PG_ADMIN = os.environ.get("VEOGEN_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_URL = os.environ.get("VEOGEN_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/veogen_it")
@@ -107,12 +107,3 @@ def processes(settings: Settings, tmp_path: Path) -> Iterator[Processes]:
     procs = Processes(settings, tmp_path)
     yield procs
     procs.stop_all()
-
-
-def wait_until(predicate: Callable[[], bool], *, timeout: float, interval: float = 0.2) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
