@@ -1,0 +1,70 @@
+"""Generation: one of the user's generations in full — videos, facts, parameters, timeline, actions.
+
+A thin page: reads widgets, calls the Studio, renders. Imports only streamlit, ``core`` and
+``pages._ui``; never sqlalchemy, rq, google-genai, cv2, av or workers.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.errors import NotFoundError
+from core.services.generations import GenerationView
+from pages._ui import state, widgets
+
+user = state.require_user()
+studio = state.get_studio()
+
+generation_id = st.query_params.get("id", "")
+if not generation_id:
+    st.title("Generation")
+    st.info("Pick a generation in the gallery to see it here.")
+    st.page_link(state.GALLERY_PAGE_FILE, label="Go to the gallery", icon=":material/video_library:")
+    st.stop()
+
+try:
+    view = studio.get_generation(user.id, generation_id)
+except NotFoundError:
+    # Unknown and not-yours look the same: nothing about the row is shown.
+    st.error("No such generation.")
+    st.stop()
+
+st.title("Generation")
+state.show_flash()
+st.text(widgets.excerpt(view.prompt, 160))
+
+
+def after_delete() -> None:
+    st.query_params.pop("id", None)
+    st.switch_page(state.GALLERY_PAGE_FILE)
+
+
+def status_panel(current: GenerationView) -> None:
+    widgets.status_badge(current.status)
+    if not current.is_final:
+        widgets.progress(current)
+    widgets.outcome(current)
+    widgets.actions(studio, user.id, current, key="detail", show_open=False, after_delete=after_delete)
+    st.subheader("Timeline", anchor=False)
+    try:
+        widgets.timeline(studio.timeline(user.id, current.id))
+    except NotFoundError:
+        st.error("No such generation.")
+
+
+media, side = st.columns([3, 2], gap="large")
+with side:
+    widgets.live_panel(studio, user.id, view.id, status_panel)
+
+with media:
+    if not view.videos:
+        st.caption("No video yet." if not view.is_final else "This generation has no video.")
+    for video in view.videos:
+        st.subheader(f"Video {video.index + 1}" if len(view.videos) > 1 else "Video", anchor=False)
+        widgets.video_player(studio, user.id, view, video)
+    st.subheader("Parameters", anchor=False)
+    widgets.parameters_table(view)
+    if view.remix_of_id:
+        st.page_link(
+            state.DETAIL_PAGE, label="Remixed from an earlier generation", query_params={"id": view.remix_of_id}
+        )
