@@ -38,7 +38,7 @@ lint: $(VENV)/.dev-installed ## ruff and mypy
 	$(VENV)/bin/mypy
 
 test: $(VENV)/.dev-installed system-deps services lint ## everything: unit, integration, pages, browser journey
-	$(PY) -m pytest tests/unit tests/integration tests/ui tests/e2e
+	$(PY) -m pytest
 
 test-unit: $(VENV)/.dev-installed ## unit tests only (no services needed)
 	$(PY) -m pytest tests/unit
