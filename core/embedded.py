@@ -47,7 +47,8 @@ def start_redis(folder: Path, *, timeout: float = 15.0) -> tuple[subprocess.Pope
         "--daemonize",
         "no",
     ]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Its own session: a Ctrl-C in the terminal reaches `veogen up`, which stops Redis last.
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     url = f"unix://{socket_path}"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

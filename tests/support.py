@@ -8,12 +8,28 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.services.generations import GenerationForm
+
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def offline_form(prompt: str = "A lighthouse in a storm", **fields: object) -> GenerationForm:
+    """A valid request for the offline renderer at its smallest size, with a fresh idempotency key."""
+    values: dict[str, object] = {
+        "model": "offline-preview",
+        "prompt": prompt,
+        "duration_seconds": 2,
+        "resolution": "240p",
+        "idempotency_key": uuid.uuid4().hex,
+    }
+    values.update(fields)
+    return GenerationForm(**values)  # type: ignore[arg-type]
 
 
 def wait_until(predicate: Callable[[], bool], *, timeout: float, interval: float = 0.2) -> bool:

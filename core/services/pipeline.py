@@ -85,8 +85,7 @@ class Pipeline:
         reconciler enqueues it again.
         """
         with transaction(self.sessions) as session:
-            row = session.get(Generation, generation_id)
-            assert row is not None
+            row = _get(session, generation_id)
             new = bump_seq(session=session, generation=row, expected=seq, **values)
         self.queue.enqueue(step, generation_id, new, delay=delay)
         return new
@@ -163,8 +162,7 @@ class Pipeline:
             return
         # Store the operation name at once: from here on, a rerun polls and never resubmits.
         with transaction(self.sessions) as session:
-            row = session.get(Generation, generation_id)
-            assert row is not None
+            row = _get(session, generation_id)
             transition(
                 session=session,
                 generation=row,
@@ -177,8 +175,7 @@ class Pipeline:
 
     def _after_submit_error(self, generation_id: str, seq: int, exc: ProviderError) -> None:
         with transaction(self.sessions) as session:
-            row = session.get(Generation, generation_id)
-            assert row is not None
+            row = _get(session, generation_id)
             attempts = row.retry_count
             if exc.retryable and attempts < self.settings.max_provider_retries:
                 transition(
@@ -231,8 +228,7 @@ class Pipeline:
             self._after_poll_error(generation_id, seq, state)
             return
         with transaction(self.sessions) as session:
-            row = session.get(Generation, generation_id)
-            assert row is not None
+            row = _get(session, generation_id)
             if state.kind == "filtered":
                 reasons = list(state.reasons) or ["The provider's safety filter blocked this request."]
                 transition(
@@ -269,8 +265,7 @@ class Pipeline:
 
     def _after_poll_error(self, generation_id: str, seq: int, state: OperationState) -> None:
         with transaction(self.sessions) as session:
-            row = session.get(Generation, generation_id)
-            assert row is not None
+            row = _get(session, generation_id)
             attempts = row.retry_count
             retry = state.retryable and attempts < self.settings.max_provider_retries
             if retry:
@@ -303,8 +298,7 @@ class Pipeline:
 
     def _fetch_all(self, generation_id: str, seq: int) -> None:
         with self.sessions() as session:
-            row = session.get(Generation, generation_id)
-            assert row is not None
+            row = _get(session, generation_id)
             if row.status != Status.FETCHING.value:
                 return
             user_id, provider_name, uris = row.user_id, row.provider, list(row.provider_videos or [])
@@ -318,8 +312,7 @@ class Pipeline:
                 provider.fetch(ProviderVideo(uri=uri), dest)
                 self.store.put_file(key, dest)
         with transaction(self.sessions) as session:
-            row = session.get(Generation, generation_id)
-            assert row is not None
+            row = _get(session, generation_id)
             transition(session=session, generation=row, to=Status.PROCESSING, seq=seq, detail="videos stored")
 
     def _process_all(self, generation_id: str, seq: int) -> None:
@@ -446,8 +439,7 @@ class Pipeline:
             step = START_JOB if status in (Status.QUEUED.value, Status.SUBMITTING.value) and not operation else POLL_JOB
             try:
                 with transaction(self.sessions) as session:
-                    row = session.get(Generation, gid)
-                    assert row is not None
+                    row = _get(session, gid)
                     record_event(
                         session=session,
                         generation=row,
@@ -462,6 +454,13 @@ class Pipeline:
         if requeued or expired:
             log.info("reconcile: requeued %s, expired %s", requeued, expired)
         return ReconcileReport(checked=len(rows), requeued=requeued, expired=expired)
+
+
+def _get(session: Session, generation_id: str) -> Generation:
+    """Load a generation that must exist (steps only run for rows they were enqueued for)."""
+    row = session.get(Generation, generation_id)
+    assert row is not None, f"generation {generation_id} vanished"
+    return row
 
 
 def _aware(value: datetime) -> datetime:

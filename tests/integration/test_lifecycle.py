@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -13,24 +12,12 @@ from sqlalchemy import func, select
 from core.media import probe_video, sha256_file
 from core.models import Event, Generation, LedgerEntry, Video
 from core.services import ledger
-from core.services.generations import GenerationForm
 from core.status import FINAL, Status
 from core.studio import Studio
 from tests.integration.conftest import Processes, wait_until
+from tests.support import offline_form as form
 
 pytestmark = pytest.mark.integration
-
-
-def form(prompt: str, **kw: object) -> GenerationForm:
-    values: dict[str, object] = {
-        "model": "offline-preview",
-        "prompt": prompt,
-        "duration_seconds": 2,
-        "resolution": "240p",
-        "idempotency_key": uuid.uuid4().hex,
-    }
-    values.update(kw)
-    return GenerationForm(**values)  # type: ignore[arg-type]
 
 
 def statuses(studio: Studio, ids: list[str]) -> dict[str, str]:

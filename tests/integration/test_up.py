@@ -37,7 +37,10 @@ def test_up_starts_everything_and_ctrl_c_stops_it(tmp_path: Path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VEOGEN_", "DATABASE_URL", "REDIS_URL"))}
     env.update(VEOGEN_DATA_DIR=str(tmp_path / "data"), STREAMLIT_SERVER_PORT=str(port))
     log = (tmp_path / "up.log").open("wb")
-    up = subprocess.Popen([sys.executable, "-m", "core.cli", "up"], cwd=ROOT, env=env, stdout=log, stderr=log)
+    # Its own process group, like a command started from a terminal.
+    up = subprocess.Popen(
+        [sys.executable, "-m", "core.cli", "up"], cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True
+    )
     try:
         assert wait_until(lambda: healthy(port), timeout=60), (tmp_path / "up.log").read_text()
         output = (tmp_path / "up.log").read_text()
@@ -47,10 +50,12 @@ def test_up_starts_everything_and_ctrl_c_stops_it(tmp_path: Path):
         assert (tmp_path / "data" / "veogen.db").exists()
         assert wait_until(lambda: len(children(up.pid)) == 5, timeout=20)  # redis, 2 workers, scheduler, web
         started = children(up.pid)
-        up.send_signal(signal.SIGINT)
+        os.killpg(up.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the whole foreground group
         assert up.wait(timeout=40) == 0
         assert wait_until(lambda: not any(alive(p) for p in started), timeout=10)
         assert not sock.exists() or not healthy(port)
+        after = (tmp_path / "up.log").read_text()
+        assert "Traceback" not in after, after  # Redis stops last, so no process loses it while stopping
     finally:
         if up.poll() is None:
             up.kill()

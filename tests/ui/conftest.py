@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import sys
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,9 +22,10 @@ from streamlit.testing.v1 import AppTest
 from core.config import get_settings
 from core.db import upgrade_database
 from core.models import Generation
-from core.services.generations import GenerationForm, GenerationView
+from core.services.generations import GenerationView
 from core.services.users import UserView
 from core.studio import Studio, build_studio
+from tests.support import offline_form
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # the pages import ``pages._ui`` from the repo root
@@ -46,15 +46,7 @@ class UiEnv:
     bob: UserView
 
     def submit(self, user: UserView, prompt: str, **fields: object) -> GenerationView:
-        values: dict[str, object] = {
-            "model": "offline-preview",
-            "prompt": prompt,
-            "duration_seconds": 2,
-            "resolution": "240p",
-            "idempotency_key": uuid.uuid4().hex,
-        }
-        values.update(fields)
-        view, created = self.studio.submit(user.id, GenerationForm(**values))  # type: ignore[arg-type]
+        view, created = self.studio.submit(user.id, offline_form(prompt, **fields))
         assert created
         return view
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from decimal import Decimal
 
 import pytest
@@ -12,21 +11,9 @@ from core.errors import NotFoundError, ValidationError
 from core.models import Event, Generation, LedgerEntry
 from core.queue import job_id
 from core.services import ledger
-from core.services.generations import GenerationForm
 from core.status import Status
 from core.studio import Studio
-
-
-def form(prompt: str = "A lighthouse in a storm", **kw: object) -> GenerationForm:
-    values: dict[str, object] = {
-        "model": "offline-preview",
-        "prompt": prompt,
-        "duration_seconds": 2,
-        "resolution": "240p",
-        "idempotency_key": uuid.uuid4().hex,
-    }
-    values.update(kw)
-    return GenerationForm(**values)  # type: ignore[arg-type]
+from tests.support import offline_form as form
 
 
 def count(studio: Studio, model: type) -> int:
