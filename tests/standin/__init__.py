@@ -1,0 +1,1 @@
+"""Tests of the local Veo REST stand-in, driven by the real google-genai client."""
