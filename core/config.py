@@ -8,6 +8,7 @@ worker code.
 from __future__ import annotations
 
 import secrets
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -36,8 +37,47 @@ class Settings(BaseSettings):
     media_url: str = ""
     """Media root: a local folder or an fsspec URL (``s3://``, ``gs://``); empty means ``{data_dir}/media``."""
 
-    provider: Literal["offline"] = "offline"
-    """Video provider used for new generations."""
+    provider: Literal["auto", "offline", "veo"] = "auto"
+    """Default provider: ``auto`` is Veo when credentials are set, else the offline renderer."""
+
+    gemini_api_key: str = Field(default="", validation_alias=AliasChoices("VEOGEN_GEMINI_API_KEY", "GEMINI_API_KEY"))
+    """Gemini API key for Veo (API-key mode)."""
+
+    veo_base_url: str = ""
+    """Base URL of the Veo REST API; empty means Google. Point it at the local stand-in for demos."""
+
+    vertex_project: str = ""
+    """Google Cloud project for Vertex AI mode (application-default credentials); empty means API-key mode."""
+
+    vertex_location: str = "us-central1"
+    """Vertex AI region."""
+
+    vertex_output_uri: str = ""
+    """``gs://bucket/prefix`` where Vertex writes videos; empty means videos come back inline."""
+
+    veo_timeout_seconds: float = Field(default=60.0, gt=0)
+    """HTTP timeout of one call to Veo, in seconds."""
+
+    prompt_model: str = "gemini-flash-latest"
+    """Gemini text model behind "Improve prompt"."""
+
+    max_concurrent_operations: int = Field(default=10, ge=1)
+    """Provider operations in flight at once, studio-wide (size it to the project's Veo quota)."""
+
+    submits_per_minute: int = Field(default=10, ge=1)
+    """Submissions to the provider per rolling minute, studio-wide (the project's RPM quota)."""
+
+    user_max_concurrent: int = Field(default=3, ge=1)
+    """Operations one user may have in flight at once, so nobody's queue starves another's."""
+
+    default_monthly_budget_usd: Decimal = Field(default=Decimal("50"), ge=0)
+    """Monthly budget of a user who has none set, in US dollars."""
+
+    default_max_open_generations: int = Field(default=20, ge=1)
+    """Unfinished generations a user may have at once when none is set for them."""
+
+    duplicate_window_seconds: int = Field(default=600, ge=0)
+    """An identical paid request within this many seconds asks the user to confirm."""
 
     admin_password: str = ""
     """Password for the first admin account; empty means generate one and print it once."""
@@ -77,6 +117,11 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     """Python logging level for every process."""
+
+    @property
+    def veo_configured(self) -> bool:
+        """Whether Veo credentials (an API key or a Vertex project) are set."""
+        return bool(self.gemini_api_key or self.vertex_project)
 
     def resolved_database_url(self) -> str:
         """Return the database URL, defaulting to SQLite under ``data_dir``."""

@@ -5,6 +5,7 @@
     ├── NotFoundError              no such row, or not yours (we never say which)
     ├── PermissionDeniedError      the caller's role does not allow it
     ├── BudgetError                the request would go over a budget or cap
+    ├── ConfirmationRequired       an identical paid request was made moments ago; ask before paying again
     ├── TransitionError            an illegal status change (see core.status)
     ├── MediaError                 a corrupt, truncated or unsupported media file
     ├── StorageError               reading or writing stored media failed
@@ -42,6 +43,14 @@ class BudgetError(VeoGenError):
     """The request would go over a budget or an open-generation cap."""
 
 
+class ConfirmationRequired(VeoGenError):
+    """The same paid request was submitted moments ago; ``existing_id`` names it."""
+
+    def __init__(self, message: str, *, existing_id: str) -> None:
+        super().__init__(message)
+        self.existing_id = existing_id
+
+
 class TransitionError(VeoGenError):
     """A status change that the transition table does not allow."""
 
@@ -57,10 +66,22 @@ class StorageError(VeoGenError):
 class ProviderError(VeoGenError):
     """A provider call failed; ``retryable`` says whether trying again may help."""
 
-    def __init__(self, message: str, *, code: str = "UNKNOWN", retryable: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "UNKNOWN",
+        retryable: bool = False,
+        retry_after_seconds: float | None = None,
+        outcome_unknown: bool = False,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.retryable = retryable
+        self.retry_after_seconds = retry_after_seconds
+        """How long the provider asked us to wait (a 429's retry delay), in seconds."""
+        self.outcome_unknown = outcome_unknown
+        """The request may have reached the provider (no answer came): a submit must not be repeated."""
 
 
 class ProviderUnavailableError(ProviderError):

@@ -53,6 +53,10 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(128))
     role: Mapped[str] = mapped_column(String(16), default="creator")
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    monthly_budget_usd: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    """Spend allowed per calendar month (UTC); empty means the studio default."""
+    max_open_generations: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """Generations this user may have unfinished at once; empty means the studio default."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -78,6 +82,14 @@ class Generation(Base):
     sample_count: Mapped[int] = mapped_column(Integer, default=1)
     idempotency_key: Mapped[str] = mapped_column(String(64))
     remix_of_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    mode: Mapped[str] = mapped_column(String(16), default="text", server_default="text")
+    """text, image, frames, reference or extend (see core.catalog.MODES)."""
+    extend_of_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    request_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    """sha256 of everything that makes two requests the same; finds repeats to confirm."""
+    not_before: Mapped[datetime | None] = mapped_column(nullable=True)
+    """The provider asked us to wait (429 retry delay): no submit before this time."""
+    submitted_at: Mapped[datetime | None] = mapped_column(nullable=True)
     operation_name: Mapped[str | None] = mapped_column(Text, nullable=True)
     provider_videos: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     """URIs of the finished videos at the provider, kept so a fetch can resume."""
@@ -97,6 +109,25 @@ class Generation(Base):
     videos: Mapped[list[Video]] = relationship(
         back_populates="generation", cascade="all, delete-orphan", order_by="Video.index"
     )
+    inputs: Mapped[list[GenerationInput]] = relationship(cascade="all, delete-orphan", order_by="GenerationInput.index")
+
+
+class GenerationInput(Base):
+    """An uploaded image a generation uses: checked, re-encoded and stored before the row is written."""
+
+    __tablename__ = "generation_inputs"
+    __table_args__ = (UniqueConstraint("generation_id", "index", name="uq_inputs_generation_index"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    generation_id: Mapped[str] = mapped_column(ForeignKey("generations.id", ondelete="CASCADE"))
+    index: Mapped[int] = mapped_column(Integer)
+    role: Mapped[str] = mapped_column(String(16))
+    """first_frame, last_frame or reference."""
+    storage_key: Mapped[str] = mapped_column(String(255))
+    mime_type: Mapped[str] = mapped_column(String(32))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
 
 
 class Video(Base):
@@ -117,6 +148,8 @@ class Video(Base):
     height: Mapped[int] = mapped_column(Integer)
     codec: Mapped[str] = mapped_column(String(32))
     has_audio: Mapped[bool] = mapped_column(Boolean)
+    provider_uri: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """Where the provider still holds this video (Veo keeps it two days; extensions need it)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     generation: Mapped[Generation] = relationship(back_populates="videos")
@@ -145,6 +178,7 @@ class LedgerEntry(Base):
     __table_args__ = (
         UniqueConstraint("generation_id", "kind", name="uq_ledger_generation_kind"),
         Index("ix_ledger_user_created", "user_id", "created_at"),
+        Index("ix_ledger_user_period", "user_id", "period"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -152,6 +186,8 @@ class LedgerEntry(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))
     """``reserve``, ``settle`` or ``release``."""
+    period: Mapped[str] = mapped_column(String(7), default="", server_default="")
+    """The UTC month (``YYYY-MM``) of the generation's submit; budgets sum one period."""
     amount_usd: Mapped[Decimal] = mapped_column(MONEY)
     """Signed change to the user's committed spend: reserve +price, settle cost−price, release −price.
 

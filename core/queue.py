@@ -22,7 +22,6 @@ log = logging.getLogger(__name__)
 QUEUE_NAME = "veogen"
 """The one queue generations travel through."""
 
-START_JOB = "workers.tasks.start_generation"
 POLL_JOB = "workers.tasks.poll_generation"
 
 RESULT_TTL_SECONDS = 60

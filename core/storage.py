@@ -20,6 +20,11 @@ def video_key(user_id: int, generation_id: str, index: int) -> str:
     return f"{user_id}/{generation_id}/{index}.mp4"
 
 
+def input_key(user_id: int, generation_id: str, index: int, mime_type: str) -> str:
+    extension = "jpg" if mime_type == "image/jpeg" else "png"
+    return f"{user_id}/{generation_id}/input-{index}.{extension}"
+
+
 def thumbnail_key(user_id: int, generation_id: str, index: int) -> str:
     return f"{user_id}/{generation_id}/{index}.thumb.jpg"
 

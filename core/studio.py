@@ -20,9 +20,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from core import catalog
 from core.config import Settings
 from core.db import make_engine, make_sessionmaker, transaction
-from core.providers import available_providers, get_provider
-from core.queue import START_JOB, JobQueue, connect
+from core.errors import ProviderUnavailableError
+from core.models import utcnow
+from core.providers import available_providers, make_prompt_helper, make_provider
+from core.providers.base import PromptHelper, VideoProvider
+from core.queue import JobQueue, connect
 from core.services import generations, users
+from core.services.budgets import BudgetView, Limits, budget_of
 from core.services.generations import (
     EventView,
     GenerationForm,
@@ -35,6 +39,7 @@ if TYPE_CHECKING:
     from redis import Redis
 
     from core.services.pipeline import Pipeline
+    from core.services.scheduling import Scheduling
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +63,21 @@ class Studio:
         return JobQueue(self.redis, job_timeout=self.settings.job_timeout_seconds)
 
     @cached_property
+    def limits(self) -> Limits:
+        return Limits(
+            default_monthly_budget_usd=self.settings.default_monthly_budget_usd,
+            default_max_open_generations=self.settings.default_max_open_generations,
+            duplicate_window_seconds=self.settings.duplicate_window_seconds,
+        )
+
+    def provider(self, name: str) -> VideoProvider:
+        """The provider called ``name``, built once per process."""
+        built: dict[str, VideoProvider] = self.__dict__.setdefault("_providers", {})
+        if name not in built:
+            built[name] = make_provider(name, self.settings)
+        return built[name]
+
+    @cached_property
     def pipeline(self) -> Pipeline:
         from core.services.pipeline import Pipeline
 
@@ -66,8 +86,14 @@ class Studio:
             sessions=self.sessions,
             queue=self.queue,
             store=self.store,
-            providers=get_provider,
+            providers=self.provider,
         )
+
+    @cached_property
+    def scheduling(self) -> Scheduling:
+        from core.services.scheduling import Scheduling
+
+        return Scheduling(self.pipeline)
 
     # -- catalog ------------------------------------------------------------
 
@@ -81,17 +107,59 @@ class Studio:
     # -- generations --------------------------------------------------------
 
     def submit(self, user_id: int, form: GenerationForm) -> tuple[GenerationView, bool]:
-        """Write the generation and its reservation, commit, then enqueue its start."""
+        """Check, price and write the generation with its reservation, and commit.
+
+        The scheduler's admission pass submits it to the provider within a
+        second or so, subject to the quota caps and fairness between users.
+        """
         with transaction(self.sessions) as session:
-            view, created = generations.submit_generation(
-                session=session, user_id=user_id, form=form, providers=self.providers
+            return generations.submit_generation(
+                session=session,
+                user_id=user_id,
+                form=form,
+                providers=self.providers,
+                limits=self.limits,
+                store=self.store,
             )
-        if created:
-            try:
-                self.queue.enqueue(START_JOB, view.id, 0)
-            except Exception:  # the reconciler enqueues it later; the row is safe
-                log.exception("enqueue of generation %s failed; the reconciler will retry", view.id)
-        return view, created
+
+    def budget(self, user_id: int) -> BudgetView:
+        """The user's budget, spend and open generations this month."""
+        with self.sessions() as session:
+            return budget_of(session=session, user_id=user_id, limits=self.limits)
+
+    def prompt_helper(self) -> PromptHelper:
+        """The text model behind "Improve prompt"; ProviderUnavailableError says why there is none."""
+        if "_prompt_helper" not in self.__dict__:
+            self.__dict__["_prompt_helper"] = make_prompt_helper(self.settings)
+        helper: PromptHelper = self.__dict__["_prompt_helper"]
+        return helper
+
+    def prompt_help_unavailable(self) -> str | None:
+        """Why "Improve prompt" cannot work here, or None when it can."""
+        try:
+            self.prompt_helper()
+        except ProviderUnavailableError as exc:
+            return str(exc)
+        return None
+
+    def extendable(self, user_id: int) -> list[GenerationView]:
+        """The user's Veo videos that can still be extended."""
+        with self.sessions() as session:
+            return generations.list_extendable(session=session, user_id=user_id, now=utcnow())
+
+    def input_bytes(self, user_id: int, generation_id: str, index: int) -> bytes:
+        """An uploaded image of the user's generation (after checking ownership)."""
+        with self.sessions() as session:
+            key, _mime = generations.input_of(
+                session=session, user_id=user_id, generation_id=generation_id, index=index
+            )
+        return self.store.get_bytes(key)
+
+    def improve_prompt(self, prompt: str) -> str:
+        """Rewrite a prompt with the text model (checked like any prompt first)."""
+        text = catalog.clean_prompt(prompt, field_name="prompt", max_chars=catalog.MAX_PROMPT_CHARS, required=True)
+        improved = self.prompt_helper().improve_prompt(text)
+        return improved[: catalog.MAX_PROMPT_CHARS]
 
     def list_generations(self, user_id: int, **filters: object) -> GenerationPage:
         with self.sessions() as session:

@@ -36,6 +36,7 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
         "stale_after_seconds": 2,
         "reconcile_interval_seconds": 1,
         "job_timeout_seconds": 60,
+        "default_max_open_generations": 1000,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]

@@ -1,8 +1,10 @@
-"""Scheduler entry (``veogen scheduler``): moves due delayed jobs onto the queue every
-second and reconciles the database with the queue every few seconds.
+"""Scheduler entry (``veogen scheduler``), one per deployment. Every second it moves
+due delayed jobs onto the queue and runs admission (the only place paid
+submissions happen); every few seconds it reconciles the database with the queue.
 
-Runs in the main thread of its own process, so RQ's registry cleanup (which
-uses signals) is safe here.
+It acts only while it holds RQ's scheduler lock, so a second scheduler started
+by mistake stands by instead of submitting too. Runs in the main thread of its
+own process, so RQ's registry cleanup (which uses signals) is safe here.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ def main(max_seconds: float | None = None) -> None:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     studio = build_studio(settings)
     queue = studio.queue
-    pipeline = studio.pipeline
+    scheduling = studio.scheduling
     scheduler = RQScheduler([queue.queue], connection=queue.connection, serializer=JSONSerializer)
     stopping = False
 
@@ -47,11 +49,13 @@ def main(max_seconds: float | None = None) -> None:
                 if scheduler.should_reacquire_locks:
                     scheduler.acquire_locks()
                 scheduler.heartbeat()
-                scheduler.enqueue_scheduled_jobs()
-                if time.monotonic() >= next_reconcile:
-                    StartedJobRegistry(queue=queue.queue).cleanup()
-                    pipeline.reconcile()
-                    next_reconcile = time.monotonic() + settings.reconcile_interval_seconds
+                if scheduler.acquired_locks:
+                    scheduler.enqueue_scheduled_jobs()
+                    scheduling.admit()
+                    if time.monotonic() >= next_reconcile:
+                        StartedJobRegistry(queue=queue.queue).cleanup()
+                        scheduling.reconcile()
+                        next_reconcile = time.monotonic() + settings.reconcile_interval_seconds
             except Exception:  # a Redis or database hiccup must not stop the scheduler
                 log.exception("scheduler tick failed; trying again")
             time.sleep(1)

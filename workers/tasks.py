@@ -1,7 +1,8 @@
 """RQ job functions. Each takes only ids, runs one short step, and is safe to run twice.
 
-Enqueued by dotted path (``core.queue.START_JOB``/``POLL_JOB``), so the web
-process never imports this module.
+Enqueued by dotted path (``core.queue.POLL_JOB``), so the web process never
+imports this module. Submitting is not a worker job: the scheduler's admission
+pass does it (core.services.scheduling).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import logging
 from collections.abc import Callable
 
 from core.errors import TransitionError
-from core.queue import POLL_JOB, START_JOB
+from core.queue import POLL_JOB
 from workers.context import get_pipeline
 
 log = logging.getLogger(__name__)
@@ -25,11 +26,6 @@ def _run(step: str, generation_id: str, seq: int, action: Callable[[str, int], N
     except Exception as exc:
         log.exception("generation %s: %s crashed", generation_id, step)
         get_pipeline().on_crash(generation_id, seq, step, exc)
-
-
-def start_generation(generation_id: str, seq: int) -> None:
-    """Submit the generation to its provider once, then schedule the first poll."""
-    _run(START_JOB, generation_id, seq, get_pipeline().start)
 
 
 def poll_generation(generation_id: str, seq: int) -> None:

@@ -11,6 +11,15 @@ from typing import Literal, Protocol
 
 
 @dataclass(frozen=True)
+class ImageInput:
+    """An uploaded image, already checked and re-encoded by core.images."""
+
+    role: Literal["first_frame", "last_frame", "reference"]
+    data: bytes
+    mime_type: str
+
+
+@dataclass(frozen=True)
 class GenerationRequest:
     """What a provider is asked to render; built from a validated generation row."""
 
@@ -22,9 +31,20 @@ class GenerationRequest:
     resolution: str = "720p"
     seed: int | None = None
     sample_count: int = 1
+    mode: str = "text"
+    images: tuple[ImageInput, ...] = ()
+    extend_video_uri: str | None = None
+    """For ``mode="extend"``: where the provider still holds the video to extend."""
 
     def to_dict(self) -> dict[str, object]:
-        return asdict(self)
+        """The scalar fields (images are bytes and stay out)."""
+        data = asdict(self)
+        data.pop("images")
+        return data
+
+    def image(self, role: str) -> ImageInput | None:
+        """The first image with this role, if any."""
+        return next((i for i in self.images if i.role == role), None)
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> GenerationRequest:
@@ -50,6 +70,7 @@ class OperationState:
     code: str = ""
     message: str = ""
     retryable: bool = False
+    retry_after_seconds: float | None = None
 
 
 class VideoProvider(Protocol):
@@ -70,4 +91,12 @@ class VideoProvider(Protocol):
 
     def fetch(self, video: ProviderVideo, dest: Path) -> None:
         """Write the video's bytes to ``dest``."""
+        ...
+
+
+class PromptHelper(Protocol):
+    """A text model that rewrites a prompt into a better one."""
+
+    def improve_prompt(self, prompt: str) -> str:
+        """Return an improved version of ``prompt``."""
         ...

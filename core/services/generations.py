@@ -7,20 +7,35 @@ NotFoundError, the same as an id that does not exist. Services take
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from core import catalog
-from core.errors import NotFoundError, ValidationError
-from core.models import Event, Generation
+from core import catalog, storage
+from core.errors import ConfirmationRequired, NotFoundError, ValidationError
+from core.images import check_image
+from core.models import Event, Generation, GenerationInput, new_id, utcnow
 from core.services import ledger
+from core.services.budgets import Limits, check_budget
 from core.services.lifecycle import transition
 from core.status import Status
+from core.storage import Storage
+
+
+@dataclass(frozen=True)
+class UploadedImage:
+    """An image as the browser sent it: checked by core.images before anything is stored."""
+
+    role: str
+    """first_frame, last_frame or reference."""
+    name: str
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -37,6 +52,14 @@ class GenerationForm:
     sample_count: int = 1
     idempotency_key: str = ""
     remix_of_id: str | None = None
+    mode: str = "text"
+    images: tuple[UploadedImage, ...] = ()
+    extend_of_id: str | None = None
+    confirm_repeat: bool = False
+    """The user saw that an identical request was just made and wants to pay for another."""
+
+    def count(self, role: str) -> int:
+        return sum(1 for image in self.images if image.role == role)
 
 
 @dataclass(frozen=True)
@@ -78,6 +101,9 @@ class GenerationView:
     error_message: str | None
     safety_reasons: list[str]
     remix_of_id: str | None
+    mode: str = "text"
+    extend_of_id: str | None = None
+    input_roles: list[str] = field(default_factory=list)
     videos: list[VideoView] = field(default_factory=list)
 
     @property
@@ -96,6 +122,8 @@ class GenerationView:
             seed=self.seed,
             sample_count=self.sample_count,
             remix_of_id=self.id,
+            mode=self.mode if self.mode in ("text", "extend") else "text",
+            extend_of_id=self.extend_of_id,
         )
 
 
@@ -141,6 +169,9 @@ def to_view(row: Generation) -> GenerationView:
         error_message=row.error_message,
         safety_reasons=list(row.safety_reasons or []),
         remix_of_id=row.remix_of_id,
+        mode=row.mode,
+        extend_of_id=row.extend_of_id,
+        input_roles=[i.role for i in row.inputs],
         videos=[
             VideoView(
                 index=v.index,
@@ -171,12 +202,20 @@ def quote(form: GenerationForm) -> Decimal:
         resolution=form.resolution,
         sample_count=form.sample_count,
         seed=form.seed,
+        mode=form.mode,
+        first_frame=form.count("first_frame") == 1,
+        last_frame=form.count("last_frame") == 1,
+        reference_images=form.count("reference"),
+        extends_video=form.extend_of_id is not None,
     )
+    if form.count("first_frame") > 1 or form.count("last_frame") > 1:
+        raise ValidationError("Upload one first frame and at most one last frame.", field="images")
     return catalog.price_usd(
         spec,
         duration_seconds=form.duration_seconds,
         resolution=form.resolution,
         sample_count=form.sample_count,
+        mode=form.mode,
     )
 
 
@@ -184,7 +223,7 @@ def _owned(session: Session, user_id: int, generation_id: str, *, for_update: bo
     stmt = (
         select(Generation)
         .where(Generation.id == generation_id, Generation.user_id == user_id)
-        .options(selectinload(Generation.videos))
+        .options(selectinload(Generation.videos), selectinload(Generation.inputs))
     )
     if for_update:
         stmt = stmt.with_for_update()
@@ -194,13 +233,58 @@ def _owned(session: Session, user_id: int, generation_id: str, *, for_update: bo
     return row
 
 
+def request_hash(form: GenerationForm, image_hashes: list[tuple[str, str]]) -> str:
+    """A fingerprint of everything that makes two requests the same video."""
+    fields = {
+        "model": form.model,
+        "prompt": " ".join(form.prompt.split()),
+        "negative": " ".join(form.negative_prompt.split()),
+        "duration": form.duration_seconds,
+        "aspect": form.aspect_ratio,
+        "resolution": form.resolution,
+        "seed": form.seed,
+        "samples": form.sample_count,
+        "mode": form.mode,
+        "extend": form.extend_of_id,
+        "images": image_hashes,
+    }
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
+
+
+def extension_source(*, session: Session, user_id: int, generation_id: str, now: datetime) -> str:
+    """Return the provider URI of the user's video to extend, or say why it cannot be extended."""
+    source = _owned(session, user_id, generation_id)
+    if source.status != Status.SUCCEEDED.value or not source.videos:
+        raise ValidationError("Only a finished video can be extended.", field="extend_of_id")
+    if source.provider != "veo" or not source.videos[0].provider_uri:
+        raise ValidationError("Only videos made by Veo can be extended.", field="extend_of_id")
+    finished = source.finished_at or source.created_at
+    if finished.tzinfo is None:
+        finished = finished.replace(tzinfo=UTC)
+    if (now - finished).total_seconds() > catalog.EXTENSION_WINDOW_SECONDS:
+        raise ValidationError(
+            "Veo keeps a video for two days only; this one is older and can no longer be extended.",
+            field="extend_of_id",
+        )
+    return source.videos[0].provider_uri
+
+
 def submit_generation(
-    *, session: Session, user_id: int, form: GenerationForm, providers: set[str]
+    *,
+    session: Session,
+    user_id: int,
+    form: GenerationForm,
+    providers: set[str],
+    limits: Limits,
+    store: Storage,
 ) -> tuple[GenerationView, bool]:
     """Validate, price and write a queued generation with its ledger reservation.
 
-    Returns ``(view, created)``; a repeated idempotency key returns the
-    existing generation with ``created=False``. The caller commits, then enqueues.
+    Everything is checked before anything is stored: the model's rules, the
+    prompt, each uploaded image (by content, size and pixels), an extension's
+    source, a repeat of the same paid request, then the budget and the cap with
+    the user's row locked. Returns ``(view, created)``; a repeated idempotency
+    key returns the existing generation with ``created=False``. The caller commits.
     """
     if not form.idempotency_key or len(form.idempotency_key) > 64:
         raise ValidationError("Missing or over-long idempotency key.", field="idempotency_key")
@@ -213,7 +297,12 @@ def submit_generation(
     spec = catalog.get_model(form.model)
     if spec.provider not in providers:
         raise ValidationError(f"{spec.label} is not available on this studio.", field="model")
-    prompt = catalog.clean_prompt(form.prompt, field_name="prompt", max_chars=catalog.MAX_PROMPT_CHARS, required=True)
+    prompt = catalog.clean_prompt(
+        form.prompt,
+        field_name="prompt",
+        max_chars=catalog.MAX_PROMPT_CHARS,
+        required=form.mode not in ("image", "frames"),
+    )
     negative = catalog.clean_prompt(
         form.negative_prompt,
         field_name="negative_prompt",
@@ -221,10 +310,19 @@ def submit_generation(
         required=False,
     )
     price = quote(form)
+    clean = [(image.role, check_image(image.data, name=image.name, role=image.role)) for image in form.images]
+    now = utcnow()
     if form.remix_of_id is not None:
         _owned(session, user_id, form.remix_of_id)
+    if form.extend_of_id is not None:
+        extension_source(session=session, user_id=user_id, generation_id=form.extend_of_id, now=now)
+    fingerprint = request_hash(form, [(role, image.sha256) for role, image in clean])
+    if price > 0 and not form.confirm_repeat and limits.duplicate_window_seconds > 0:
+        _refuse_unconfirmed_repeat(session, user_id, fingerprint, now, limits.duplicate_window_seconds)
+    check_budget(session=session, user_id=user_id, price=price, limits=limits)
 
     row = Generation(
+        id=new_id(),
         user_id=user_id,
         status=Status.QUEUED.value,
         provider=spec.provider,
@@ -238,8 +336,26 @@ def submit_generation(
         sample_count=form.sample_count,
         idempotency_key=form.idempotency_key,
         remix_of_id=form.remix_of_id,
+        mode=form.mode,
+        extend_of_id=form.extend_of_id,
+        request_hash=fingerprint,
         price_usd=price,
     )
+    # Files first: a row never points at an input that is not stored.
+    for index, (role, image) in enumerate(clean):
+        key = storage.input_key(user_id, row.id, index, image.mime_type)
+        store.put_bytes(key, image.data)
+        row.inputs.append(
+            GenerationInput(
+                index=index,
+                role=role,
+                storage_key=key,
+                mime_type=image.mime_type,
+                width=image.width,
+                height=image.height,
+                sha256=image.sha256,
+            )
+        )
     try:
         with session.begin_nested():
             session.add(row)
@@ -258,12 +374,35 @@ def submit_generation(
             session.flush()
     except IntegrityError:
         # A concurrent submit with the same key won the race: answer with its row.
+        if clean:
+            store.delete_generation(user_id, row.id)
         winner = session.execute(
             select(Generation).where(Generation.user_id == user_id, Generation.idempotency_key == form.idempotency_key)
         ).scalar_one()
         return to_view(winner), False
-    session.refresh(row, attribute_names=["videos"])
+    session.refresh(row, attribute_names=["videos", "inputs"])
     return to_view(row), True
+
+
+def _refuse_unconfirmed_repeat(session: Session, user_id: int, fingerprint: str, now: datetime, window: int) -> None:
+    """Ask before paying again for a request identical to one made moments ago."""
+    since = now - timedelta(seconds=window)
+    previous = session.execute(
+        select(Generation.id, Generation.created_at)
+        .where(
+            Generation.user_id == user_id,
+            Generation.request_hash == fingerprint,
+            Generation.created_at >= since,
+            Generation.status.not_in([Status.FAILED.value, Status.CANCELED.value, Status.FILTERED.value]),
+        )
+        .order_by(Generation.created_at.desc())
+        .limit(1)
+    ).first()
+    if previous is not None:
+        raise ConfirmationRequired(
+            "You made exactly this request moments ago. Submitting it again pays for another video.",
+            existing_id=previous.id,
+        )
 
 
 def get_generation(*, session: Session, user_id: int, generation_id: str) -> GenerationView:
@@ -295,12 +434,39 @@ def list_generations(
     rows = session.execute(
         select(Generation)
         .where(*conditions)
-        .options(selectinload(Generation.videos))
+        .options(selectinload(Generation.videos), selectinload(Generation.inputs))
         .order_by(Generation.created_at.desc(), Generation.id.desc())
         .limit(page_size)
         .offset((page - 1) * page_size)
     ).scalars()
     return GenerationPage(items=[to_view(r) for r in rows], total=total, page=page, pages=pages)
+
+
+def list_extendable(*, session: Session, user_id: int, now: datetime) -> list[GenerationView]:
+    """The user's Veo videos that Veo still holds and can extend (newest first)."""
+    since = now - timedelta(seconds=catalog.EXTENSION_WINDOW_SECONDS)
+    rows = session.execute(
+        select(Generation)
+        .where(
+            Generation.user_id == user_id,
+            Generation.status == Status.SUCCEEDED.value,
+            Generation.provider == "veo",
+            Generation.finished_at >= since,
+        )
+        .options(selectinload(Generation.videos), selectinload(Generation.inputs))
+        .order_by(Generation.finished_at.desc())
+        .limit(50)
+    ).scalars()
+    return [to_view(r) for r in rows if r.videos and r.videos[0].provider_uri]
+
+
+def input_of(*, session: Session, user_id: int, generation_id: str, index: int) -> tuple[str, str]:
+    """Return ``(storage key, mime type)`` of one of the user's uploaded images, or NotFoundError."""
+    row = _owned(session, user_id, generation_id)
+    for item in row.inputs:
+        if item.index == index:
+            return item.storage_key, item.mime_type
+    raise NotFoundError("No such image.")
 
 
 def timeline(*, session: Session, user_id: int, generation_id: str) -> list[EventView]:

@@ -12,6 +12,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.models import Generation, LedgerEntry
+from core.services.budgets import period_of
+
+
+def _period(generation: Generation) -> str:
+    """Every entry of a generation counts in the month it was submitted (UTC)."""
+    return period_of(generation.created_at)
+
 
 RESERVE = "reserve"
 SETTLE = "settle"
@@ -31,6 +38,7 @@ def reserve(*, session: Session, generation: Generation) -> None:
             user_id=generation.user_id,
             kind=RESERVE,
             amount_usd=generation.price_usd,
+            period=_period(generation),
         )
     )
 
@@ -45,6 +53,7 @@ def settle(*, session: Session, generation: Generation, cost: Decimal) -> None:
             user_id=generation.user_id,
             kind=SETTLE,
             amount_usd=cost - generation.price_usd,
+            period=_period(generation),
         )
     )
     generation.cost_usd = cost
@@ -60,6 +69,7 @@ def release(*, session: Session, generation: Generation) -> None:
             user_id=generation.user_id,
             kind=RELEASE,
             amount_usd=-generation.price_usd,
+            period=_period(generation),
         )
     )
     generation.cost_usd = Decimal(0)

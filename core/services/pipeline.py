@@ -1,6 +1,9 @@
-"""The worker side of a generation's life: start, poll, fetch, process, reconcile.
+"""The steps of a generation's life: start (submit), poll, fetch, process.
 
-Each step is a short job that is safe to run twice: it first checks the row's
+``start`` runs in the admission controller (core.services.scheduling, inside the
+scheduler process), so paid submissions never happen in the worker processes
+that get killed, recycled and scaled; the other steps are short RQ jobs on the
+workers. Each step is safe to run twice: it first checks the row's
 fencing token (``job_seq``) and status, resumes from whatever was already
 stored (an operation name, a downloaded file, a video row), and moves the row
 only by compare-and-set. The database is the truth; the queue is transport.
@@ -14,7 +17,6 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -27,8 +29,8 @@ from core.config import Settings
 from core.db import transaction
 from core.errors import MediaError, ProviderError, StorageError, TransitionError
 from core.models import Generation, Video, utcnow
-from core.providers.base import GenerationRequest, OperationState, ProviderVideo, VideoProvider
-from core.queue import POLL_JOB, START_JOB, JobQueue
+from core.providers.base import GenerationRequest, ImageInput, OperationState, ProviderVideo, VideoProvider
+from core.queue import POLL_JOB, JobQueue
 from core.services import ledger
 from core.services.lifecycle import bump_seq, record_event, transition
 from core.status import FINAL, Status
@@ -38,24 +40,15 @@ log = logging.getLogger(__name__)
 ProviderLookup = Callable[[str], VideoProvider]
 
 
-@dataclass(frozen=True)
-class ReconcileReport:
-    checked: int
-    requeued: list[str]
-    expired: list[str]
+QUOTA_WAIT_SECONDS = 30.0
+"""How long to wait after a 429 that names no retry delay, in seconds."""
 
-
-def request_of(row: Generation) -> GenerationRequest:
-    return GenerationRequest(
-        model=row.model,
-        prompt=row.prompt,
-        negative_prompt=row.negative_prompt,
-        duration_seconds=row.duration_seconds,
-        aspect_ratio=row.aspect_ratio,
-        resolution=row.resolution,
-        seed=row.seed,
-        sample_count=row.sample_count,
-    )
+UNKNOWN_OUTCOME = (
+    "No answer from the provider was saved for this submission (the sending process stopped, or the "
+    "connection dropped after the request went out), so we cannot tell whether it was accepted. It was "
+    "not sent again, to avoid paying twice; its price stays reserved until an administrator checks "
+    "the provider's bill."
+)
 
 
 class Pipeline:
@@ -85,14 +78,16 @@ class Pipeline:
         reconciler enqueues it again.
         """
         with transaction(self.sessions) as session:
-            row = _get(session, generation_id)
+            row = get_row(session, generation_id)
             new = bump_seq(session=session, generation=row, expected=seq, **values)
         self.queue.enqueue(step, generation_id, new, delay=delay)
         return new
 
     def _load(self, session: Session, generation_id: str, seq: int) -> Generation | None:
         row = session.execute(
-            select(Generation).where(Generation.id == generation_id).options(selectinload(Generation.videos))
+            select(Generation)
+            .where(Generation.id == generation_id)
+            .options(selectinload(Generation.videos), selectinload(Generation.inputs))
         ).scalar_one_or_none()
         if row is None or Status(row.status) in FINAL:
             return None
@@ -101,7 +96,9 @@ class Pipeline:
             return None
         return row
 
-    def _fail(self, generation_id: str, seq: int | None, message: str, code: str = "FAILED") -> None:
+    def fail(
+        self, generation_id: str, seq: int | None, message: str, code: str = "FAILED", *, release: bool = True
+    ) -> None:
         with transaction(self.sessions) as session:
             row = session.get(Generation, generation_id)
             if row is None or Status(row.status) in FINAL:
@@ -115,7 +112,8 @@ class Pipeline:
                 error_code=code,
                 error_message=message,
             )
-            ledger.release(session=session, generation=row)
+            if release:
+                ledger.release(session=session, generation=row)
         log.warning("generation %s failed: %s", generation_id, message)
 
     def _retry_delay(self, attempt: int) -> float:
@@ -123,76 +121,119 @@ class Pipeline:
 
     # -- steps --------------------------------------------------------------
 
+    def request_of(self, session: Session, row: Generation) -> GenerationRequest:
+        """Build the provider request: the row's settings, its stored images, an extension's source."""
+        extend_uri = None
+        if row.extend_of_id:
+            source = session.execute(
+                select(Video.provider_uri).where(Video.generation_id == row.extend_of_id, Video.index == 0)
+            ).scalar_one_or_none()
+            if not source:
+                raise ProviderError("The video to extend is gone.", code="NOT_FOUND")
+            extend_uri = source
+        images = tuple(
+            ImageInput(role=i.role, data=self.store.get_bytes(i.storage_key), mime_type=i.mime_type)  # type: ignore[arg-type]
+            for i in row.inputs
+        )
+        return GenerationRequest(
+            model=row.model,
+            prompt=row.prompt,
+            negative_prompt=row.negative_prompt,
+            duration_seconds=row.duration_seconds,
+            aspect_ratio=row.aspect_ratio,
+            resolution=row.resolution,
+            seed=row.seed,
+            sample_count=row.sample_count,
+            mode=row.mode,
+            images=images,
+            extend_video_uri=extend_uri,
+        )
+
     def start(self, generation_id: str, seq: int) -> None:
-        """Submit to the provider once, store the operation name, schedule the first poll."""
-        with transaction(self.sessions) as session:
+        """Submit to the provider once, store the operation name, schedule the first poll.
+
+        The row is marked ``submitting`` before the call and gets the operation
+        name in the same breath after it; a rerun finds the name and polls. A
+        row left ``submitting`` without a name is never sent again by a paid
+        provider (see ``UNKNOWN_OUTCOME``).
+        """
+        with self.sessions() as session:
             row = self._load(session, generation_id, seq)
             if row is None:
                 return
             if row.operation_name:
-                status = row.status
+                already = True
             else:
+                already = False
                 provider = self.providers(row.provider)
                 if row.status == Status.SUBMITTING.value and not provider.idempotent_submit:
-                    status = "unknown"
+                    unknown = True
                 else:
-                    if row.status == Status.QUEUED.value:
-                        transition(session=session, generation=row, to=Status.SUBMITTING, seq=seq)
-                    status = Status.SUBMITTING.value
-                request = request_of(row)
-                provider_name = row.provider
-        if status == "unknown":
-            self._fail(
-                generation_id,
-                seq,
-                "A worker stopped while sending this generation to the provider, so we cannot tell "
-                "whether it was accepted. It was not sent again, to avoid paying twice.",
-                code="SUBMIT_OUTCOME_UNKNOWN",
-            )
-            return
-        if status != Status.SUBMITTING.value:
+                    unknown = False
+                    try:
+                        request = self.request_of(session, row)
+                    except (ProviderError, StorageError) as exc:
+                        request, failure = None, str(exc)
+        if already:
             self.schedule(generation_id, seq, POLL_JOB)
             return
-
-        provider = self.providers(provider_name)
+        if unknown:
+            self.fail(generation_id, seq, UNKNOWN_OUTCOME, code="SUBMIT_OUTCOME_UNKNOWN", release=False)
+            return
+        if request is None:
+            self.fail(generation_id, seq, f"The request could not be prepared: {failure}", code="INPUT_MISSING")
+            return
+        with transaction(self.sessions) as session:
+            row = get_row(session, generation_id)
+            if row.status == Status.QUEUED.value:
+                transition(
+                    session=session,
+                    generation=row,
+                    to=Status.SUBMITTING,
+                    seq=seq,
+                    submitted_at=utcnow(),
+                    not_before=None,
+                )
         try:
             operation = provider.submit(request)
         except ProviderError as exc:
-            self._after_submit_error(generation_id, seq, exc)
+            self._after_submit_error(generation_id, seq, exc, paid=not provider.idempotent_submit)
             return
         # Store the operation name at once: from here on, a rerun polls and never resubmits.
         with transaction(self.sessions) as session:
-            row = _get(session, generation_id)
+            row = get_row(session, generation_id)
             transition(
                 session=session,
                 generation=row,
                 to=Status.RUNNING,
                 seq=seq,
-                detail=f"accepted by {provider_name}",
+                detail=f"accepted by {provider.name}",
                 operation_name=operation,
             )
         self.schedule(generation_id, seq, POLL_JOB, delay=self.settings.poll_interval_seconds)
 
-    def _after_submit_error(self, generation_id: str, seq: int, exc: ProviderError) -> None:
+    def _after_submit_error(self, generation_id: str, seq: int, exc: ProviderError, paid: bool) -> None:
+        """Not accepted: wait and queue again (429, 5xx), or fail (a refusal, or an answer that never came)."""
+        if exc.outcome_unknown and paid:
+            self.fail(generation_id, seq, UNKNOWN_OUTCOME, code="SUBMIT_OUTCOME_UNKNOWN", release=False)
+            return
+        quota = exc.code in ("RESOURCE_EXHAUSTED", "429")
         with transaction(self.sessions) as session:
-            row = _get(session, generation_id)
+            row = get_row(session, generation_id)
             attempts = row.retry_count
-            if exc.retryable and attempts < self.settings.max_provider_retries:
+            if quota or (exc.retryable and attempts < self.settings.max_provider_retries):
+                wait = exc.retry_after_seconds or (QUOTA_WAIT_SECONDS if quota else self._retry_delay(attempts))
                 transition(
                     session=session,
                     generation=row,
                     to=Status.QUEUED,
                     seq=seq,
-                    detail=f"provider busy ({exc.code}); retrying",
-                    retry_count=attempts + 1,
+                    detail=f"provider {'quota' if quota else 'busy'} ({exc.code}); trying again in {wait:.0f} s",
+                    retry_count=attempts if quota else attempts + 1,
+                    not_before=utcnow() + timedelta(seconds=wait),
                 )
-                delay: float | None = self._retry_delay(attempts)
-            else:
-                delay = None
-        if delay is None:
-            self._fail(generation_id, seq, f"The provider refused the request: {exc}", code=exc.code)
-        else:
-            self.schedule(generation_id, seq, START_JOB, delay=delay)
+                return
+        self.fail(generation_id, seq, f"The provider refused the request: {exc}", code=exc.code)
 
     def poll(self, generation_id: str, seq: int) -> None:
         """Ask the provider once; then reschedule, or fetch and process the videos."""
@@ -208,12 +249,18 @@ class Pipeline:
             self._collect(generation_id, seq)
             return
         if status != Status.RUNNING or not operation:
-            self.schedule(generation_id, seq, START_JOB)
+            log.info("generation %s: nothing to poll while %s", generation_id, status.value)
             return
         try:
             state = self.providers(provider_name).poll(operation)
         except ProviderError as exc:
-            state = OperationState(kind="failed", code=exc.code, message=str(exc), retryable=exc.retryable)
+            state = OperationState(
+                kind="failed",
+                code=exc.code,
+                message=str(exc),
+                retryable=exc.retryable,
+                retry_after_seconds=exc.retry_after_seconds,
+            )
         self._on_state(generation_id, seq, state, polls)
 
     def _on_state(self, generation_id: str, seq: int, state: OperationState, polls: int) -> None:
@@ -228,7 +275,7 @@ class Pipeline:
             self._after_poll_error(generation_id, seq, state)
             return
         with transaction(self.sessions) as session:
-            row = _get(session, generation_id)
+            row = get_row(session, generation_id)
             if state.kind == "filtered":
                 reasons = list(state.reasons) or ["The provider's safety filter blocked this request."]
                 transition(
@@ -264,19 +311,22 @@ class Pipeline:
         self._collect(generation_id, seq)
 
     def _after_poll_error(self, generation_id: str, seq: int, state: OperationState) -> None:
+        """A failed poll: wait and poll again (the operation keeps running), or fail the generation."""
+        quota = state.code in ("RESOURCE_EXHAUSTED", "429")
         with transaction(self.sessions) as session:
-            row = _get(session, generation_id)
+            row = get_row(session, generation_id)
             attempts = row.retry_count
-            retry = state.retryable and attempts < self.settings.max_provider_retries
+            retry = quota or (state.retryable and attempts < self.settings.max_provider_retries)
             if retry:
                 record_event(
-                    session=session, generation=row, kind="retry", detail=f"poll failed ({state.code}); retrying"
+                    session=session, generation=row, kind="retry", detail=f"poll failed ({state.code}); polling again"
                 )
         if retry:
-            self.schedule(generation_id, seq, POLL_JOB, delay=self._retry_delay(attempts), retry_count=attempts + 1)
+            delay = state.retry_after_seconds or self._retry_delay(attempts)
+            self.schedule(generation_id, seq, POLL_JOB, delay=delay, retry_count=attempts if quota else attempts + 1)
         else:
             message = state.message or "The provider reported an error."
-            self._fail(
+            self.fail(
                 generation_id, seq, f"The provider could not make this video: {message}", code=state.code or "FAILED"
             )
 
@@ -288,7 +338,7 @@ class Pipeline:
             self._fetch_all(generation_id, seq)
             self._process_all(generation_id, seq)
         except (MediaError, StorageError) as exc:
-            self._fail(generation_id, seq, f"The video could not be processed: {exc}", code="MEDIA")
+            self.fail(generation_id, seq, f"The video could not be processed: {exc}", code="MEDIA")
             with self.sessions() as session:
                 row = session.get(Generation, generation_id)
                 if row is not None and row.status == Status.FAILED.value:
@@ -298,7 +348,7 @@ class Pipeline:
 
     def _fetch_all(self, generation_id: str, seq: int) -> None:
         with self.sessions() as session:
-            row = _get(session, generation_id)
+            row = get_row(session, generation_id)
             if row.status != Status.FETCHING.value:
                 return
             user_id, provider_name, uris = row.user_id, row.provider, list(row.provider_videos or [])
@@ -312,7 +362,7 @@ class Pipeline:
                 provider.fetch(ProviderVideo(uri=uri), dest)
                 self.store.put_file(key, dest)
         with transaction(self.sessions) as session:
-            row = _get(session, generation_id)
+            row = get_row(session, generation_id)
             transition(session=session, generation=row, to=Status.PROCESSING, seq=seq, detail="videos stored")
 
     def _process_all(self, generation_id: str, seq: int) -> None:
@@ -322,12 +372,13 @@ class Pipeline:
             ).scalar_one()
             if row.status != Status.PROCESSING.value:
                 return
-            user_id, count = row.user_id, len(row.provider_videos or [])
+            user_id, uris = row.user_id, list(row.provider_videos or [])
             done = {v.index for v in row.videos}
-        for index in range(count):
+        for index, uri in enumerate(uris):
             if index in done:
                 continue
             video = self._process_one(user_id, generation_id, index)
+            video.provider_uri = uri
             with transaction(self.sessions) as session:
                 if (
                     session.execute(
@@ -344,7 +395,7 @@ class Pipeline:
             spec = catalog.MODELS.get(row.model)
             rate = spec.usd_per_second.get(row.resolution, Decimal(0)) if spec else Decimal(0)
             # Billed by the requested length per video (how Veo charges), not the probed one.
-            cost = rate * row.duration_seconds * len(row.videos)
+            cost = rate * catalog.billed_seconds(mode=row.mode, duration_seconds=row.duration_seconds) * len(row.videos)
             ledger.settle(session=session, generation=row, cost=cost)
             transition(
                 session=session,
@@ -401,62 +452,15 @@ class Pipeline:
         if attempts < self.settings.max_provider_retries:
             self.schedule(generation_id, seq, step, delay=self._retry_delay(attempts), retry_count=attempts + 1)
         else:
-            self._fail(
+            self.fail(
                 generation_id,
                 seq,
                 f"Internal error after {attempts + 1} attempts: {type(exc).__name__}: {exc}",
                 code="INTERNAL",
             )
 
-    # -- reconcile ----------------------------------------------------------
 
-    def reconcile(self) -> ReconcileReport:
-        """Re-enqueue stale generations that have no live job; fail those past the deadline."""
-        now = utcnow()
-        stale_before = now - timedelta(seconds=self.settings.stale_after_seconds)
-        deadline_before = now - timedelta(seconds=self.settings.operation_deadline_seconds)
-        with self.sessions() as session:
-            rows = session.execute(
-                select(
-                    Generation.id,
-                    Generation.job_seq,
-                    Generation.status,
-                    Generation.operation_name,
-                    Generation.created_at,
-                    Generation.updated_at,
-                ).where(Generation.status.not_in([s.value for s in FINAL]))
-            ).all()
-        requeued: list[str] = []
-        expired: list[str] = []
-        for gid, seq, status, operation, created_at, updated_at in rows:
-            if _aware(created_at) < deadline_before:
-                minutes = self.settings.operation_deadline_seconds // 60
-                self._fail(gid, None, f"The generation did not finish within {minutes} minutes.", code="DEADLINE")
-                expired.append(gid)
-                continue
-            if _aware(updated_at) > stale_before or self.queue.is_live(gid, seq):
-                continue
-            step = START_JOB if status in (Status.QUEUED.value, Status.SUBMITTING.value) and not operation else POLL_JOB
-            try:
-                with transaction(self.sessions) as session:
-                    row = _get(session, gid)
-                    record_event(
-                        session=session,
-                        generation=row,
-                        kind="reconcile",
-                        detail=f"no live job; re-enqueued {step.rsplit('.', 1)[-1]}",
-                    )
-                    new = bump_seq(session=session, generation=row, expected=seq)
-            except TransitionError:
-                continue
-            self.queue.enqueue(step, gid, new)
-            requeued.append(gid)
-        if requeued or expired:
-            log.info("reconcile: requeued %s, expired %s", requeued, expired)
-        return ReconcileReport(checked=len(rows), requeued=requeued, expired=expired)
-
-
-def _get(session: Session, generation_id: str) -> Generation:
+def get_row(session: Session, generation_id: str) -> Generation:
     """Load a generation that must exist (steps only run for rows they were enqueued for)."""
     row = session.get(Generation, generation_id)
     assert row is not None, f"generation {generation_id} vanished"

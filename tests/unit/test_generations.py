@@ -9,7 +9,6 @@ from sqlalchemy import func, select
 
 from core.errors import NotFoundError, ValidationError
 from core.models import Event, Generation, LedgerEntry
-from core.queue import job_id
 from core.services import ledger
 from core.status import Status
 from core.studio import Studio
@@ -21,7 +20,7 @@ def count(studio: Studio, model: type) -> int:
         return s.execute(select(func.count()).select_from(model)).scalar_one()
 
 
-def test_submit_writes_row_reservation_event_and_enqueues(studio: Studio, alice: int):
+def test_submit_writes_row_reservation_and_event_and_leaves_the_start_to_admission(studio: Studio, alice: int):
     view, created = studio.submit(alice, form())
     assert created and view.status is Status.QUEUED
     assert count(studio, Generation) == 1
@@ -30,7 +29,9 @@ def test_submit_writes_row_reservation_event_and_enqueues(studio: Studio, alice:
         events = s.execute(select(Event.to_status).where(Event.generation_id == view.id)).scalars().all()
     assert kinds == ["reserve"]
     assert events == ["queued"]
-    assert studio.queue.queue.get_job_ids() == [job_id(view.id, 0)]
+    assert studio.queue.queue.get_job_ids() == []  # the scheduler's admission pass submits it
+    assert studio.scheduling.admit() == [view.id]
+    assert studio.get_generation(alice, view.id).status is Status.RUNNING
 
 
 def test_same_idempotency_key_returns_the_same_generation(studio: Studio, alice: int):
@@ -41,7 +42,6 @@ def test_same_idempotency_key_returns_the_same_generation(studio: Studio, alice:
     assert first.id == second.id
     assert count(studio, Generation) == 1
     assert count(studio, LedgerEntry) == 1
-    assert len(studio.queue.queue.get_job_ids()) == 1
 
 
 def test_invalid_input_stores_nothing(studio: Studio, alice: int):

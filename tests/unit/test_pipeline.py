@@ -13,10 +13,11 @@ from sqlalchemy import select, update
 from core.models import Generation, LedgerEntry, Video
 from core.providers.base import GenerationRequest, OperationState, ProviderVideo
 from core.providers.offline import OfflineProvider
-from core.queue import POLL_JOB, START_JOB, job_id
+from core.queue import POLL_JOB, job_id
 from core.services import ledger
 from core.services.generations import GenerationForm
 from core.services.pipeline import Pipeline
+from core.services.scheduling import Scheduling
 from core.status import Status
 from core.studio import Studio
 
@@ -198,33 +199,58 @@ def _age(studio: Studio, gid: str, seconds: float) -> None:
         )
 
 
-def test_reconcile_requeues_after_a_flushed_redis(studio: Studio, alice: int):
+def test_reconcile_requeues_the_poll_after_a_flushed_redis(studio: Studio, alice: int):
     p = pipeline_with(studio, CountingProvider())
     gid = submit(studio, alice)
+    p.start(gid, 0)  # running, its first poll scheduled in Redis
     studio.redis.flushall()
-    assert p.reconcile().requeued == []  # fresh rows are left alone for a while
+    sched = Scheduling(p)
+    assert sched.reconcile().requeued == []  # fresh rows are left alone for a while
     _age(studio, gid, 60)
-    report = p.reconcile()
-    assert report.requeued == [gid]
-    assert studio.queue.queue.get_job_ids() == [job_id(gid, 1)]
-    assert row(studio, gid).job_seq == 1
-    p.start(gid, 0)  # the lost job, if it ever came back, is fenced off
-    assert row(studio, gid).status == "queued"
-    p.start(gid, 1)
+    assert sched.reconcile().requeued == [gid]
+    seq = row(studio, gid).job_seq
+    job = studio.queue.queue.fetch_job(job_id(gid, seq))
+    assert job.func_name == POLL_JOB
+    p.poll(gid, seq - 1)  # the lost job, if it ever came back, is fenced off
     assert row(studio, gid).status == "running"
+    p.poll(gid, seq)
+    assert row(studio, gid).status == "succeeded"
 
 
-def test_reconcile_leaves_live_jobs_alone_and_picks_the_right_step(studio: Studio, alice: int):
+def test_reconcile_leaves_live_jobs_and_queued_rows_alone(studio: Studio, alice: int):
+    p = pipeline_with(studio, CountingProvider())
+    queued = submit(studio, alice)
+    started = submit(studio, alice)
+    p.start(started, 0)
+    _age(studio, queued, 60)
+    _age(studio, started, 60)
+    assert Scheduling(p).reconcile().requeued == []  # admission owns queued rows; the poll is scheduled
+
+
+def test_an_interrupted_paid_submit_is_never_resent_and_keeps_its_reservation(studio: Studio, alice: int):
+    provider = PaidProvider()
+    p = pipeline_with(studio, provider)
+    gid = submit(studio, alice)
+    with studio.sessions() as s, s.begin():  # the scheduler died between marking and storing the name
+        s.execute(update(Generation).where(Generation.id == gid).values(status="submitting"))
+    _age(studio, gid, 60)
+    Scheduling(p).reconcile()
+    r = row(studio, gid)
+    assert provider.submissions == 0
+    assert (r.status, r.error_code) == ("failed", "SUBMIT_OUTCOME_UNKNOWN")
+    with studio.sessions() as s:
+        assert ledger.generation_balance(session=s, generation_id=gid) == r.price_usd
+
+
+def test_an_interrupted_free_submit_is_queued_again(studio: Studio, alice: int):
     p = pipeline_with(studio, CountingProvider())
     gid = submit(studio, alice)
+    with studio.sessions() as s, s.begin():
+        s.execute(update(Generation).where(Generation.id == gid).values(status="submitting"))
     _age(studio, gid, 60)
-    assert p.reconcile().requeued == []  # job 0 is still queued
-    p.start(gid, 0)
-    studio.redis.flushall()
-    _age(studio, gid, 60)
-    assert p.reconcile().requeued == [gid]
-    job = studio.queue.queue.fetch_job(job_id(gid, row(studio, gid).job_seq))
-    assert job.func_name == POLL_JOB != START_JOB
+    Scheduling(p).reconcile()
+    assert row(studio, gid).status == "queued"
+    assert Scheduling(p).admit() == [gid]
 
 
 def test_reconcile_fails_generations_past_the_deadline(studio: Studio, alice: int):
@@ -233,7 +259,7 @@ def test_reconcile_fails_generations_past_the_deadline(studio: Studio, alice: in
     with studio.sessions() as s, s.begin():
         r = s.get(Generation, gid)
         s.execute(update(Generation).where(Generation.id == gid).values(created_at=r.created_at - timedelta(hours=2)))
-    assert p.reconcile().expired == [gid]
+    assert Scheduling(p).reconcile().expired == [gid]
     r = row(studio, gid)
     assert r.status == "failed" and "did not finish within 30 minutes" in (r.error_message or "")
 

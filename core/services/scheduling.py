@@ -1,0 +1,204 @@
+"""Admission and reconciliation: the scheduler process's two duties.
+
+**Admission** decides which queued generations go to the provider now, and
+submits them (``Pipeline.start``) in this one process: a studio-wide cap on
+operations in flight and on submissions per minute (sized to the project's
+Veo quota), a per-user cap, a 429's retry delay honoured through
+``not_before``, and round-robin between users so one user's fifty queued
+generations never starve another user's one. Paid providers are held to the
+caps; the offline renderer, which costs nothing, only to the ordering.
+
+**Reconciliation** finds rows that lost their job (a SIGKILLed worker, a
+flushed Redis) and enqueues the right next step; rows past the deadline fail
+with a clear message.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, or_, select
+
+from core.db import transaction
+from core.errors import TransitionError
+from core.models import Generation, utcnow
+from core.queue import POLL_JOB
+from core.services.lifecycle import bump_seq, record_event, transition
+from core.services.pipeline import UNKNOWN_OUTCOME, Pipeline, get_row
+from core.status import FINAL, Status
+
+log = logging.getLogger(__name__)
+
+IN_FLIGHT = (Status.SUBMITTING.value, Status.RUNNING.value)
+"""Statuses in which an operation occupies the provider."""
+
+CANDIDATES_PER_PASS = 500
+"""Queued generations looked at per admission pass (oldest first)."""
+
+
+@dataclass(frozen=True)
+class ReconcileReport:
+    checked: int
+    requeued: list[str]
+    expired: list[str]
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; they are UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def fair_order(candidates: list[tuple[str, int, int]], in_flight_by_user: dict[int, int]) -> list[tuple[str, int, int]]:
+    """Round-robin ``(id, user, seq)`` candidates between users, least busy first, each user's oldest first."""
+    by_user: dict[int, list[tuple[str, int, int]]] = defaultdict(list)
+    for candidate in candidates:
+        by_user[candidate[1]].append(candidate)
+    users = sorted(by_user, key=lambda u: (in_flight_by_user.get(u, 0), candidates.index(by_user[u][0])))
+    ordered: list[tuple[str, int, int]] = []
+    while any(by_user[u] for u in users):
+        for user in users:
+            if by_user[user]:
+                ordered.append(by_user[user].pop(0))
+    return ordered
+
+
+class Scheduling:
+    """Admission and reconciliation over one pipeline."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.settings = pipeline.settings
+        self.sessions = pipeline.sessions
+
+    # -- admission ----------------------------------------------------------
+
+    def admit(self, now: datetime | None = None) -> list[str]:
+        """Submit the queued generations that may go now, fairly; return their ids."""
+        now = now or utcnow()
+        admitted: list[str] = []
+        with self.sessions() as session:
+            providers = (
+                session.execute(select(Generation.provider).where(Generation.status == Status.QUEUED.value).distinct())
+                .scalars()
+                .all()
+            )
+        for provider_name in providers:
+            admitted += self._admit_provider(provider_name, now)
+        return admitted
+
+    def _admit_provider(self, provider_name: str, now: datetime) -> list[str]:
+        paid = not self.pipeline.providers(provider_name).idempotent_submit
+        settings = self.settings
+        with self.sessions() as session:
+            in_flight_rows = session.execute(
+                select(Generation.user_id, func.count())
+                .where(Generation.provider == provider_name, Generation.status.in_(IN_FLIGHT))
+                .group_by(Generation.user_id)
+            ).all()
+            recent = session.execute(
+                select(func.count())
+                .select_from(Generation)
+                .where(Generation.provider == provider_name, Generation.submitted_at >= now - timedelta(minutes=1))
+            ).scalar_one()
+            candidates = [
+                (gid, user, seq)
+                for gid, user, seq in session.execute(
+                    select(Generation.id, Generation.user_id, Generation.job_seq)
+                    .where(
+                        Generation.provider == provider_name,
+                        Generation.status == Status.QUEUED.value,
+                        or_(Generation.not_before.is_(None), Generation.not_before <= now),
+                    )
+                    .order_by(Generation.created_at, Generation.id)
+                    .limit(CANDIDATES_PER_PASS)
+                ).all()
+            ]
+        in_flight_by_user = {user: int(n) for user, n in in_flight_rows}
+        room = len(candidates)
+        if paid:
+            room = min(
+                settings.max_concurrent_operations - sum(in_flight_by_user.values()),
+                settings.submits_per_minute - int(recent),
+            )
+        admitted: list[str] = []
+        for gid, user, seq in fair_order(candidates, in_flight_by_user):
+            if room <= 0:
+                break
+            if paid and in_flight_by_user.get(user, 0) >= settings.user_max_concurrent:
+                continue
+            try:
+                self.pipeline.start(gid, seq)
+            except TransitionError as exc:
+                log.info("admission of %s: %s", gid, exc)
+                continue
+            admitted.append(gid)
+            in_flight_by_user[user] = in_flight_by_user.get(user, 0) + 1
+            room -= 1
+        return admitted
+
+    # -- reconciliation -----------------------------------------------------
+
+    def reconcile(self) -> ReconcileReport:
+        """Give every stale, job-less generation its next step; fail those past the deadline."""
+        now = utcnow()
+        stale_before = now - timedelta(seconds=self.settings.stale_after_seconds)
+        deadline_before = now - timedelta(seconds=self.settings.operation_deadline_seconds)
+        with self.sessions() as session:
+            rows = session.execute(
+                select(
+                    Generation.id,
+                    Generation.job_seq,
+                    Generation.status,
+                    Generation.operation_name,
+                    Generation.provider,
+                    Generation.created_at,
+                    Generation.updated_at,
+                ).where(Generation.status.not_in([s.value for s in FINAL]))
+            ).all()
+        requeued: list[str] = []
+        expired: list[str] = []
+        for gid, seq, status, operation, provider_name, created_at, updated_at in rows:
+            if _aware(created_at) < deadline_before:
+                minutes = self.settings.operation_deadline_seconds // 60
+                self.pipeline.fail(
+                    gid, None, f"The generation did not finish within {minutes} minutes.", code="DEADLINE"
+                )
+                expired.append(gid)
+                continue
+            if status == Status.QUEUED.value or _aware(updated_at) > stale_before:
+                continue  # queued rows are admission's; fresh rows are being worked on
+            if status == Status.SUBMITTING.value and not operation:
+                self._settle_interrupted_submit(gid, seq, provider_name)
+                continue
+            if self.pipeline.queue.is_live(gid, seq):
+                continue
+            try:
+                with transaction(self.sessions) as session:
+                    row = get_row(session, gid)
+                    record_event(session=session, generation=row, kind="reconcile", detail="no live job; polling again")
+                    new = bump_seq(session=session, generation=row, expected=seq)
+            except TransitionError:
+                continue
+            self.pipeline.queue.enqueue(POLL_JOB, gid, new)
+            requeued.append(gid)
+        if requeued or expired:
+            log.info("reconcile: requeued %s, expired %s", requeued, expired)
+        return ReconcileReport(checked=len(rows), requeued=requeued, expired=expired)
+
+    def _settle_interrupted_submit(self, generation_id: str, seq: int, provider_name: str) -> None:
+        """A submit that stopped half-way: a free provider may try again; a paid one never does."""
+        if self.pipeline.providers(provider_name).idempotent_submit:
+            with transaction(self.sessions) as session:
+                row = get_row(session, generation_id)
+                transition(
+                    session=session,
+                    generation=row,
+                    to=Status.QUEUED,
+                    seq=seq,
+                    detail="the submit was interrupted; queued again (the offline renderer costs nothing)",
+                )
+        else:
+            self.pipeline.fail(generation_id, seq, UNKNOWN_OUTCOME, code="SUBMIT_OUTCOME_UNKNOWN", release=False)

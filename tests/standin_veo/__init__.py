@@ -1,0 +1,1 @@
+"""VeoProvider and GeminiPromptHelper against the local Veo stand-in, through the real google-genai client."""
