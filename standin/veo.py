@@ -154,6 +154,9 @@ class Behaviour:
 
     latency_seconds: float = 0.0
     """Time from submit until the operation may be done."""
+    submit_answer_delay_seconds: float = 0.0
+    """How long an accepted submit waits before answering: the job exists, the answer is late (lost if the
+    caller dies meanwhile)."""
     polls_before_done: int = 0
     """Polls answered "pending" before the operation is done."""
     submit_429_count: int = 0
@@ -718,7 +721,12 @@ class VeoStandIn:
         with self._lock:
             self._submit_requests += 1
         try:
-            return _Reply(body={"name": self._create_job(model, version, body, vertex_parent)})
+            name = self._create_job(model, version, body, vertex_parent)
+            with self._lock:
+                delay = self._behaviour.submit_answer_delay_seconds
+            if delay:
+                time.sleep(delay)
+            return _Reply(body={"name": name})
         except _Fail as fail:
             with self._lock:
                 self._rejected[str(fail.code)] += 1

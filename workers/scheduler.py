@@ -1,27 +1,86 @@
-"""Scheduler entry (``veogen scheduler``), one per deployment. Every second it moves
-due delayed jobs onto the queue and runs admission (the only place paid
-submissions happen); every few seconds it reconciles the database with the queue.
+"""Scheduler entry (``veogen scheduler``), one active per deployment. Every second it
+moves due delayed jobs (the next polls) onto the queue and runs admission, the
+only place paid submissions happen; every few seconds it reconciles the
+database with the queue.
 
-It acts only while it holds RQ's scheduler lock, so a second scheduler started
-by mistake stands by instead of submitting too. Runs in the main thread of its
-own process, so RQ's registry cleanup (which uses signals) is safe here.
+It acts only while it holds a short-lived leader lock in Redis, so a second
+scheduler started by mistake (or on another host) stands by, and takes over
+within ``LEADER_TTL_SECONDS`` when the first one dies. Runs in the main thread of
+its own process, so RQ's registry cleanup (which uses signals) is safe here.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import signal
+import socket
 import time
 from types import FrameType
 
+from redis.exceptions import LockError
+from redis.lock import Lock
+from rq.job import Job
 from rq.registry import StartedJobRegistry
-from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
+from rq.utils import current_timestamp
 
 from core.config import get_settings
+from core.queue import JobQueue
 from core.studio import build_studio
 
 log = logging.getLogger("veogen.scheduler")
+
+LEADER_KEY = "veogen:scheduler-leader"
+"""Redis key of the leader lock."""
+
+LEADER_TTL_SECONDS = 10
+"""A leader that stops refreshing its lock for this long is replaced, in seconds."""
+
+
+def move_due_jobs(queue: JobQueue) -> int:
+    """Move delayed jobs whose time has come from the scheduled registry onto the queue."""
+    registry = queue.queue.scheduled_job_registry
+    ids = registry.get_jobs_to_schedule(current_timestamp())
+    moved = 0
+    for job_id, job in zip(
+        ids, Job.fetch_many(ids, connection=queue.connection, serializer=JSONSerializer), strict=True
+    ):
+        if job is not None:
+            queue.queue.enqueue_job(job)
+            moved += 1
+        registry.remove(job_id)
+    return moved
+
+
+class Leadership:
+    """A Redis lock held while this process is the active scheduler."""
+
+    def __init__(self, queue: JobQueue) -> None:
+        self.lock = Lock(queue.connection, LEADER_KEY, timeout=LEADER_TTL_SECONDS, thread_local=False)
+        self.name = f"{socket.gethostname()}-{os.getpid()}"
+        self.held = False
+
+    def refresh(self) -> bool:
+        """Keep or try to take the lock; return whether this process leads now."""
+        try:
+            if self.held:
+                self.lock.reacquire()
+            else:
+                self.held = bool(self.lock.acquire(blocking=False, token=self.name))
+                if self.held:
+                    log.info("scheduler %s is the leader", self.name)
+        except LockError:
+            log.warning("scheduler %s lost the leader lock", self.name)
+            self.held = False
+        return self.held
+
+    def release(self) -> None:
+        if self.held:
+            with contextlib.suppress(LockError):
+                self.lock.release()
+            self.held = False
 
 
 def main(max_seconds: float | None = None) -> None:
@@ -31,7 +90,7 @@ def main(max_seconds: float | None = None) -> None:
     studio = build_studio(settings)
     queue = studio.queue
     scheduling = studio.scheduling
-    scheduler = RQScheduler([queue.queue], connection=queue.connection, serializer=JSONSerializer)
+    leader = Leadership(queue)
     stopping = False
 
     def _stop(_sig: int, _frame: FrameType | None) -> None:
@@ -40,17 +99,13 @@ def main(max_seconds: float | None = None) -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    scheduler.register_birth()
     started = time.monotonic()
     next_reconcile = 0.0
     try:
         while not stopping and (max_seconds is None or time.monotonic() - started < max_seconds):
             try:
-                if scheduler.should_reacquire_locks:
-                    scheduler.acquire_locks()
-                scheduler.heartbeat()
-                if scheduler.acquired_locks:
-                    scheduler.enqueue_scheduled_jobs()
+                if leader.refresh():
+                    move_due_jobs(queue)
                     scheduling.admit()
                     if time.monotonic() >= next_reconcile:
                         StartedJobRegistry(queue=queue.queue).cleanup()
@@ -60,7 +115,7 @@ def main(max_seconds: float | None = None) -> None:
                 log.exception("scheduler tick failed; trying again")
             time.sleep(1)
     finally:
-        scheduler.stop()
+        leader.release()
 
 
 if __name__ == "__main__":

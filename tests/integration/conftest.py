@@ -18,7 +18,7 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from core.config import Settings
+from core.config import Settings, setting_env_names
 from core.db import upgrade_database
 from core.studio import Studio, build_studio
 from tests.conftest import make_settings
@@ -57,20 +57,13 @@ def studio(settings: Settings) -> Iterator[Studio]:
 
 
 def env_for(settings: Settings) -> dict[str, str]:
-    """The environment a worker process needs to share this test's settings."""
+    """The environment a worker or scheduler process needs to share this test's settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VEOGEN_", "GOOGLE_", "GEMINI_"))}
-    env.update(
-        DATABASE_URL=settings.database_url,
-        REDIS_URL=settings.redis_url,
-        VEOGEN_DATA_DIR=str(settings.data_dir),
-        VEOGEN_POLL_INTERVAL_SECONDS=str(settings.poll_interval_seconds),
-        VEOGEN_POLL_MAX_INTERVAL_SECONDS=str(settings.poll_max_interval_seconds),
-        VEOGEN_STALE_AFTER_SECONDS=str(settings.stale_after_seconds),
-        VEOGEN_RECONCILE_INTERVAL_SECONDS=str(settings.reconcile_interval_seconds),
-        VEOGEN_JOB_TIMEOUT_SECONDS=str(settings.job_timeout_seconds),
-        VEOGEN_LOG_LEVEL="WARNING",
-        PYTHONPATH=str(ROOT),
-    )
+    for name, env_name in zip(Settings.model_fields, setting_env_names(), strict=True):
+        value = getattr(settings, name)
+        env[env_name] = "" if value is None else str(value)
+    env["VEOGEN_LOG_LEVEL"] = "WARNING"
+    env["PYTHONPATH"] = str(ROOT)
     return env
 
 

@@ -16,7 +16,10 @@ from tests.unit.test_pipeline import PaidProvider, row, submit
 def scheduling_with(studio: Studio, provider: PaidProvider, **limits: object) -> Scheduling:
     settings = studio.settings.model_copy(update=limits)
     pipeline = Pipeline(
-        settings=settings, sessions=studio.sessions, queue=studio.queue, store=studio.store,
+        settings=settings,
+        sessions=studio.sessions,
+        queue=studio.queue,
+        store=studio.store,
         providers=lambda _name: provider,
     )
     return Scheduling(pipeline)
@@ -32,7 +35,9 @@ def test_fair_order_round_robins_between_users_least_busy_first():
 
 def test_one_users_fifty_queued_do_not_starve_anothers_one(studio: Studio, alice: int, bob: int):
     provider = PaidProvider()
-    sched = scheduling_with(studio, provider, max_concurrent_operations=4, user_max_concurrent=2, submits_per_minute=100)
+    sched = scheduling_with(
+        studio, provider, max_concurrent_operations=4, user_max_concurrent=2, submits_per_minute=100
+    )
     alice_ids = [submit(studio, alice) for _ in range(50)]
     bob_id = submit(studio, bob)  # submitted last, behind alice's fifty
     first = sched.admit()
@@ -44,7 +49,9 @@ def test_one_users_fifty_queued_do_not_starve_anothers_one(studio: Studio, alice
 
 def test_studio_wide_concurrency_and_rate_caps_hold(studio: Studio, alice: int, bob: int):
     provider = PaidProvider()
-    sched = scheduling_with(studio, provider, max_concurrent_operations=10, user_max_concurrent=10, submits_per_minute=3)
+    sched = scheduling_with(
+        studio, provider, max_concurrent_operations=10, user_max_concurrent=10, submits_per_minute=3
+    )
     for _ in range(6):
         submit(studio, alice)
     assert len(sched.admit()) == 3  # the per-minute cap
