@@ -9,7 +9,6 @@ started as ``python -m workers.…`` so this module never imports it.
 from __future__ import annotations
 
 import argparse
-import getpass
 import os
 import signal
 import subprocess
@@ -29,24 +28,6 @@ def _db_upgrade(_args: argparse.Namespace) -> int:
     url = get_settings().resolved_database_url()
     upgrade_database(url)
     print("database is up to date")
-    return 0
-
-
-def _user_add(args: argparse.Namespace) -> int:
-    from core.services.users import generate_password
-    from core.studio import build_studio
-
-    settings = get_settings()
-    upgrade_database(settings.resolved_database_url())
-    if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    elif sys.stdin.isatty() and not args.generate:
-        password = getpass.getpass(f"Password for {args.username}: ")
-    else:
-        password = generate_password()
-        print(f"password for {args.username}: {password}")
-    user = build_studio(settings).create_user(args.username, password, role=args.role, email=args.email or "")
-    print(f"created {user.role} {user.username}")
     return 0
 
 
@@ -178,13 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database tasks").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="run migrations").set_defaults(func=_db_upgrade)
     user = sub.add_parser("user", help="manage users").add_subparsers(dest="user_command", required=True)
-    add = user.add_parser("add", help="create a user")
-    add.add_argument("username")
-    add.add_argument("--role", choices=["creator", "admin"], default="creator")
-    add.add_argument("--email", default="")
-    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    add.add_argument("--generate", action="store_true", help="generate a password and print it once")
-    add.set_defaults(func=_user_add)
+    from core.cli_users import register_commands
+
+    register_commands(user)
     sub.add_parser("init", help="migrate and create the first admin").set_defaults(func=_init)
     worker = sub.add_parser("worker", help="run one RQ worker")
     worker.add_argument("--alive", action="store_true", help="only check that a worker on this host is alive")

@@ -7,7 +7,9 @@ worker code.
 
 from __future__ import annotations
 
+import base64
 import secrets
+from collections.abc import Callable
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -15,6 +17,9 @@ from typing import Literal
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+KNOWN_DEFAULT_SECRETS = {"some_key", "changeme", "change-me", "secret", "veogen", "default"}
+"""Values that are never accepted as secrets outside development."""
 
 
 class Settings(BaseSettings):
@@ -85,8 +90,39 @@ class Settings(BaseSettings):
     cookie_key: str = ""
     """Secret that signs login cookies; empty in development means a random key kept in ``data_dir``."""
 
-    cookie_expiry_days: float = 1.0
+    cookie_expiry_days: float = Field(default=1.0, gt=0)
     """Days a login cookie stays valid."""
+
+    secret_key: str = ""
+    """Fernet key that encrypts provider credentials stored in the database; empty in development means
+    a random key kept in ``data_dir``."""
+
+    login_max_failures: int = Field(default=5, ge=1)
+    """Failed logins for one username before it is locked for a while."""
+
+    login_lock_seconds: int = Field(default=900, ge=1)
+    """How long a lock lasts, in seconds; locks always expire."""
+
+    login_client_max_failures: int = Field(default=30, ge=1)
+    """Failed logins from one client address within the window before it must wait."""
+
+    login_window_seconds: int = Field(default=900, ge=1)
+    """Window in which failed logins are counted, in seconds."""
+
+    min_password_chars: int = Field(default=10, ge=8, le=72)
+    """Shortest password accepted."""
+
+    self_registration: bool = False
+    """Let people create their own creator account (only with an allowed email domain)."""
+
+    registration_domains: str = ""
+    """Comma-separated email domains allowed to register themselves, e.g. ``example.com,example.org``."""
+
+    invite_ttl_hours: int = Field(default=72, ge=1)
+    """How long an invitation link works, in hours."""
+
+    public_url: str = "http://127.0.0.1:8501"
+    """The studio's address as users reach it; invitation links start with it."""
 
     workers: int = Field(default=2, ge=1, le=32)
     """Worker processes started by ``veogen up``."""
@@ -138,17 +174,39 @@ class Settings(BaseSettings):
         return self.media_url or str((self.data_dir / "media").resolve())
 
     def resolved_cookie_key(self) -> str:
-        """Return the cookie key; in development, create and keep a random one."""
+        """Return the cookie key; in development, create and keep a random one.
+
+        Outside development the key must be set, at least 32 characters, and not a
+        known default (streamlit-authenticator's own is the literal ``some_key``).
+        """
         if self.cookie_key:
+            if self.env == "production" and (
+                len(self.cookie_key) < 32 or self.cookie_key.lower() in KNOWN_DEFAULT_SECRETS
+            ):
+                raise RuntimeError("VEOGEN_COOKIE_KEY is too short or a known default; use 32+ random characters")
             return self.cookie_key
         if self.env == "production":
             raise RuntimeError("VEOGEN_COOKIE_KEY must be set when VEOGEN_ENV=production")
-        path = self.data_dir / "cookie_key"
+        return self._generated("cookie_key", lambda: secrets.token_urlsafe(48))
+
+    def resolved_secret_key(self) -> str:
+        """Return the Fernet key for stored credentials; in development, create and keep one."""
+        if self.secret_key:
+            return self.secret_key
+        if self.env == "production":
+            raise RuntimeError("VEOGEN_SECRET_KEY must be set when VEOGEN_ENV=production")
+        return self._generated("secret_key", lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+
+    def _generated(self, name: str, make: Callable[[], str]) -> str:
+        path = self.data_dir / name
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
+            path.write_text(make())
             path.chmod(0o600)
         return path.read_text().strip()
+
+    def allowed_registration_domains(self) -> set[str]:
+        return {d.strip().lower().lstrip("@") for d in self.registration_domains.split(",") if d.strip()}
 
 
 def setting_env_names() -> list[str]:

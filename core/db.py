@@ -33,10 +33,12 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         @event.listens_for(engine, "begin")
-        def _begin_immediate(conn):  # type: ignore[no-untyped-def]
-            # Take SQLite's write lock at BEGIN: two transactions can then never both read a
-            # budget and both spend it (PostgreSQL gets the same from SELECT ... FOR UPDATE).
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        def _begin(conn):  # type: ignore[no-untyped-def]
+            # A write transaction (core.db.transaction) takes SQLite's write lock at BEGIN, so two
+            # of them can never both read a budget and both spend it (PostgreSQL gets the same from
+            # SELECT ... FOR UPDATE). Reads stay deferred and never wait on a writer (WAL).
+            immediate = conn.get_execution_options().get(WRITE_OPTION)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
@@ -47,10 +49,15 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+WRITE_OPTION = "veogen_write"
+"""Execution option marking a write transaction (SQLite begins it IMMEDIATE)."""
+
+
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """Yield a session; commit when the block succeeds, roll back when it raises."""
+    """Yield a session for writing; commit when the block succeeds, roll back when it raises."""
     with factory() as session, session.begin():
+        session.connection(execution_options={WRITE_OPTION: True})
         yield session
 
 

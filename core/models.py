@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -57,7 +58,41 @@ class User(Base):
     """Spend allowed per calendar month (UTC); empty means the studio default."""
     max_open_generations: Mapped[int | None] = mapped_column(Integer, nullable=True)
     """Generations this user may have unfinished at once; empty means the studio default."""
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Set by an initial or reset password: the next login goes to the password change first."""
+    sessions_valid_after: Mapped[datetime | None] = mapped_column(nullable=True)
+    """Login cookies issued before this moment are refused (logout, password change, reset, disable)."""
+    invite_token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    invite_expires_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    personal_key_encrypted: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """The user's own Gemini API key (Fernet); only their generations use it."""
+    last_login_at: Mapped[datetime | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LoginThrottle(Base):
+    """Failed logins per key (``user:<name>`` or ``client:<address>``), and the lock they lead to.
+
+    Unknown usernames are counted too, so a lock never tells whether an account exists.
+    """
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class AppSecret(Base):
+    """Credentials an admin set in the UI, encrypted with Fernet (key from the environment)."""
+
+    __tablename__ = "app_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    ciphertext: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
 
 
 class Generation(Base):

@@ -9,7 +9,7 @@ UI, no worker code, and nothing heavy at import time.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -27,6 +27,7 @@ from core.providers.base import PromptHelper, VideoProvider
 from core.queue import JobQueue, connect
 from core.services import generations, users
 from core.services.budgets import BudgetView, Limits, budget_of
+from core.services.credentials import Vault, personal_key, team_credentials
 from core.services.generations import (
     EventView,
     GenerationForm,
@@ -38,6 +39,7 @@ from core.storage import Storage
 if TYPE_CHECKING:
     from redis import Redis
 
+    from core.accounts import Accounts
     from core.services.pipeline import Pipeline
     from core.services.scheduling import Scheduling
 
@@ -52,7 +54,6 @@ class Studio:
     engine: Engine
     sessions: sessionmaker[Session]
     store: Storage
-    providers: set[str] = field(default_factory=set)
 
     @cached_property
     def redis(self) -> Redis:
@@ -70,12 +71,41 @@ class Studio:
             duplicate_window_seconds=self.settings.duplicate_window_seconds,
         )
 
-    def provider(self, name: str) -> VideoProvider:
-        """The provider called ``name``, built once per process."""
-        built: dict[str, VideoProvider] = self.__dict__.setdefault("_providers", {})
-        if name not in built:
-            built[name] = make_provider(name, self.settings)
-        return built[name]
+    @cached_property
+    def vault(self) -> Vault:
+        """Encrypts credentials stored in the database (key from the environment)."""
+        return Vault(self.settings.resolved_secret_key)
+
+    @cached_property
+    def accounts(self) -> Accounts:
+        """Login, sessions, user management and credentials."""
+        from core.accounts import Accounts
+
+        return Accounts(self)
+
+    def provider_settings(self, user_id: int | None = None) -> Settings:
+        """Settings with the Veo credentials in force: the user's own key, else the team's, else the environment's."""
+        with self.sessions() as session:
+            team = team_credentials(session=session, vault=self.vault)
+            own = personal_key(session=session, vault=self.vault, user_id=user_id) if user_id else ""
+        changes = {k: v for k, v in team.items() if v}
+        if own:
+            changes["gemini_api_key"] = own
+        return self.settings.model_copy(update=changes) if changes else self.settings
+
+    @property
+    def providers(self) -> set[str]:
+        """Providers usable now (Veo once credentials are set, in the environment or by an admin)."""
+        return available_providers(self.provider_settings())
+
+    def provider(self, name: str, user_id: int | None = None) -> VideoProvider:
+        """The provider called ``name`` with the credentials in force for ``user_id``, built once per key."""
+        settings = self.provider_settings(user_id) if name != "offline" else self.settings
+        cache_key = (name, settings.gemini_api_key, settings.vertex_project, settings.vertex_location)
+        built: dict[tuple[str, str, str, str], VideoProvider] = self.__dict__.setdefault("_providers", {})
+        if cache_key not in built:
+            built[cache_key] = make_provider(name, settings)
+        return built[cache_key]
 
     @cached_property
     def pipeline(self) -> Pipeline:
@@ -129,10 +159,11 @@ class Studio:
 
     def prompt_helper(self) -> PromptHelper:
         """The text model behind "Improve prompt"; ProviderUnavailableError says why there is none."""
-        if "_prompt_helper" not in self.__dict__:
-            self.__dict__["_prompt_helper"] = make_prompt_helper(self.settings)
-        helper: PromptHelper = self.__dict__["_prompt_helper"]
-        return helper
+        settings = self.provider_settings()
+        helpers: dict[str, PromptHelper] = self.__dict__.setdefault("_prompt_helpers", {})
+        if settings.gemini_api_key not in helpers:
+            helpers[settings.gemini_api_key] = make_prompt_helper(settings)
+        return helpers[settings.gemini_api_key]
 
     def prompt_help_unavailable(self) -> str | None:
         """Why "Improve prompt" cannot work here, or None when it can."""
@@ -205,9 +236,19 @@ class Studio:
         with self.sessions() as session:
             return users.get_user(session=session, username=username)
 
-    def create_user(self, username: str, password: str, role: str = "creator", **extra: str) -> users.UserView:
+    def create_user(
+        self, username: str, password: str, role: str = "creator", *, email: str = "", name: str = ""
+    ) -> users.UserView:
         with transaction(self.sessions) as session:
-            return users.create_user(session=session, username=username, password=password, role=role, **extra)
+            return users.create_user(
+                session=session,
+                username=username,
+                password=password,
+                role=role,
+                email=email,
+                name=name,
+                min_password_chars=self.settings.min_password_chars,
+            )
 
     def ensure_admin(self, password: str = "") -> str | None:
         """Create the first admin if there is none; return its password when one was made."""
@@ -215,7 +256,14 @@ class Studio:
             if users.any_admin(session=session):
                 return None
             chosen = password or users.generate_password()
-            users.create_user(session=session, username="admin", password=chosen, role="admin", name="Administrator")
+            users.create_user(
+                session=session,
+                username="admin",
+                password=chosen,
+                role="admin",
+                name="Administrator",
+                min_password_chars=self.settings.min_password_chars,
+            )
             return chosen
 
 
@@ -227,7 +275,6 @@ def build_studio(settings: Settings, *, redis: Redis | None = None) -> Studio:
         engine=engine,
         sessions=make_sessionmaker(engine),
         store=Storage(settings.resolved_media_url()),
-        providers=available_providers(settings),
     )
     if redis is not None:
         studio.__dict__["redis"] = redis  # fills the cached_property

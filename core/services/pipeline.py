@@ -37,7 +37,8 @@ from core.status import FINAL, Status
 
 log = logging.getLogger(__name__)
 
-ProviderLookup = Callable[[str], VideoProvider]
+ProviderLookup = Callable[[str, "int | None"], VideoProvider]
+"""``(provider name, user id)`` → the provider to use for that user's generation (their own key, if any)."""
 
 
 QUOTA_WAIT_SECONDS = 30.0
@@ -165,7 +166,7 @@ class Pipeline:
                 already = True
             else:
                 already = False
-                provider = self.providers(row.provider)
+                provider = self.providers(row.provider, row.user_id)
                 if row.status == Status.SUBMITTING.value and not provider.idempotent_submit:
                     unknown = True
                 else:
@@ -244,6 +245,7 @@ class Pipeline:
             status = Status(row.status)
             operation = row.operation_name
             provider_name = row.provider
+            user_id = row.user_id
             polls = row.poll_count
         if status in (Status.FETCHING, Status.PROCESSING):
             self._collect(generation_id, seq)
@@ -252,7 +254,7 @@ class Pipeline:
             log.info("generation %s: nothing to poll while %s", generation_id, status.value)
             return
         try:
-            state = self.providers(provider_name).poll(operation)
+            state = self.providers(provider_name, user_id).poll(operation)
         except ProviderError as exc:
             state = OperationState(
                 kind="failed",
@@ -352,7 +354,7 @@ class Pipeline:
             if row.status != Status.FETCHING.value:
                 return
             user_id, provider_name, uris = row.user_id, row.provider, list(row.provider_videos or [])
-        provider = self.providers(provider_name)
+        provider = self.providers(provider_name, user_id)
         for index, uri in enumerate(uris):
             key = storage.video_key(user_id, generation_id, index)
             if self.store.exists(key):

@@ -90,7 +90,7 @@ class Scheduling:
         return admitted
 
     def _admit_provider(self, provider_name: str, now: datetime) -> list[str]:
-        paid = not self.pipeline.providers(provider_name).idempotent_submit
+        paid = not self.pipeline.providers(provider_name, None).idempotent_submit
         settings = self.settings
         with self.sessions() as session:
             in_flight_rows = session.execute(
@@ -190,7 +190,7 @@ class Scheduling:
 
     def _settle_interrupted_submit(self, generation_id: str, seq: int, provider_name: str) -> None:
         """A submit that stopped half-way: a free provider may try again; a paid one never does."""
-        if self.pipeline.providers(provider_name).idempotent_submit:
+        if self.pipeline.providers(provider_name, None).idempotent_submit:
             with transaction(self.sessions) as session:
                 row = get_row(session, generation_id)
                 transition(

@@ -68,3 +68,23 @@ def test_user_add_refuses_a_short_password_and_a_duplicate(data_env: Path, monke
     assert main(["user", "add", "bob", "--generate"]) == 2
     assert "already exists" in capsys.readouterr().err
     assert [u.username for u in users()] == ["bob"]
+
+
+def test_user_management_commands(data_env: Path, capsys: pytest.CaptureFixture[str]):
+    assert main(["init"]) == 0
+    assert main(["user", "add", "zoe", "--generate"]) == 0
+    capsys.readouterr()
+    assert main(["user", "set-limits", "zoe", "--budget", "25", "--max-open", "4"]) == 0
+    assert main(["user", "disable", "zoe"]) == 0
+    assert main(["user", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "zoe" in listing and "$25.00" in listing and "disabled" in listing
+    assert main(["user", "enable", "zoe"]) == 0
+    assert main(["user", "reset-password", "zoe"]) == 0
+    assert "must be changed at next login" in capsys.readouterr().out
+    assert main(["user", "set-role", "zoe", "admin"]) == 0
+    assert main(["user", "invite", "yan", "--email", "yan@example.com"]) == 0
+    assert "?invite=" in capsys.readouterr().out
+    zoe = next(u for u in users() if u.username == "zoe")
+    assert (zoe.role, zoe.disabled, zoe.must_change_password, zoe.max_open_generations) == ("admin", False, True, 4)
+    assert main(["user", "disable", "nobody"]) == 2

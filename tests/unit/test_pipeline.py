@@ -60,7 +60,7 @@ def pipeline_with(studio: Studio, provider: OfflineProvider) -> Pipeline:
         sessions=studio.sessions,
         queue=studio.queue,
         store=studio.store,
-        providers=lambda _name: provider,
+        providers=lambda *_: provider,
     )
 
 

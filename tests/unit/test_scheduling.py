@@ -20,7 +20,7 @@ def scheduling_with(studio: Studio, provider: PaidProvider, **limits: object) ->
         sessions=studio.sessions,
         queue=studio.queue,
         store=studio.store,
-        providers=lambda _name: provider,
+        providers=lambda *_: provider,
     )
     return Scheduling(pipeline)
 

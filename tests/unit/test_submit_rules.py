@@ -164,3 +164,21 @@ def test_budget_and_cap_messages_say_what_is_left(studio: Studio, user: int):
         conn.execute(update(User).where(User.id == user).values(monthly_budget_usd=None, max_open_generations=1))
     with pytest.raises(BudgetError, match="1 unfinished generations; the limit is 1"):
         studio.submit(user, paid("three"))
+
+
+def test_concurrent_submits_on_sqlite_never_overspend(studio: Studio, user: int):
+    """The embedded default too: write transactions take SQLite's lock at BEGIN."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with studio.engine.begin() as conn:
+        conn.execute(update(User).where(User.id == user).values(monthly_budget_usd=Decimal("1.20")))
+
+    def attempt(i: int) -> bool:
+        try:
+            studio.submit(user, paid(f"race {i}"))
+        except BudgetError:
+            return False
+        return True
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert sum(pool.map(attempt, range(20))) == 3  # $1.20 / $0.40

@@ -1,0 +1,195 @@
+"""The accounts side of the studio: logging in, sessions, user management, credentials.
+
+A facade like core.studio: each method owns its transaction and calls the
+services in core/services (auth, users, credentials), which check roles
+themselves. Pages reach it as ``studio.accounts``. Imports no UI code.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+import jwt
+
+from core.db import transaction
+from core.errors import NotFoundError, ValidationError
+from core.models import User
+from core.services import auth, credentials, users
+from core.services.auth import LoginResult, Throttle
+from core.services.credentials import CredentialView
+from core.services.users import UserView
+
+if TYPE_CHECKING:
+    from core.studio import Studio
+
+
+class Accounts:
+    """Login, sessions, users and credentials for one studio."""
+
+    def __init__(self, studio: Studio) -> None:
+        self.studio = studio
+        self.settings = studio.settings
+        self.sessions = studio.sessions
+        self.throttle = Throttle(
+            max_failures=self.settings.login_max_failures,
+            lock_seconds=self.settings.login_lock_seconds,
+            client_max_failures=self.settings.login_client_max_failures,
+            window_seconds=self.settings.login_window_seconds,
+        )
+
+    # -- login and sessions ---------------------------------------------------
+
+    def login(self, username: str, password: str, client: str) -> LoginResult:
+        """Check a login under the throttle, and record it."""
+        with transaction(self.sessions) as session:
+            return auth.login(
+                session=session,
+                username=username,
+                password=password,
+                client=client or "unknown",
+                throttle=self.throttle,
+            )
+
+    def cookie_issued_at(self, token: str | None) -> datetime | None:
+        """When a login cookie was issued (from its signed expiry), or None if it is not ours."""
+        if not token:
+            return None
+        try:
+            payload = jwt.decode(token, self.settings.resolved_cookie_key(), algorithms=["HS256"])
+            expires = float(payload["exp_date"])
+        except (jwt.PyJWTError, KeyError, TypeError, ValueError):
+            return None
+        return datetime.fromtimestamp(expires - self.settings.cookie_expiry_days * 86400, tz=UTC)
+
+    def session_user(self, username: str, issued_at: datetime | None) -> UserView | None:
+        """The user of a session that still counts (enabled, not revoked since ``issued_at``), else None."""
+        with self.sessions() as session:
+            user = auth.session_user(session=session, username=username, issued_at=issued_at)
+            return users.view_of(user) if user else None
+
+    def logout(self, user_id: int) -> None:
+        """End every session of the user (a copied cookie stops working too)."""
+        with transaction(self.sessions) as session:
+            user = session.get(User, user_id)
+            if user is not None:
+                auth.revoke_sessions(session=session, user=user, reason="logged out")
+
+    def change_password(self, user_id: int, current: str, new: str) -> None:
+        with transaction(self.sessions) as session:
+            auth.change_password(
+                session=session,
+                user_id=user_id,
+                current=current,
+                new=new,
+                min_chars=self.settings.min_password_chars,
+            )
+
+    def register(self, username: str, email: str, password: str) -> UserView:
+        """Self-registration (off unless VEOGEN_SELF_REGISTRATION): creators with an allowed email domain."""
+        if not self.settings.self_registration:
+            raise ValidationError("Registration is closed; ask an administrator for an account.")
+        with transaction(self.sessions) as session:
+            return users.register(
+                session=session,
+                username=username,
+                email=email,
+                password=password,
+                allowed_domains=self.settings.allowed_registration_domains(),
+                min_password_chars=self.settings.min_password_chars,
+            )
+
+    def accept_invite(self, token: str, password: str) -> UserView:
+        with transaction(self.sessions) as session:
+            return users.accept_invite(
+                session=session, token=token, password=password, min_password_chars=self.settings.min_password_chars
+            )
+
+    # -- admin ----------------------------------------------------------------
+
+    def list_users(self, actor_id: int) -> list[UserView]:
+        with self.sessions() as session:
+            return users.list_users(session=session, actor_id=actor_id)
+
+    def user(self, actor_id: int, user_id: int) -> UserView:
+        with self.sessions() as session:
+            users.require_admin(session, actor_id)
+            return users.get_user_by_id(session=session, user_id=user_id)
+
+    def create_user(self, actor_id: int, username: str, role: str, email: str = "") -> tuple[UserView, str]:
+        """Create a user with an initial password (returned once) that must be changed."""
+        with transaction(self.sessions) as session:
+            return users.admin_create_user(
+                session=session,
+                actor_id=actor_id,
+                username=username,
+                role=role,
+                email=email,
+                min_password_chars=self.settings.min_password_chars,
+            )
+
+    def invite_user(self, actor_id: int, username: str, role: str, email: str = "") -> tuple[UserView, str]:
+        """Create a user and return a one-time link where they set their password."""
+        with transaction(self.sessions) as session:
+            view, token = users.invite_user(
+                session=session,
+                actor_id=actor_id,
+                username=username,
+                role=role,
+                email=email,
+                ttl_hours=self.settings.invite_ttl_hours,
+            )
+        return view, f"{self.settings.public_url.rstrip('/')}/?invite={token}"
+
+    def set_disabled(self, actor_id: int, user_id: int, disabled: bool) -> UserView:
+        with transaction(self.sessions) as session:
+            return users.set_disabled(session=session, actor_id=actor_id, user_id=user_id, disabled=disabled)
+
+    def reset_password(self, actor_id: int, user_id: int) -> tuple[UserView, str]:
+        with transaction(self.sessions) as session:
+            return users.reset_password(session=session, actor_id=actor_id, user_id=user_id)
+
+    def set_role(self, actor_id: int, user_id: int, role: str) -> UserView:
+        with transaction(self.sessions) as session:
+            return users.set_role(session=session, actor_id=actor_id, user_id=user_id, role=role)
+
+    def set_limits(
+        self, actor_id: int, user_id: int, monthly_budget_usd: Decimal | None, max_open_generations: int | None
+    ) -> UserView:
+        with transaction(self.sessions) as session:
+            return users.set_limits(
+                session=session,
+                actor_id=actor_id,
+                user_id=user_id,
+                monthly_budget_usd=monthly_budget_usd,
+                max_open_generations=max_open_generations,
+            )
+
+    def events(self, actor_id: int, limit: int = 200) -> list[tuple[datetime, str, str, str]]:
+        """Logins, failures, locks and account changes, newest first (admins only)."""
+        with self.sessions() as session:
+            return users.account_events(session=session, actor_id=actor_id, limit=limit)
+
+    # -- credentials ------------------------------------------------------------
+
+    def team_credentials(self, actor_id: int) -> list[CredentialView]:
+        with self.sessions() as session:
+            return credentials.team_credential_views(session=session, vault=self.studio.vault, actor_id=actor_id)
+
+    def set_team_credential(self, actor_id: int, name: str, value: str) -> CredentialView:
+        with transaction(self.sessions) as session:
+            return credentials.set_team_credential(
+                session=session, vault=self.studio.vault, actor_id=actor_id, name=name, value=value
+            )
+
+    def personal_key(self, user_id: int) -> CredentialView:
+        with self.sessions() as session:
+            value = credentials.personal_key(session=session, vault=self.studio.vault, user_id=user_id)
+        return CredentialView("personal_key", bool(value), credentials.masked(value))
+
+    def set_personal_key(self, user_id: int, value: str) -> CredentialView:
+        with transaction(self.sessions) as session:
+            if session.get(User, user_id) is None:
+                raise NotFoundError("No such user.")
+            return credentials.set_personal_key(session=session, vault=self.studio.vault, user_id=user_id, value=value)

@@ -1,0 +1,175 @@
+"""Logging in, and keeping sessions honest.
+
+streamlit-authenticator draws the form and sets the cookie; this module decides.
+Around its weaknesses (see ARCHITECTURE.md, "Known traps") it adds:
+
+- failed logins counted per username (known or not, so a lock reveals nothing)
+  and per client address, with a lock that always expires;
+- the same answer in the same time for an unknown user and a wrong password
+  (bcrypt runs on a dummy hash for unknown users);
+- a password policy: minimum length, at most 72 bytes, not a common password
+  (zxcvbn's frequency lists), not the username;
+- session revocation: logout, a password change, a reset or disabling a user
+  moves ``sessions_valid_after``, and every run refuses cookies issued before it;
+- an event for every login, failure and lock, for admins to see.
+
+Services take ``session`` keyword-only and never commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import bcrypt
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.errors import ValidationError
+from core.models import Event, LoginThrottle, User, utcnow
+
+MAX_PASSWORD_BYTES = 72
+"""bcrypt reads at most this many bytes; longer passwords are refused, not cut."""
+
+LOGIN_FAILED = "Wrong username or password."
+"""The one answer to a failed login, whether the user is unknown or the password is wrong."""
+
+_DUMMY_HASH = bcrypt.hashpw(b"not a password anyone has", bcrypt.gensalt(rounds=12))
+
+
+@dataclass(frozen=True)
+class Throttle:
+    max_failures: int
+    lock_seconds: int
+    client_max_failures: int
+    window_seconds: int
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    user_id: int | None
+    username: str | None
+    error: str | None
+    must_change_password: bool = False
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    from datetime import UTC
+
+    return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def common_password(password: str) -> bool:
+    """Whether the password is in zxcvbn's lists of common passwords or words."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    lowered = password.lower()
+    return any(lowered in FREQUENCY_LISTS[name] for name in ("passwords", "english_wikipedia", "us_tv_and_film"))
+
+
+def check_password(password: str, *, username: str = "", min_chars: int = 10) -> None:
+    """Refuse a password that is too short, too long for bcrypt, common, or the username."""
+    if len(password) < min_chars:
+        raise ValidationError(f"Password must be at least {min_chars} characters.", field="password")
+    if len(password.encode()) > MAX_PASSWORD_BYTES:
+        raise ValidationError(f"Password must be at most {MAX_PASSWORD_BYTES} bytes.", field="password")
+    if username and password.lower() == username.lower():
+        raise ValidationError("Password must not be the username.", field="password")
+    if common_password(password):
+        raise ValidationError("This password is among the most common ones; choose another.", field="password")
+
+
+def hash_password(password: str) -> str:
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=12)).decode()
+
+
+def _throttle_row(session: Session, key: str, now: datetime, window: int) -> LoginThrottle:
+    row = session.get(LoginThrottle, key, with_for_update=True)
+    if row is None:
+        row = LoginThrottle(key=key, failures=0, window_started_at=now)
+        session.add(row)
+    elif _aware(row.window_started_at) < now - timedelta(seconds=window):  # type: ignore[operator]
+        row.failures, row.window_started_at = 0, now
+    return row
+
+
+def _wait_message(until: datetime, now: datetime, who: str) -> str:
+    minutes = max(1, round((until - now).total_seconds() / 60))
+    return f"Too many failed logins {who}. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+
+
+def _event(session: Session, user_id: int | None, kind: str, detail: str) -> None:
+    session.add(Event(user_id=user_id, kind=kind, detail=detail))
+
+
+def login(
+    *, session: Session, username: str, password: str, client: str, throttle: Throttle, now: datetime | None = None
+) -> LoginResult:
+    """Check a login under the throttle; record what happened. Equal work for known and unknown users."""
+    now = now or utcnow()
+    name = (username or "").strip().lower()[:64]
+    user_key, client_key = f"user:{name}", f"client:{client[:120]}"
+    user_row = _throttle_row(session, user_key, now, throttle.window_seconds)
+    client_row = _throttle_row(session, client_key, now, throttle.window_seconds)
+    user = session.execute(select(User).where(User.username == name)).scalar_one_or_none()
+    user_id = user.id if user else None
+    for row, who in ((user_row, "for this account"), (client_row, "from your network")):
+        locked = _aware(row.locked_until)
+        if locked and locked > now:
+            bcrypt.checkpw(b"x", _DUMMY_HASH)  # a locked answer takes as long as any other
+            _event(session, user_id, "login_refused", f"{row.key.split(':')[0]} locked; client {client}")
+            return LoginResult(None, None, _wait_message(locked, now, who))
+    stored = user.password_hash.encode() if user else _DUMMY_HASH
+    good = bcrypt.checkpw(password.encode()[:MAX_PASSWORD_BYTES], stored) and user is not None
+    if good and user is not None and not user.disabled:
+        user_row.failures = 0
+        user_row.locked_until = None
+        user.last_login_at = now
+        _event(session, user.id, "login", f"client {client}")
+        return LoginResult(user.id, user.username, None, user.must_change_password)
+    if good and user is not None and user.disabled:
+        _event(session, user.id, "login_refused", f"disabled account; client {client}")
+        return LoginResult(None, None, "This account is disabled. Ask an administrator.")
+    error = LOGIN_FAILED
+    _event(session, user_id, "login_failed", f"username {name!r}; client {client}")
+    for row, limit, who in (
+        (user_row, throttle.max_failures, "for this account"),
+        (client_row, throttle.client_max_failures, "from your network"),
+    ):
+        row.failures += 1
+        if row.failures >= limit:
+            row.locked_until = now + timedelta(seconds=throttle.lock_seconds)
+            row.failures, row.window_started_at = 0, now
+            _event(session, user_id, "login_locked", f"{row.key} locked for {throttle.lock_seconds} s")
+            error = _wait_message(row.locked_until, now, who)
+    return LoginResult(None, None, error)
+
+
+def session_user(*, session: Session, username: str, issued_at: datetime | None) -> User | None:
+    """The user a login cookie names, if the cookie still counts: enabled, and issued after any revocation."""
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None or user.disabled:
+        return None
+    revoked = _aware(user.sessions_valid_after)
+    if revoked is not None and (issued_at is None or issued_at <= revoked):
+        return None
+    return user
+
+
+def revoke_sessions(*, session: Session, user: User, reason: str, now: datetime | None = None) -> None:
+    """End every session of ``user``: cookies issued until now stop working."""
+    user.sessions_valid_after = now or utcnow()
+    _event(session, user.id, "sessions_revoked", reason)
+
+
+def change_password(*, session: Session, user_id: int, current: str, new: str, min_chars: int) -> None:
+    """Change one's own password (the current one is checked); every session ends."""
+    user = session.get(User, user_id, with_for_update=True)
+    if user is None or not bcrypt.checkpw(current.encode()[:MAX_PASSWORD_BYTES], user.password_hash.encode()):
+        raise ValidationError("The current password is wrong.", field="current_password")
+    if current == new:
+        raise ValidationError("The new password must differ from the current one.", field="password")
+    check_password(new, username=user.username, min_chars=min_chars)
+    user.password_hash = hash_password(new)
+    user.must_change_password = False
+    revoke_sessions(session=session, user=user, reason="password changed")
