@@ -1,0 +1,38 @@
+"""Secrets outside development: required, long enough, never a known default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.config import Settings
+
+
+def prod(tmp_path: Path, **values: object) -> Settings:
+    return Settings(_env_file=None, env="production", data_dir=tmp_path, **values)  # type: ignore[arg-type]
+
+
+def test_production_refuses_a_missing_short_or_default_cookie_key(tmp_path: Path):
+    with pytest.raises(RuntimeError, match="must be set"):
+        prod(tmp_path).resolved_cookie_key()
+    for weak in ("some_key", "short-key", "changeme"):
+        with pytest.raises(RuntimeError, match="too short or a known default"):
+            prod(tmp_path, cookie_key=weak).resolved_cookie_key()
+    good = "k" * 16 + "0123456789abcdef!"
+    assert prod(tmp_path, cookie_key=good).resolved_cookie_key() == good
+
+
+def test_production_needs_the_credentials_key(tmp_path: Path):
+    with pytest.raises(RuntimeError, match="VEOGEN_SECRET_KEY must be set"):
+        prod(tmp_path).resolved_secret_key()
+
+
+def test_development_makes_and_keeps_private_keys(tmp_path: Path):
+    dev = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
+    first = dev.resolved_cookie_key()
+    assert first == dev.resolved_cookie_key() and len(first) >= 32
+    assert (tmp_path / "cookie_key").stat().st_mode & 0o777 == 0o600
+    from cryptography.fernet import Fernet
+
+    Fernet(dev.resolved_secret_key().encode())  # a valid Fernet key
