@@ -32,6 +32,8 @@ except NotFoundError:
 st.title("Generation")
 state.show_flash()
 st.text(widgets.excerpt(view.prompt, 160))
+# Veo keeps a video two days; only then can it be extended (the service decides which).
+extendable = view.provider == "veo" and view.id in {v.id for v in studio.extendable(user.id)}
 
 
 def after_delete() -> None:
@@ -45,6 +47,10 @@ def status_panel(current: GenerationView) -> None:
         widgets.progress(current)
     widgets.outcome(current)
     widgets.actions(studio, user.id, current, key="detail", show_open=False, after_delete=after_delete)
+    if extendable and current.is_final:
+        st.caption("Veo keeps this video for two days after it was made; until then you can extend it.")
+        if st.button("Extend", key="detail-extend", icon=":material/playlist_add:"):
+            st.switch_page(state.CREATE_PAGE, query_params={"extend": current.id})
     st.subheader("Timeline", anchor=False)
     try:
         widgets.timeline(studio.timeline(user.id, current.id))
@@ -62,8 +68,13 @@ with media:
     for video in view.videos:
         st.subheader(f"Video {video.index + 1}" if len(view.videos) > 1 else "Video", anchor=False)
         widgets.video_player(studio, user.id, view, video)
+    if view.input_roles:
+        st.subheader("Your images", anchor=False)
+        widgets.input_images(studio, user.id, view)
     st.subheader("Parameters", anchor=False)
     widgets.parameters_table(view)
+    if view.extend_of_id:
+        st.page_link(state.DETAIL_PAGE, label="Extends an earlier video", query_params={"id": view.extend_of_id})
     if view.remix_of_id:
         st.page_link(
             state.DETAIL_PAGE, label="Remixed from an earlier generation", query_params={"id": view.remix_of_id}

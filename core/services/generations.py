@@ -258,6 +258,8 @@ def extension_source(*, session: Session, user_id: int, generation_id: str, now:
         raise ValidationError("Only a finished video can be extended.", field="extend_of_id")
     if source.provider != "veo" or not source.videos[0].provider_uri:
         raise ValidationError("Only videos made by Veo can be extended.", field="extend_of_id")
+    if "extend" not in catalog.MODELS[source.model].modes or source.resolution != "720p":
+        raise ValidationError("Veo extends 720p videos made by Veo 3.1 or 3.1 Fast only.", field="extend_of_id")
     finished = source.finished_at or source.created_at
     if finished.tzinfo is None:
         finished = finished.replace(tzinfo=UTC)
@@ -445,12 +447,14 @@ def list_generations(
 def list_extendable(*, session: Session, user_id: int, now: datetime) -> list[GenerationView]:
     """The user's Veo videos that Veo still holds and can extend (newest first)."""
     since = now - timedelta(seconds=catalog.EXTENSION_WINDOW_SECONDS)
+    extending_models = [m.id for m in catalog.MODELS.values() if "extend" in m.modes]
     rows = session.execute(
         select(Generation)
         .where(
             Generation.user_id == user_id,
             Generation.status == Status.SUCCEEDED.value,
-            Generation.provider == "veo",
+            Generation.model.in_(extending_models),
+            Generation.resolution == "720p",  # Veo extends 720p videos only
             Generation.finished_at >= since,
         )
         .options(selectinload(Generation.videos), selectinload(Generation.inputs))

@@ -41,6 +41,21 @@ GALLERY_PAGE = "veogen_gallery_page"
 GALLERY_FILTERS = "veogen_gallery_filters"
 """Session key of the filters the gallery page number belongs to (a change goes back to page 1)."""
 
+EXTEND_LOADED = "veogen_extend_loaded"
+"""Session key of the ``?extend=<id>`` request whose video was last preselected on the Create page."""
+
+UPLOAD_CHECKS = "veogen_upload_checks"
+"""Session key of the checked uploads: ``{(role, file id): CleanImage or the refusal message}``."""
+
+PROMPT_IMPROVED = "veogen_prompt_improved"
+"""Session key of the last "Improve prompt" result: a ``create_form.ImprovedPrompt``."""
+
+PROMPT_HELP_ERROR = "veogen_prompt_help_error"
+"""Session key of the message of a failed "Improve prompt" (Markdown, escaped)."""
+
+PENDING_REPEAT = "veogen_pending_repeat"
+"""Session key of a refused repeat awaiting "Pay for another one": a ``submission.PendingRepeat``."""
+
 FLASH = "veogen_flash"
 """Session key of a one-off message to show after a page switch or rerun."""
 

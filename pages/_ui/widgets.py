@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import streamlit as st
 
-from core.catalog import ModelSpec
+from core.catalog import MODES
 from core.errors import NotFoundError, StorageError, ValidationError
-from core.services.generations import EventView, GenerationForm, GenerationView, VideoView
+from core.services.generations import EventView, GenerationView, VideoView
 from core.status import Status
 from core.studio import Studio
 from pages._ui import state
@@ -130,11 +130,6 @@ def status_badge(status: Status) -> None:
     st.badge(status.label, color=STATUS_COLOURS[status])  # type: ignore[arg-type]
 
 
-def model_caption(spec: ModelSpec) -> None:
-    if spec.notes:
-        st.caption(spec.notes)
-
-
 def outcome(view: GenerationView) -> None:
     """Say in plain words why a generation ended without a video (or that it is on its way)."""
     if view.status is Status.FAILED:
@@ -162,6 +157,12 @@ FIELD_LABELS = {
     "resolution": "Resolution",
     "sample_count": "Videos",
     "seed": "Seed",
+    "mode": "Mode",
+    "first_frame": "First frame",
+    "last_frame": "Last frame",
+    "reference_images": "Reference images",
+    "images": "Images",
+    "extend_of_id": "Video to extend",
 }
 """Create-page labels of the fields a ValidationError can name."""
 
@@ -189,6 +190,7 @@ def thumbnail(studio: Studio, user_id: int, view: GenerationView) -> None:
 def parameters_table(view: GenerationView) -> None:
     rows = [
         ("Model", view.model_label),
+        ("Mode", MODES.get(view.mode, view.mode)),
         ("Prompt", view.prompt),
         ("Negative prompt", view.negative_prompt or "—"),
         ("Duration", f"{view.duration_seconds} s"),
@@ -204,13 +206,35 @@ def parameters_table(view: GenerationView) -> None:
     st.table({"Setting": [r[0] for r in rows], "Value": [md(r[1]) for r in rows]}, hide_index=True)
 
 
+ROLE_LABELS = {"first_frame": "First frame", "last_frame": "Last frame", "reference": "Reference image"}
+"""How each uploaded image's role is named on the pages."""
+
+INPUT_WIDTH = 200
+"""Width of an uploaded image's thumbnail on the detail page, in pixels."""
+
+
+def input_images(studio: Studio, user_id: int, view: GenerationView) -> None:
+    """The images the user uploaded for this generation (their clean stored copies), with their roles."""
+    shown: list[bytes] = []
+    captions: list[str] = []
+    for index, role in enumerate(view.input_roles):
+        try:
+            shown.append(studio.input_bytes(user_id, view.id, index))
+        except (StorageError, NotFoundError):
+            st.caption(f"{ROLE_LABELS.get(role, role)}: missing from storage.")
+            continue
+        captions.append(ROLE_LABELS.get(role, role))
+    if shown:
+        st.image(shown, caption=captions, width=INPUT_WIDTH)
+
+
 def timeline(events: list[EventView]) -> None:
     if not events:
         st.caption("No events yet.")
         return
     st.table(
         {
-            "Time": [fmt_time(e.at, clock_only=True) for e in events],  # the date is in Parameters
+            "Time": [md(fmt_time(e.at, clock_only=True)) for e in events],  # the date is in Parameters
             "Change": [f"{e.from_status or 'new'} → {e.to_status}" if e.to_status else e.kind for e in events],
             "Detail": [md(e.detail) for e in events],
         },
@@ -344,30 +368,6 @@ def live_panel(studio: Studio, user_id: int, generation_id: str, body: Callable[
             st.rerun()
 
     panel()
-
-
-def choice(label: str, options: list[object], key: str, **kwargs: object) -> object:
-    """A selectbox offering only ``options``; a value left over from another model falls back to the first."""
-    if st.session_state.get(key) not in options:
-        st.session_state[key] = options[0]
-    return st.selectbox(label, options, key=key, persist_state="session", **kwargs)  # type: ignore[call-overload]
-
-
-def create_widget_values(
-    form: GenerationForm, *, fallback_model: str, models: dict[str, ModelSpec]
-) -> dict[str, object]:
-    """Return the Create page's widget values that reproduce ``form`` (for a remix)."""
-    return {
-        "create_model": form.model if form.model in models else fallback_model,
-        "create_prompt": form.prompt,
-        "create_negative": form.negative_prompt,
-        "create_duration": form.duration_seconds,
-        "create_aspect": form.aspect_ratio,
-        "create_resolution": form.resolution,
-        "create_samples": form.sample_count,
-        "create_fixed_seed": form.seed is not None,
-        "create_seed": form.seed or 0,
-    }
 
 
 def creation_status(studio: Studio, user_id: int, view: GenerationView) -> None:

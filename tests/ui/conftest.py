@@ -3,7 +3,9 @@
 Each test gets its own SQLite file and media folder under ``tmp_path``, Redis db
 14 flushed before and after, and fresh caches (settings and the Studio), so no
 state leaks between tests. No worker runs: tests that need a finished video
-drive the pipeline steps in-process.
+drive the pipeline steps in-process. ``ui_env`` has the offline renderer only;
+``veo_env`` adds Veo through the real google-genai client, pointed at the local
+stand-in (one per test session, reset for each test).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +28,7 @@ from core.models import Generation
 from core.services.generations import GenerationView
 from core.services.users import UserView
 from core.studio import Studio, build_studio
+from standin import VeoStandIn
 from tests.support import offline_form
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,6 +40,21 @@ from pages._ui import state  # noqa: E402
 APP = str(ROOT / "streamlit_app.py")
 REDIS_URL = "redis://127.0.0.1:6379/14"
 PASSWORDS = {"alice": "alice-password-1", "bob": "bob-password-22"}
+STANDIN_KEY = "test-key"
+
+# Settings a test's environment must not inherit (each fixture sets what it needs).
+CLEARED_SETTINGS = (
+    "DATABASE_URL",
+    "VEOGEN_DATABASE_URL",
+    "VEOGEN_MEDIA_URL",
+    "VEOGEN_ENV",
+    "VEOGEN_COOKIE_KEY",
+    "VEOGEN_PROVIDER",
+    "VEOGEN_GEMINI_API_KEY",
+    "VEOGEN_VEO_BASE_URL",
+    "VEOGEN_VERTEX_PROJECT",
+    "VEOGEN_PROMPT_MODEL",
+)
 
 
 @dataclass
@@ -96,17 +115,20 @@ def _entry_always_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(PagesManager, "__init__", init)
 
 
-@pytest.fixture
-def ui_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[UiEnv]:
+@contextmanager
+def studio_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **env: str) -> Iterator[UiEnv]:
+    """A fresh studio under ``tmp_path`` with alice and bob, configured by the environment plus ``env``."""
     redis = Redis.from_url(REDIS_URL)
     redis.flushdb()
     data_dir = tmp_path / "data"
-    for name in ("DATABASE_URL", "VEOGEN_DATABASE_URL", "VEOGEN_MEDIA_URL", "VEOGEN_ENV", "VEOGEN_COOKIE_KEY"):
+    for name in CLEARED_SETTINGS:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("VEOGEN_DATA_DIR", str(data_dir))
     monkeypatch.setenv("REDIS_URL", REDIS_URL)
     monkeypatch.setenv("VEOGEN_POLL_INTERVAL_SECONDS", "0.1")
     monkeypatch.setenv("VEOGEN_PAGE_SIZE", "3")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
     get_settings.cache_clear()
     state.get_studio.clear()
     settings = get_settings()
@@ -124,6 +146,32 @@ def ui_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[UiEnv]:
         get_settings.cache_clear()
         redis.flushdb()
         redis.close()
+
+
+@pytest.fixture
+def ui_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[UiEnv]:
+    """A studio with the offline renderer only (no Veo key, so no prompt help either)."""
+    with studio_env(tmp_path, monkeypatch) as env:
+        yield env
+
+
+@pytest.fixture(scope="session")
+def veo_standin() -> Iterator[VeoStandIn]:
+    standin = VeoStandIn(api_key=STANDIN_KEY).start()
+    try:
+        yield standin
+    finally:
+        standin.stop()
+
+
+@pytest.fixture
+def veo_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, veo_standin: VeoStandIn) -> Iterator[UiEnv]:
+    """A studio with Veo (and prompt help) through the local stand-in, besides the offline renderer."""
+    veo_standin.reset()
+    with studio_env(
+        tmp_path, monkeypatch, VEOGEN_GEMINI_API_KEY=STANDIN_KEY, VEOGEN_VEO_BASE_URL=veo_standin.url
+    ) as env:
+        yield env
 
 
 def new_app() -> AppTest:

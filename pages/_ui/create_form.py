@@ -1,0 +1,373 @@
+"""The Create page's form, piece by piece: remix and extend requests, model facts, the mode,
+uploads, the video to extend, the prompt and its helper, and the options a mode allows.
+
+Each function draws one part and returns what the page needs to build a GenerationForm.
+Uploads are checked with :func:`core.images.check_image` as soon as they are picked, and
+only the clean re-encoded copy is ever shown, so the browser never renders unchecked
+bytes. Imports streamlit and ``core`` only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import streamlit as st
+
+from core import catalog
+from core.catalog import ModelSpec
+from core.errors import NotFoundError, ProviderError, ValidationError
+from core.images import MAX_IMAGE_BYTES, CleanImage, check_image
+from core.services.generations import GenerationForm, GenerationView, UploadedImage
+from core.studio import Studio
+from pages._ui import state
+from pages._ui.widgets import excerpt, fmt_time, fmt_usd, md
+
+# Widget keys of the Create form (the ``create_`` prefix is cleared at logout).
+MODEL = "create_model"
+MODE = "create_mode"
+PROMPT = "create_prompt"
+EXTEND = "create_extend"
+FIRST_FRAME = "create_first_frame"
+LAST_FRAME = "create_last_frame"
+REFERENCES = "create_references"
+
+UPLOAD_TYPES = ("png", "jpg", "jpeg", "webp")
+"""File name endings the uploaders offer; the content is what is checked."""
+
+MAX_UPLOAD_MB = MAX_IMAGE_BYTES // (1024 * 1024)
+"""Largest upload the browser sends, in megabytes (the server's own limit)."""
+
+UPLOAD_HELP = f"PNG, JPEG or WebP, up to {MAX_UPLOAD_MB} MB. The studio checks the file's content, not its name."
+
+PREVIEW_WIDTH = 160
+"""Width of an upload's preview, in pixels."""
+
+UPLOADS: dict[str, tuple[tuple[str, str, str, bool], ...]] = {
+    "text": (),
+    "image": (("first_frame", FIRST_FRAME, "First frame", False),),
+    "frames": (("first_frame", FIRST_FRAME, "First frame", False), ("last_frame", LAST_FRAME, "Last frame", False)),
+    "reference": (("reference", REFERENCES, "Reference images", True),),
+    "extend": (),
+}
+"""The uploaders of each mode: (role, widget key, label, several files)."""
+
+NO_EXTENDABLE = "No Veo video of yours can be extended right now: Veo keeps videos for two days."
+
+
+@dataclass(frozen=True)
+class ImprovedPrompt:
+    """What "Improve prompt" did, so the page can say so and offer the original back."""
+
+    original: str
+    improved: str
+    model: str
+
+
+# -- small widgets ------------------------------------------------------------------
+
+
+def choice(label: str, options: Sequence[object], key: str, **kwargs: object) -> object:
+    """A selectbox offering only ``options``; a value left over from another model falls back to the first."""
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = options[0]
+    return st.selectbox(label, list(options), key=key, persist_state="session", **kwargs)  # type: ignore[call-overload]
+
+
+def widget_values(form: GenerationForm, *, fallback_model: str, models: dict[str, ModelSpec]) -> dict[str, object]:
+    """Return the Create page's widget values that reproduce ``form`` (for a remix)."""
+    values: dict[str, object] = {
+        MODEL: form.model if form.model in models else fallback_model,
+        MODE: form.mode,
+        PROMPT: form.prompt,
+        "create_negative": form.negative_prompt,
+        "create_duration": form.duration_seconds,
+        "create_aspect": form.aspect_ratio,
+        "create_resolution": form.resolution,
+        "create_samples": form.sample_count,
+        "create_fixed_seed": form.seed is not None,
+        "create_seed": form.seed or 0,
+    }
+    if form.extend_of_id:
+        values[EXTEND] = form.extend_of_id
+    return values
+
+
+# -- remix and extend requests (?remix=<id>, ?extend=<id>) ------------------------------
+
+
+def remix(studio: Studio, user_id: int, specs: dict[str, ModelSpec]) -> str | None:
+    """Copy ``?remix=<id>``'s settings into the widgets once; return the generation being remixed."""
+    ss = st.session_state
+    requested = st.query_params.get("remix")
+    if not requested:  # the remix ends when the page is opened without it
+        ss.pop(state.REMIX_ID, None)
+        ss.pop(state.REMIX_LOADED, None)
+    elif requested != ss.get(state.REMIX_LOADED):
+        ss[state.REMIX_LOADED] = requested
+        try:
+            source = studio.get_generation(user_id, requested).as_form()
+        except NotFoundError:
+            st.error("No such generation to remix.")
+        else:
+            ss.update(widget_values(source, fallback_model=next(iter(specs)), models=specs))
+            ss[state.REMIX_ID] = requested
+            for key in (state.LAST_GENERATION, state.PROMPT_IMPROVED, state.PENDING_REPEAT):
+                ss.pop(key, None)  # they belong to the previous request
+
+    remix_of: str | None = ss.get(state.REMIX_ID)
+    if not remix_of:
+        return None
+    try:
+        original = studio.get_generation(user_id, remix_of)
+    except NotFoundError:
+        ss.pop(state.REMIX_ID, None)
+        return None
+    st.info(f"Remixing “{md(excerpt(original.prompt, 60))}”")
+    if st.button("Stop remixing"):
+        ss.pop(state.REMIX_ID, None)
+        st.query_params.pop("remix", None)
+        st.rerun()
+    return remix_of
+
+
+def apply_extend_request(studio: Studio, user_id: int, specs: dict[str, ModelSpec]) -> None:
+    """Preselect ``?extend=<id>`` once: extend mode, a model that extends, and that video."""
+    ss = st.session_state
+    requested = st.query_params.get("extend")
+    if not requested:
+        ss.pop(state.EXTEND_LOADED, None)
+        return
+    if requested == ss.get(state.EXTEND_LOADED):
+        return
+    ss[state.EXTEND_LOADED] = requested
+    if requested not in {view.id for view in studio.extendable(user_id)}:
+        st.error("This video cannot be extended: only your own Veo videos of the last two days can.")
+        return
+    extenders = [spec.id for spec in specs.values() if "extend" in spec.modes]
+    if not extenders:
+        st.error("No model on this studio can extend a video.")
+        return
+    source = studio.get_generation(user_id, requested)
+    ss[MODEL] = source.model if source.model in extenders else extenders[0]
+    ss[MODE] = "extend"
+    ss[EXTEND] = requested
+    for key in (state.LAST_GENERATION, state.PENDING_REPEAT):
+        ss.pop(key, None)
+
+
+# -- model and mode ---------------------------------------------------------------------
+
+
+def rates_line(spec: ModelSpec) -> str:
+    """Return the per-second prices of a model, by resolution."""
+    return " · ".join(f"{resolution} {fmt_usd(rate)}/s" for resolution, rate in spec.usd_per_second.items())
+
+
+def model_info(spec: ModelSpec) -> None:
+    """What the chosen model is: the offline renderer says it is not AI; Veo shows sound and prices."""
+    if spec.notes:
+        st.caption(md(spec.notes))
+    if spec.provider == "offline":
+        st.caption("A local preview renderer for trying the studio out: free, instant, and not AI.")
+        return
+    audio = "Audio: yes" if spec.audio else "Audio: no (silent video)"
+    st.caption(md(f"{audio} · {rates_line(spec)} · price read on {spec.price_read_on}"))
+
+
+def mode_picker(spec: ModelSpec) -> str:
+    """The ways this model can make a video; returns the chosen mode."""
+    options = list(spec.modes)
+    if st.session_state.get(MODE) not in options:
+        st.session_state[MODE] = options[0]
+    chosen = st.segmented_control(
+        "Mode",
+        options,
+        key=MODE,
+        required=True,
+        persist_state="session",
+        wrap=True,  # five long labels do not fit one row of the form column
+        format_func=lambda mode: catalog.MODES[mode],
+    )
+    return str(chosen or options[0])
+
+
+# -- uploads ----------------------------------------------------------------------------
+
+
+def check_upload(data: bytes, *, name: str, role: str) -> CleanImage | str:
+    """Check one upload as the server will: the clean copy to preview, or the message saying why not."""
+    try:
+        return check_image(data, name=name, role=role)
+    except ValidationError as exc:
+        return str(exc)
+
+
+def image_inputs(mode: str) -> tuple[tuple[UploadedImage, ...], bool]:
+    """Draw the uploaders ``mode`` takes; return the uploads and whether any of them was refused.
+
+    Each upload is checked once (by file id) and the answer kept for the session: a refusal
+    is shown right under its uploader, an accepted image as a preview of its clean copy.
+    """
+    ss = st.session_state
+    earlier: dict[tuple[str, str], CleanImage | str] = ss.get(state.UPLOAD_CHECKS, {})
+    checks: dict[tuple[str, str], CleanImage | str] = {}
+    images: list[UploadedImage] = []
+    refused = False
+    for role, key, label, several in UPLOADS[mode]:
+        picked = st.file_uploader(
+            label,
+            type=list(UPLOAD_TYPES),
+            accept_multiple_files=several,
+            key=key,
+            max_upload_size=MAX_UPLOAD_MB,
+        )
+        if several:
+            st.caption(
+                f"Up to {catalog.MAX_REFERENCE_IMAGES} reference images: people, objects or styles to keep. "
+                f"{UPLOAD_HELP}"
+            )
+        else:
+            st.caption(UPLOAD_HELP)
+        files = picked if isinstance(picked, list) else [picked] if picked is not None else []
+        previews: list[CleanImage] = []
+        for upload in files:
+            data = upload.getvalue()
+            found = (role, upload.file_id)
+            result = earlier[found] if found in earlier else check_upload(data, name=upload.name, role=role)
+            checks[found] = result
+            images.append(UploadedImage(role=role, name=upload.name, data=data))
+            if isinstance(result, str):
+                refused = True
+                st.error(md(result))
+            else:
+                previews.append(result)
+        if previews:
+            st.image(
+                [image.data for image in previews],
+                caption=[f"{image.width}×{image.height}" for image in previews],
+                width=PREVIEW_WIDTH,
+            )
+    ss[state.UPLOAD_CHECKS] = checks  # forget the files no longer picked
+    return tuple(images), refused
+
+
+def extend_source(studio: Studio, user_id: int) -> GenerationView | None:
+    """Pick one of the user's Veo videos to extend; None (with the reason) when there is none."""
+    sources = {view.id: view for view in studio.extendable(user_id)}
+    if not sources:
+        st.info(NO_EXTENDABLE)
+        return None
+    picked = choice(
+        "Video to extend",
+        list(sources),
+        EXTEND,
+        format_func=lambda gid: f"{excerpt(sources[gid].prompt, 60)} · {fmt_time(sources[gid].created_at)}",
+    )
+    return sources[str(picked)]
+
+
+# -- prompt -----------------------------------------------------------------------------
+
+
+def _improve(studio: Studio) -> None:
+    """On "Improve prompt": put the text model's rewrite into the prompt box, keeping the original."""
+    ss = st.session_state
+    original = str(ss.get(PROMPT) or "")
+    try:
+        improved = studio.improve_prompt(original)
+    except ValidationError as exc:
+        ss[state.PROMPT_HELP_ERROR] = md(str(exc))
+    except ProviderError as exc:
+        ss[state.PROMPT_HELP_ERROR] = md(f"Prompt help failed: {exc}")
+    else:
+        ss[PROMPT] = improved
+        ss[state.PROMPT_IMPROVED] = ImprovedPrompt(original, improved, studio.settings.prompt_model)
+
+
+def _restore() -> None:
+    improved: ImprovedPrompt | None = st.session_state.pop(state.PROMPT_IMPROVED, None)
+    if improved is not None:
+        st.session_state[PROMPT] = improved.original
+
+
+def prompt_area(studio: Studio, mode: str) -> str:
+    """The prompt box, its length, and "Improve prompt" (disabled, with the reason, when unavailable)."""
+    ss = st.session_state
+    prompt = st.text_area(
+        "Prompt",
+        key=PROMPT,
+        height=140,
+        persist_state="session",
+        placeholder="A red fox running through fresh snow at sunrise, slow motion",
+    )
+    text = prompt or ""
+    unavailable = studio.prompt_help_unavailable()
+    with st.container(horizontal=True, horizontal_alignment="distribute", vertical_alignment="center"):
+        count = f"{len(text)} / {catalog.MAX_PROMPT_CHARS} characters"
+        st.caption(count if len(text) <= catalog.MAX_PROMPT_CHARS else f":red[{count} — too long]")
+        st.button(
+            "Improve prompt",
+            key="create_improve",
+            icon=":material/auto_awesome:",
+            disabled=unavailable is not None,
+            help=unavailable or f"Rewrite the prompt with {studio.settings.prompt_model}; you can undo it.",
+            on_click=_improve,
+            args=(studio,),
+        )
+    if unavailable:
+        st.caption(md(unavailable))
+    if mode in ("image", "frames"):
+        st.caption("The prompt is optional with a first frame: say what should happen next.")
+    error = ss.pop(state.PROMPT_HELP_ERROR, None)
+    if error:
+        st.error(error)
+    improved: ImprovedPrompt | None = ss.get(state.PROMPT_IMPROVED)
+    if improved is not None and text != improved.original:
+        if text == improved.improved:
+            st.info(f"Prompt improved by {md(improved.model)}; edit it or submit.")
+        with st.expander("Your original prompt"):
+            st.text(improved.original)
+            st.button("Restore my original prompt", key="create_restore", on_click=_restore)
+    return text
+
+
+# -- options a mode allows ----------------------------------------------------------------
+
+
+def durations_for(spec: ModelSpec, mode: str) -> tuple[int, ...]:
+    """Durations offered: reference images and extensions come at 8 s only."""
+    return (8,) if mode in ("reference", "extend") else spec.durations
+
+
+def resolutions_for(spec: ModelSpec, mode: str) -> tuple[str, ...]:
+    """Resolutions offered: an extension is made at 720p."""
+    return ("720p",) if mode == "extend" else spec.resolutions
+
+
+def aspect_ratios_for(
+    spec: ModelSpec, mode: str, resolution: str, source: GenerationView | None = None
+) -> tuple[str, ...]:
+    """Aspect ratios offered: 16:9 for reference images and 16:9-only resolutions; an extension keeps its video's."""
+    if mode == "reference" or resolution in spec.only_16_9_for:
+        return ("16:9",)
+    if mode == "extend" and source is not None and source.aspect_ratio in spec.aspect_ratios:
+        return (source.aspect_ratio,)
+    return spec.aspect_ratios
+
+
+def rules_line(spec: ModelSpec, mode: str) -> str:
+    """The model's and the mode's rules on duration, resolution and shape, in a sentence or two."""
+    if mode == "reference":
+        return "Reference images need 8 s and 16:9."
+    if mode == "extend":
+        return (
+            f"An extension is made at 720p and 8 s in the video's aspect ratio; it adds "
+            f"{catalog.EXTENSION_SECONDS} s to the video, and you pay for {catalog.EXTENSION_SECONDS} s."
+        )
+    rules = []
+    if spec.needs_8s_for:
+        rules.append(f"{', '.join(spec.needs_8s_for)} needs 8 s with this model.")
+    if spec.only_16_9_for:
+        rules.append(f"{', '.join(spec.only_16_9_for)} comes only in 16:9 with this model.")
+    return " ".join(rules)
