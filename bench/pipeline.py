@@ -1,12 +1,16 @@
 """Pipeline bench: N generations through the whole pipeline against bare RQ no-op jobs, in one process.
 
-Each generation is submitted with ``studio.submit`` and then drained by one
-in-process ``rq.SimpleWorker`` burst running the real job functions
-(``workers.tasks``) with the offline renderer at its smallest size. The
-baseline is the same number of RQ jobs doing nothing, enqueued through the
-same ``JobQueue`` (same serializer, same job options) and drained the same
-way. With ``poll_interval_seconds=0`` the pipeline enqueues its polls at once,
-so no scheduler is needed.
+Each generation is submitted with ``studio.submit``; then, in passes until
+every one is final, ``studio.scheduling.admit()`` submits the queued ones to
+the provider (``Pipeline.start``, what the scheduler process does every
+second) and one in-process ``rq.SimpleWorker`` burst runs the jobs that
+enqueued (``workers.tasks``, today one poll per generation), with the offline
+renderer at its smallest size. The baseline is the same number of RQ jobs
+doing nothing, enqueued through the same ``JobQueue`` (same serializer, same
+job options) and drained the same way; admission is not an RQ job, so it has
+no counterpart there and is reported on its own line. With
+``poll_interval_seconds=0`` the pipeline enqueues its polls at once, so no
+scheduler process is needed.
 
 Backend: SQLite in a temp folder plus a private redis-server (the embedded
 default), or ``--database-url``/``--redis-url`` for PostgreSQL and an external
@@ -153,8 +157,12 @@ def worker_pipeline(settings: Any, provider: Any) -> Any:
     pipeline = context.get_pipeline()
     if pipeline.settings.model_dump() != settings.model_dump():
         raise SystemExit("the worker pipeline did not pick up the bench settings")
-    pipeline.providers = lambda _name: provider
+    pipeline.providers = lambda *_lookup: provider  # whatever the lookup key (provider name, user)
     return pipeline
+
+
+MAX_PASSES_PER_CANDIDATE_PAGE = 4
+"""Admission/drain passes allowed per page of admission candidates before the run is called stuck."""
 
 
 def burst(queue: Any) -> tuple[float, int, int]:
@@ -192,6 +200,57 @@ def submit_many(studio: Any, user_id: int, n: int) -> tuple[list[str], float]:
     return ids, time.perf_counter() - started
 
 
+def open_count(studio: Any, ids: list[str]) -> int:
+    """How many of ``ids`` are not final yet."""
+    from sqlalchemy import func, select
+
+    from core.models import Generation
+    from core.status import FINAL
+
+    with studio.sessions() as session:
+        return int(
+            session.execute(
+                select(func.count())
+                .select_from(Generation)
+                .where(Generation.id.in_(ids), Generation.status.not_in([s.value for s in FINAL]))
+            ).scalar_one()
+        )
+
+
+def admit_and_drain(studio: Any, ids: list[str]) -> dict[str, Any]:
+    """Admit and drain in passes until every one of ``ids`` is final; return the times and counts.
+
+    One pass is one ``studio.scheduling.admit()`` (which starts at most
+    ``CANDIDATES_PER_PASS`` generations) then one burst. The finality check
+    between passes is not timed. Bounded: a run that needs more passes than
+    the candidate pages allow is stuck, and stops with an error.
+    """
+    from core.services.scheduling import CANDIDATES_PER_PASS
+
+    max_passes = MAX_PASSES_PER_CANDIDATE_PAGE * (len(ids) // CANDIDATES_PER_PASS + 1)
+    admit_seconds = drain_seconds = 0.0
+    admitted = jobs = failed = passes = 0
+    while open_count(studio, ids):
+        if passes >= max_passes:
+            raise SystemExit(f"still {open_count(studio, ids)} open generations after {passes} admission passes")
+        passes += 1
+        started = time.perf_counter()
+        admitted += len(studio.scheduling.admit())
+        admit_seconds += time.perf_counter() - started
+        seconds, finished, failures = burst(studio.queue)
+        drain_seconds += seconds
+        jobs += finished
+        failed += failures
+    return {
+        "admit_seconds": admit_seconds,
+        "drain_seconds": drain_seconds,
+        "admitted": admitted,
+        "jobs": jobs,
+        "failed_jobs": failed,
+        "passes": passes,
+    }
+
+
 def check_succeeded(studio: Any, ids: list[str], failed_jobs: int) -> None:
     """Exit non-zero unless every generation succeeded and no RQ job failed."""
     from sqlalchemy import select
@@ -224,22 +283,26 @@ def run(settings: Any, n: int, warmup: int) -> dict[str, Any]:
     provider = make_timed_provider()
     worker_side = worker_pipeline(settings, provider)
     studio = build_studio(settings)
+    studio.pipeline.providers = lambda *_lookup: provider  # admission submits through the same provider
     try:
         user = studio.create_user("bench", "bench-password-1")
 
         # Warm-up: first imports, codec start-up, SQL compilation and Redis connections are not measured.
         ids, _ = submit_many(studio, user.id, warmup)
-        _, _, failed = burst(studio.queue)
-        check_succeeded(studio, ids, failed)
+        check_succeeded(studio, ids, admit_and_drain(studio, ids)["failed_jobs"])
         enqueue_noops(studio.queue, 20)
         burst(studio.queue)
 
         provider.renders, provider.render_seconds = 0, 0.0
         ids, submit_seconds = submit_many(studio, user.id, n)
-        pipeline_seconds, jobs, failed = burst(studio.queue)
-        check_succeeded(studio, ids, failed)
-        if provider.renders != n:
-            raise SystemExit(f"expected {n} renders, counted {provider.renders}")
+        drained = admit_and_drain(studio, ids)
+        check_succeeded(studio, ids, drained["failed_jobs"])
+        if provider.renders != n or drained["admitted"] != n:
+            admitted = drained["admitted"]
+            raise SystemExit(f"expected {n} admissions and renders, counted {admitted} and {provider.renders}")
+        jobs = drained["jobs"]
+        if jobs < 1:
+            raise SystemExit("the pipeline finished no RQ job")
 
         enqueue_noops(studio.queue, jobs)
         baseline_seconds, noop_jobs, noop_failed = burst(studio.queue)
@@ -249,16 +312,23 @@ def run(settings: Any, n: int, warmup: int) -> dict[str, Any]:
         studio.engine.dispose()
         worker_side.sessions.kw["bind"].dispose()
 
+    admit_seconds, drain_seconds = drained["admit_seconds"], drained["drain_seconds"]
+    pipeline_seconds = admit_seconds + drain_seconds
     per_job_ms = baseline_seconds / jobs * 1000
     per_generation_ms = pipeline_seconds / n * 1000
     baseline_per_generation_ms = per_job_ms * jobs / n
+    admit_ms = admit_seconds / n * 1000
     render_ms = provider.render_seconds / n * 1000
     return {
         "n": n,
         "jobs": jobs,
         "jobs_per_generation": jobs / n,
+        "passes": drained["passes"],
         "submit_seconds": submit_seconds,
         "submit_per_second": n / submit_seconds,
+        "admit_seconds": admit_seconds,
+        "admit_per_second": n / admit_seconds,
+        "drain_seconds": drain_seconds,
         "pipeline_seconds": pipeline_seconds,
         "pipeline_per_second": n / pipeline_seconds,
         "end_to_end_per_second": n / (submit_seconds + pipeline_seconds),
@@ -269,8 +339,9 @@ def run(settings: Any, n: int, warmup: int) -> dict[str, Any]:
         "baseline_per_generation_ms": baseline_per_generation_ms,
         "overhead_ms": per_generation_ms - baseline_per_generation_ms,
         "ratio": per_generation_ms / baseline_per_generation_ms,
+        "admit_ms": admit_ms,
         "render_ms": render_ms,
-        "rest_ms": per_generation_ms - render_ms - baseline_per_generation_ms,
+        "rest_ms": per_generation_ms - admit_ms - render_ms - baseline_per_generation_ms,
     }
 
 
@@ -283,32 +354,40 @@ def report(f: dict[str, Any]) -> str:
         [
             f"VeoGen pipeline bench, {f['date']}, {f['cpus']} CPUs, Python {f['python']}",
             f"backend: {f['database']}; {f['redis']}",
-            f"work: {n} generations of offline-preview, 240p, 2 s, 16:9, 1 video; one in-process SimpleWorker",
+            f"work: {n} generations of offline-preview, 240p, 2 s, 16:9, 1 video;"
+            " in-process admission + one in-process SimpleWorker",
             "",
             f"submit          {n} in {f['submit_seconds']:.2f} s = {f['submit_per_second']:.1f} generations/s",
+            f"admission       {n} in {f['admit_seconds']:.2f} s = {f['admit_per_second']:.1f} generations/s"
+            f" (start step, not an RQ job; {f['passes']} pass(es))",
             f"pipeline        {n} in {f['pipeline_seconds']:.2f} s = {f['pipeline_per_second']:.2f} generations/s"
-            f" (end to end, submit + drain: {f['end_to_end_per_second']:.2f} generations/s)",
+            f" (admission {f['admit_seconds']:.2f} s + drain {f['drain_seconds']:.2f} s;"
+            f" end to end with submit: {f['end_to_end_per_second']:.2f} generations/s)",
             f"jobs            {jobs} RQ jobs finished = {f['jobs_per_generation']:.2f} per generation",
             f"no-op baseline  {jobs} jobs in {f['baseline_seconds']:.2f} s"
             f" = {f['baseline_jobs_per_second']:.0f} jobs/s, {f['baseline_ms_per_job']:.2f} ms per job",
-            f"per generation  {f['per_generation_ms']:.1f} ms = render {f['render_ms']:.1f}"
-            f" + RQ no-op cost {f['baseline_per_generation_ms']:.1f} + rest {f['rest_ms']:.1f}",
+            f"per generation  {f['per_generation_ms']:.1f} ms = admission {f['admit_ms']:.1f}"
+            f" + render {f['render_ms']:.1f} + RQ no-op cost {f['baseline_per_generation_ms']:.1f}"
+            f" + rest {f['rest_ms']:.1f}",
             f"overhead        {f['overhead_ms']:.1f} ms per generation above its {f['jobs_per_generation']:.0f}"
-            " bare RQ jobs",
-            f"ratio           {f['ratio']:.1f}x  (pipeline time per generation / no-op time for the same jobs)",
+            " bare RQ job(s)",
+            f"ratio           {f['ratio']:.1f}x  (pipeline time per generation, admission included,"
+            " / no-op time for the same number of jobs)",
             "",
             "How each figure was obtained:",
-            "  submit: wall time of the studio.submit calls"
-            " (row, reservation and event committed, start job enqueued).",
-            "  pipeline: wall time of one SimpleWorker burst that drains every job the submits started;"
-            " all generations checked 'succeeded'.",
-            "  jobs: the burst worker's successful_job_count, read back from Redis (counted, not assumed).",
+            "  submit: wall time of the studio.submit calls (row, reservation and event committed; no job enqueued).",
+            "  admission: wall time of the studio.scheduling.admit() calls, which run Pipeline.start for every"
+            " queued generation (provider submit, status changes, the poll job enqueued).",
+            "  pipeline: admission plus the wall time of the SimpleWorker bursts that drain the jobs it enqueued,"
+            " in passes until every generation is final; all generations checked 'succeeded'.",
+            "  jobs: the burst workers' successful_job_count, read back from Redis (counted, not assumed)."
+            " The start step is admission, not a job, so it is not in this count.",
             "  no-op baseline: the same number of jobs, enqueued through the same JobQueue (JSON serializer,"
             " same options), calling bench.pipeline.noop; wall time of its burst.",
-            "  render: time inside OfflineProvider.fetch (which calls render_video), measured during the pipeline"
-            " burst by a timing subclass that the worker's pipeline uses as its provider.",
-            "  rest: per generation minus render minus no-op cost: database, storage, probe, thumbnail, poster,"
-            " and RQ work beyond a no-op (the job's real arguments and the enqueues it does).",
+            "  render: time inside OfflineProvider.fetch (which calls render_video), measured during the bursts"
+            " by a timing subclass that both the worker's pipeline and admission use as their provider.",
+            "  rest: per generation minus admission, render and no-op cost: database, storage, probe, thumbnail,"
+            " poster, and RQ work beyond a no-op (the job's real arguments and the enqueues it does).",
             f"  warm-up: {f['warmup']} generations and 20 no-op jobs run first, not measured.",
         ]
     )
@@ -348,6 +427,7 @@ def main(argv: list[str] | None = None) -> int:
             database_url=database_url,
             redis_url=redis_url,
             poll_interval_seconds=0,
+            default_max_open_generations=args.n + args.warmup,  # the bench user submits them all at once
         )
         figures = run(settings, args.n, args.warmup)
     figures.update(

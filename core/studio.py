@@ -9,6 +9,7 @@ UI, no worker code, and nothing heavy at import time.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
@@ -44,6 +45,9 @@ if TYPE_CHECKING:
     from core.services.scheduling import Scheduling
 
 log = logging.getLogger(__name__)
+
+CREDENTIALS_TTL_SECONDS = 5.0
+"""How long a process reuses credentials read from the database, in seconds."""
 
 
 @dataclass
@@ -84,7 +88,19 @@ class Studio:
         return Accounts(self)
 
     def provider_settings(self, user_id: int | None = None) -> Settings:
-        """Settings with the Veo credentials in force: the user's own key, else the team's, else the environment's."""
+        """Settings with the Veo credentials in force: the user's own key, else the team's, else the environment's.
+
+        Read at most every ``CREDENTIALS_TTL_SECONDS`` per user, so a poll does not query them each time.
+        """
+        cache: dict[int | None, tuple[float, Settings]] = self.__dict__.setdefault("_provider_settings", {})
+        hit = cache.get(user_id)
+        if hit is not None and time.monotonic() - hit[0] < CREDENTIALS_TTL_SECONDS:
+            return hit[1]
+        settings = self._read_provider_settings(user_id)
+        cache[user_id] = (time.monotonic(), settings)
+        return settings
+
+    def _read_provider_settings(self, user_id: int | None) -> Settings:
         with self.sessions() as session:
             team = team_credentials(session=session, vault=self.vault)
             own = personal_key(session=session, vault=self.vault, user_id=user_id) if user_id else ""

@@ -106,7 +106,13 @@ def main(max_seconds: float | None = None) -> None:
             try:
                 if leader.refresh():
                     move_due_jobs(queue)
-                    scheduling.admit()
+
+                    def between() -> bool:
+                        # A long admission pass keeps the lock and lets due polls out meanwhile.
+                        move_due_jobs(queue)
+                        return leader.refresh()
+
+                    scheduling.admit(between=between)
                     if time.monotonic() >= next_reconcile:
                         StartedJobRegistry(queue=queue.queue).cleanup()
                         scheduling.reconcile()

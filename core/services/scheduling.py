@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -75,8 +76,12 @@ class Scheduling:
 
     # -- admission ----------------------------------------------------------
 
-    def admit(self, now: datetime | None = None) -> list[str]:
-        """Submit the queued generations that may go now, fairly; return their ids."""
+    def admit(self, now: datetime | None = None, between: Callable[[], bool] | None = None) -> list[str]:
+        """Submit the queued generations that may go now, fairly; return their ids.
+
+        ``between`` runs after each submission (the scheduler keeps its leader lock
+        and moves due polls there); when it returns False the pass stops.
+        """
         now = now or utcnow()
         admitted: list[str] = []
         with self.sessions() as session:
@@ -86,10 +91,10 @@ class Scheduling:
                 .all()
             )
         for provider_name in providers:
-            admitted += self._admit_provider(provider_name, now)
+            admitted += self._admit_provider(provider_name, now, between)
         return admitted
 
-    def _admit_provider(self, provider_name: str, now: datetime) -> list[str]:
+    def _admit_provider(self, provider_name: str, now: datetime, between: Callable[[], bool] | None) -> list[str]:
         paid = not self.pipeline.providers(provider_name, None).idempotent_submit
         settings = self.settings
         with self.sessions() as session:
@@ -137,6 +142,8 @@ class Scheduling:
             admitted.append(gid)
             in_flight_by_user[user] = in_flight_by_user.get(user, 0) + 1
             room -= 1
+            if between is not None and not between():
+                break
         return admitted
 
     # -- reconciliation -----------------------------------------------------

@@ -100,3 +100,18 @@ def test_a_refused_request_fails_at_once_with_the_providers_words(studio: Studio
     r = row(studio, gid)
     assert r.status == "failed" and "1080p needs 8 s" in (r.error_message or "")
     assert r.cost_usd == 0
+
+
+def test_a_pass_stops_when_the_scheduler_loses_leadership(studio: Studio, alice: int):
+    provider = PaidProvider()
+    sched = scheduling_with(studio, provider, max_concurrent_operations=100, user_max_concurrent=100)
+    for _ in range(5):
+        submit(studio, alice)
+    calls = []
+
+    def between() -> bool:
+        calls.append(1)
+        return len(calls) < 2  # leadership lost after the second submission
+
+    assert len(sched.admit(between=between)) == 2
+    assert provider.submissions == 2
