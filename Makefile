@@ -43,10 +43,13 @@ test: $(VENV)/.dev-installed system-deps services lint ## everything: unit, inte
 test-unit: $(VENV)/.dev-installed ## unit tests only (no services needed)
 	$(PY) -m pytest tests/unit
 
-bench: $(VENV)/.installed ## benchmarks (print ratios; not part of the tests)
+bench: $(VENV)/.installed ## pipeline benchmark (prints ratios; not part of the tests)
 	$(PY) -m bench.pipeline
+
+bench-inflight: $(VENV)/.installed services ## 1,000 Veo operations in flight on two workers (about 6 minutes)
+	$(PY) -m bench.inflight --n 1000 --latency 60
 
 clean: ## remove the virtual environment and caches (keeps data/)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
 
-.PHONY: help install run system-deps services lint test test-unit bench clean
+.PHONY: help install run system-deps services lint test test-unit bench bench-inflight clean

@@ -179,9 +179,11 @@ class Accounts:
 
     def set_team_credential(self, actor_id: int, name: str, value: str) -> CredentialView:
         with transaction(self.sessions) as session:
-            return credentials.set_team_credential(
+            view = credentials.set_team_credential(
                 session=session, vault=self.studio.vault, actor_id=actor_id, name=name, value=value
             )
+        self.studio.forget_credentials()
+        return view
 
     def personal_key(self, user_id: int) -> CredentialView:
         with self.sessions() as session:
@@ -192,4 +194,6 @@ class Accounts:
         with transaction(self.sessions) as session:
             if session.get(User, user_id) is None:
                 raise NotFoundError("No such user.")
-            return credentials.set_personal_key(session=session, vault=self.studio.vault, user_id=user_id, value=value)
+            view = credentials.set_personal_key(session=session, vault=self.studio.vault, user_id=user_id, value=value)
+        self.studio.forget_credentials()
+        return view

@@ -100,6 +100,10 @@ class Studio:
         cache[user_id] = (time.monotonic(), settings)
         return settings
 
+    def forget_credentials(self) -> None:
+        """Drop this process's cached credentials (after an admin or a user changed them)."""
+        self.__dict__.pop("_provider_settings", None)
+
     def _read_provider_settings(self, user_id: int | None) -> Settings:
         with self.sessions() as session:
             team = team_credentials(session=session, vault=self.vault)
