@@ -115,3 +115,30 @@ def test_a_pass_stops_when_the_scheduler_loses_leadership(studio: Studio, alice:
 
     assert len(sched.admit(between=between)) == 2
     assert provider.submissions == 2
+
+
+def test_a_429_while_polling_waits_and_polls_again_never_resubmitting(studio: Studio, alice: int):
+    class BusyPolls(PaidProvider):
+        def __init__(self) -> None:
+            super().__init__()
+            self.busy = 2
+
+        def poll(self, operation_name: str):  # type: ignore[no-untyped-def]
+            if self.busy:
+                self.busy -= 1
+                raise ProviderError("quota", code="RESOURCE_EXHAUSTED", retryable=True, retry_after_seconds=9)
+            return super().poll(operation_name)
+
+    provider = BusyPolls()
+    sched = scheduling_with(studio, provider, max_provider_retries=0)
+    gid = submit(studio, alice)
+    sched.admit()
+    for _ in range(2):
+        seq = row(studio, gid).job_seq
+        sched.pipeline.poll(gid, seq)
+        job = studio.queue.queue.scheduled_job_registry.get_job_ids()
+        assert f"{gid}-{seq + 1}" in job  # polled again later, not resubmitted
+        assert row(studio, gid).status == "running"
+    sched.pipeline.poll(gid, row(studio, gid).job_seq)
+    assert row(studio, gid).status == "succeeded"
+    assert provider.submissions == 1
