@@ -75,7 +75,7 @@ def pick_when_settled(page: Page, label: str, option: str) -> None:
 def test_image_to_video_with_veo_standin(veo_studio: RunningStudio, standin: VeoStandIn, page: Page, tmp_path: Path):
     log_in(page, veo_studio.url, "admin", ADMIN_PASSWORD)
     expect(page.get_by_role("heading", name="Create a video")).to_be_visible()
-    pick(page, "Model", "Veo 3.1 Lite (preview)")
+    pick(page, "Model", "Veo 3.1 Fast")  # one that can extend its videos later
     expect(page.get_by_text("price read on 2026-09-20", exact=False)).to_be_visible()
     expect(page.get_by_text("Budget for ", exact=False)).to_be_visible()
     page.get_by_role("radio", name="Image to video (first frame)").click()
@@ -91,7 +91,7 @@ def test_image_to_video_with_veo_standin(veo_studio: RunningStudio, standin: Veo
     expect(page.locator('[data-testid="stImage"] img').first).to_be_visible()  # the clean copy's preview
     expect(page.get_by_text("320×180")).to_be_visible()
     page.get_by_role("textbox", name="Prompt", exact=True).fill("The yellow square drifts across the harbour")
-    expect(page.get_by_text("$0.20").first).to_be_visible()
+    expect(page.get_by_text("$0.40").first).to_be_visible()
     page.screenshot(path=tmp_path / "create-image-mode.png", full_page=True)
     page.get_by_role("button", name="Generate").click()
     expect(page.get_by_text("Submitted.")).to_be_visible()
@@ -121,12 +121,13 @@ def test_image_to_video_with_veo_standin(veo_studio: RunningStudio, standin: Veo
     expect(page.get_by_text("Image to video (first frame)")).to_be_visible()
     page.screenshot(path=tmp_path / "detail-with-first-frame.png", full_page=True)
 
-    # Extend it: Create opens in extend mode with this video picked, at 720p and 8 s, priced for 7 s.
+    # Extend it: Create opens in extend mode with this video picked, at 720p and 8 s, priced for 7 s
+    # of Veo 3.1 Fast ($0.10/s).
     page.get_by_role("button", name="Extend").click()
     expect(page.get_by_role("heading", name="Create a video")).to_be_visible()
     expect(page.get_by_role("radio", name="Extend one of your videos")).to_be_checked()
     expect(page.get_by_role("combobox", name="Video to extend")).to_have_value(re.compile("^The yellow square drifts"))
-    expect(page.get_by_text("Price: $2.80", exact=False)).to_be_visible()
+    expect(page.get_by_text("Price: $0.70", exact=False)).to_be_visible()
     page.get_by_role("textbox", name="Prompt", exact=True).fill("The square sails out to sea")
     page.get_by_role("button", name="Improve prompt").click()
     expect(page.get_by_text("Prompt improved by", exact=False)).to_be_visible()
