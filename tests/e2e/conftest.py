@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.support import RunningStudio, veogen_up
 
@@ -22,6 +22,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ADMIN_PASSWORD = "e2e-admin-password"
+
+# A Streamlit rerun on a busy two-core machine can take several seconds; assertions wait up to 15 s.
+expect.set_options(timeout=15_000)
 
 
 @pytest.fixture(scope="module")

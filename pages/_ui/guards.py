@@ -1,0 +1,50 @@
+"""Guards at the top of pages: who may see this page at all.
+
+Navigation hides admin pages from creators, but hiding is not enforcing: every
+admin page starts with :func:`require_admin`, which re-reads the user's role from
+the database, and the services refuse non-admins again (PermissionDeniedError).
+Imports streamlit and ``core``/``pages._ui`` only.
+"""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import streamlit as st
+
+from core.errors import NotFoundError
+from pages._ui import auth, state
+
+ADMIN_ONLY = "This page is for administrators."
+ONE_TIME_NOTICE = "Change your password first: your account was given a one-time password."
+
+ACCOUNT_PAGE = "pages/account.py"
+ADMIN_USERS_PAGE = "pages/admin_users.py"
+ADMIN_SETTINGS_PAGE = "pages/admin_settings.py"
+
+
+def refuse_admin_page() -> NoReturn:
+    """Stop the page with the one refusal a non-admin gets (never any of the page's data)."""
+    st.error(ADMIN_ONLY)
+    st.stop()
+
+
+def require_user() -> state.CurrentUser:
+    """Return the logged-in user; stop a page other than Account while their password must change."""
+    user = state.require_user()
+    if st.session_state.get(auth.MUST_CHANGE):
+        st.warning(ONE_TIME_NOTICE)
+        st.stop()
+    return user
+
+
+def require_admin() -> state.CurrentUser:
+    """Return the logged-in admin; anyone else gets the refusal (the role is read from the database)."""
+    user = require_user()
+    try:
+        current = state.get_studio().user(user.username)
+    except NotFoundError:
+        refuse_admin_page()
+    if current.id != user.id or not current.is_admin:
+        refuse_admin_page()
+    return user
