@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except VeoGenError as exc:
+    except (VeoGenError, RuntimeError) as exc:  # RuntimeError: a refused configuration (e.g. a default secret)
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -88,3 +88,13 @@ def test_user_management_commands(data_env: Path, capsys: pytest.CaptureFixture[
     zoe = next(u for u in users() if u.username == "zoe")
     assert (zoe.role, zoe.disabled, zoe.must_change_password, zoe.max_open_generations) == ("admin", False, True, 4)
     assert main(["user", "disable", "nobody"]) == 2
+
+
+def test_init_refuses_to_start_in_production_with_a_default_cookie_key(
+    data_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    monkeypatch.setenv("VEOGEN_ENV", "production")
+    monkeypatch.setenv("VEOGEN_COOKIE_KEY", "some_key")
+    get_settings.cache_clear()
+    assert main(["init"]) == 2
+    assert "VEOGEN_COOKIE_KEY is too short or a known default" in capsys.readouterr().err
