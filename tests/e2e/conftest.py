@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.support import RunningStudio, veogen_up
 
@@ -23,8 +24,8 @@ CHROMIUM_ARGS = [
 ]
 ADMIN_PASSWORD = "e2e-admin-password"
 
-# A Streamlit rerun on a busy two-core machine can take several seconds; assertions wait up to 15 s.
-expect.set_options(timeout=15_000)
+# A Streamlit rerun on a busy two-core machine can take several seconds; assertions wait up to 30 s.
+expect.set_options(timeout=30_000)
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +55,22 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def log_in(page: Page, url: str, username: str, password: str) -> None:
+    """Fill and send the login form; send it again if the first try landed before the page was live.
+
+    On a cold server the first render can replace the form after it was filled; the try is over when
+    the login caption is gone (logged in) or an alert answers (refused).
+    """
     page.goto(url)
-    page.get_by_role("textbox", name="Username").fill(username)
-    page.get_by_role("textbox", name="Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
+    for _ in range(3):
+        page.get_by_role("textbox", name="Username").fill(username)
+        page.get_by_role("textbox", name="Password").fill(password)
+        page.get_by_role("button", name="Log in").click()
+        try:
+            page.wait_for_function(
+                "() => !document.body.innerText.includes('Log in with the account')"
+                " || document.querySelector('[data-testid=\"stAlert\"]')",
+                timeout=10_000,
+            )
+            return
+        except PlaywrightTimeoutError:
+            continue
