@@ -3,7 +3,7 @@
 Every run checks the session against the database (``pages/_ui/auth.py``): a
 disabled user, a revoked session or a cookie issued before a logout ends the
 session here, before any page runs. Creators get Create, Gallery and Account;
-admins also Users and Settings; a user whose password must change gets Account
+admins also Analytics, Queue, Users and Settings; a user whose password must change gets Account
 only. Imports streamlit and ``core``/``pages._ui`` only.
 """
 
@@ -24,8 +24,7 @@ PAGE_FILES = (
     state.GALLERY_PAGE_FILE,
     state.DETAIL_PAGE,
     guards.ACCOUNT_PAGE,
-    guards.ADMIN_USERS_PAGE,
-    guards.ADMIN_SETTINGS_PAGE,
+    *guards.ADMIN_PAGES,
 )
 """Every file page; a page a session may not open still answers at its address (see ``stand_ins``)."""
 
@@ -81,11 +80,12 @@ studio_pages = [
 ]
 if user.is_admin:
     admin_pages = [
+        st.Page(guards.ADMIN_ANALYTICS_PAGE, title="Analytics", icon=":material/monitoring:"),
+        st.Page(guards.ADMIN_QUEUE_PAGE, title="Queue", icon=":material/queue:"),
         st.Page(guards.ADMIN_USERS_PAGE, title="Users", icon=":material/group:"),
         st.Page(guards.ADMIN_SETTINGS_PAGE, title="Settings", icon=":material/settings:"),
     ]
     st.navigation({"Studio": studio_pages, "Administration": admin_pages}).run()
 else:
     # Admin pages are not registered for creators; their addresses answer with the refusal.
-    admin_files = (guards.ADMIN_USERS_PAGE, guards.ADMIN_SETTINGS_PAGE)
-    st.navigation([*studio_pages, *stand_ins(guards.refuse_admin_page, admin_files, "Not allowed")]).run()
+    st.navigation([*studio_pages, *stand_ins(guards.refuse_admin_page, guards.ADMIN_PAGES, "Not allowed")]).run()

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import jwt
 
+from core import metrics
 from core.db import transaction
 from core.errors import NotFoundError, ValidationError
 from core.models import User
@@ -44,13 +45,16 @@ class Accounts:
     def login(self, username: str, password: str, client: str) -> LoginResult:
         """Check a login under the throttle, and record it."""
         with transaction(self.sessions) as session:
-            return auth.login(
+            result = auth.login(
                 session=session,
                 username=username,
                 password=password,
                 client=client or "unknown",
                 throttle=self.throttle,
             )
+        locked = bool(result.error and result.error.startswith(auth.LOCKED_PREFIX))
+        metrics.LOGINS.labels("ok" if result.user_id else "locked" if locked else "failed").inc()
+        return result
 
     def cookie_issued_at(self, token: str | None) -> datetime | None:
         """When a login cookie was issued (from its signed expiry), or None if it is not ours."""

@@ -1,4 +1,4 @@
-"""The ``veogen`` command: ``up``, ``db upgrade``, ``user add``, ``worker``, ``scheduler``.
+"""The ``veogen`` command: ``up``, ``db upgrade``, ``user …``, ``worker``, ``scheduler``, ``exporter``, ``dashboard``.
 
 ``veogen up`` is the embedded default in one command: bundled Redis (unless
 REDIS_URL is set), migrations, the first admin, workers, the scheduler and
@@ -76,6 +76,42 @@ def _scheduler(_args: argparse.Namespace) -> int:
     return _exec_module("workers.scheduler")
 
 
+def _exporter(args: argparse.Namespace) -> int:
+    """Serve the studio's gauges (database and Redis read at each scrape) until SIGTERM/SIGINT."""
+    from core.exporter import serve
+    from core.logs import configure_logging
+    from core.studio import build_studio
+
+    settings = get_settings()
+    configure_logging(level=settings.log_level, fmt=settings.log_format, process="exporter")
+    host = args.host or settings.metrics_host
+    port = args.port or settings.exporter_port
+    serve(build_studio(settings), host, port)
+    print(f"exporter on http://{host}:{port}/metrics", flush=True)
+    stopping: list[int] = []
+    signal.signal(signal.SIGTERM, lambda sig, _frame: stopping.append(sig))
+    signal.signal(signal.SIGINT, lambda sig, _frame: stopping.append(sig))
+    while not stopping:
+        time.sleep(0.5)
+    return 0
+
+
+def _dashboard(args: argparse.Namespace) -> int:
+    """Serve rq-dashboard with basic auth (loopback unless --host says otherwise)."""
+    from core.dashboard import serve
+    from core.logs import configure_logging
+
+    settings = get_settings()
+    configure_logging(level=settings.log_level, fmt=settings.log_format, process="dashboard")
+    host = args.host or settings.dashboard_host
+    port = args.port or settings.dashboard_port
+    password = settings.resolved_dashboard_password()
+    shown = password if not settings.dashboard_password else "VEOGEN_DASHBOARD_PASSWORD"
+    print(f"rq-dashboard on http://{host}:{port}  user {settings.dashboard_username!r}, password {shown}", flush=True)
+    serve(settings, host, port)
+    return 0
+
+
 class _Supervisor:
     """Start child processes, restart workers that die, stop them all on a signal."""
 
@@ -142,6 +178,7 @@ def _up(args: argparse.Namespace) -> int:
         for n in range(args.workers or settings.workers):
             sup.spawn(f"worker-{n + 1}", [py, "-m", "workers.main"])
         sup.spawn("scheduler", [py, "-m", "workers.scheduler"])
+        sup.spawn("exporter", [py, "-m", "core.cli", "exporter"])
         sup.spawn("web", [py, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py")])
         return sup.run()
     finally:
@@ -167,6 +204,14 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--alive", action="store_true", help="only check that a worker on this host is alive")
     worker.set_defaults(func=_worker)
     sub.add_parser("scheduler", help="run the scheduler and reconciler").set_defaults(func=_scheduler)
+    exporter = sub.add_parser("exporter", help="serve Prometheus gauges read from the database and Redis")
+    exporter.add_argument("--host", default="", help="address to listen on (default: VEOGEN_METRICS_HOST)")
+    exporter.add_argument("--port", type=int, default=0, help="port (default: VEOGEN_EXPORTER_PORT)")
+    exporter.set_defaults(func=_exporter)
+    dashboard = sub.add_parser("dashboard", help="serve rq-dashboard with basic auth")
+    dashboard.add_argument("--host", default="", help="address to listen on (default: VEOGEN_DASHBOARD_HOST)")
+    dashboard.add_argument("--port", type=int, default=0, help="port (default: VEOGEN_DASHBOARD_PORT)")
+    dashboard.set_defaults(func=_dashboard)
     return parser
 
 

@@ -154,6 +154,41 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     """Python logging level for every process."""
 
+    log_format: Literal["text", "json"] = "text"
+    """``json`` writes one JSON object per line (for Loki/Promtail); ``text`` is for a terminal."""
+
+    metrics_host: str = "127.0.0.1"
+    """Address every process's ``/metrics`` listens on; keep it loopback or an internal network."""
+
+    exporter_port: int = Field(default=9630, ge=0, le=65535)
+    """Port of ``veogen exporter`` (gauges read from the database and Redis at scrape time)."""
+
+    web_metrics_port: int = Field(default=9631, ge=0, le=65535)
+    """Port of the web process's metrics; 0 turns them off."""
+
+    scheduler_metrics_port: int = Field(default=9632, ge=0, le=65535)
+    """Port of the scheduler's metrics; 0 turns them off."""
+
+    worker_metrics_port: int = Field(default=9640, ge=0, le=65535)
+    """First port of worker metrics: each worker on a host takes the first free one of the next 16; 0 turns
+    them off."""
+
+    stuck_after_seconds: int = Field(default=600, gt=0)
+    """An unfinished generation (past the queue) untouched this long counts as stuck, in seconds."""
+
+    dashboard_host: str = "127.0.0.1"
+    """Address ``veogen dashboard`` (rq-dashboard) listens on."""
+
+    dashboard_port: int = Field(default=9181, ge=1, le=65535)
+    """Port of ``veogen dashboard``."""
+
+    dashboard_username: str = "operator"
+    """Basic-auth user of ``veogen dashboard``."""
+
+    dashboard_password: str = ""
+    """Basic-auth password of ``veogen dashboard``; empty in development means a random one kept in
+    ``data_dir`` (printed at start); required in production."""
+
     @property
     def veo_configured(self) -> bool:
         """Whether Veo credentials (an API key or a Vertex project) are set."""
@@ -196,6 +231,18 @@ class Settings(BaseSettings):
         if self.env == "production":
             raise RuntimeError("VEOGEN_SECRET_KEY must be set when VEOGEN_ENV=production")
         return self._generated("secret_key", lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+
+    def resolved_dashboard_password(self) -> str:
+        """Return the rq-dashboard password; in development, create and keep a random one."""
+        if self.dashboard_password:
+            if self.env == "production" and (
+                len(self.dashboard_password) < 12 or self.dashboard_password.lower() in KNOWN_DEFAULT_SECRETS
+            ):
+                raise RuntimeError("VEOGEN_DASHBOARD_PASSWORD is too short or a known default; use 12+ characters")
+            return self.dashboard_password
+        if self.env == "production":
+            raise RuntimeError("VEOGEN_DASHBOARD_PASSWORD must be set when VEOGEN_ENV=production")
+        return self._generated("dashboard_password", lambda: secrets.token_urlsafe(18))
 
     def _generated(self, name: str, make: Callable[[], str]) -> str:
         path = self.data_dir / name

@@ -101,6 +101,8 @@ class Generation(Base):
         UniqueConstraint("user_id", "idempotency_key", name="uq_generations_user_idempotency"),
         Index("ix_generations_user_created", "user_id", "created_at"),
         Index("ix_generations_status", "status"),
+        Index("ix_generations_created", "created_at"),
+        Index("ix_generations_finished", "finished_at"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -125,6 +127,8 @@ class Generation(Base):
     not_before: Mapped[datetime | None] = mapped_column(nullable=True)
     """The provider asked us to wait (429 retry delay): no submit before this time."""
     submitted_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    provider_done_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    """When the provider's part ended (the row left ``running``): time at the provider is this − submitted_at."""
     operation_name: Mapped[str | None] = mapped_column(Text, nullable=True)
     provider_videos: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     """URIs of the finished videos at the provider, kept so a fetch can resume."""
@@ -214,6 +218,7 @@ class LedgerEntry(Base):
         UniqueConstraint("generation_id", "kind", name="uq_ledger_generation_kind"),
         Index("ix_ledger_user_created", "user_id", "created_at"),
         Index("ix_ledger_user_period", "user_id", "period"),
+        Index("ix_ledger_kind_created", "kind", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -229,4 +234,8 @@ class LedgerEntry(Base):
     So a generation's entries sum to its price while open, its cost once settled,
     and zero once released; a user's entries sum to what they have committed.
     """
+    model: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    """The generation's model, kept here so spend by model survives a deleted generation."""
+    charged_usd: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    """On a ``settle`` entry, the generation's real cost (what the provider charges); empty otherwise."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

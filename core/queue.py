@@ -36,6 +36,9 @@ WORKER_ALIVE_KEY = "veogen:worker-alive:{name}"
 WORKER_ALIVE_TTL_SECONDS = 10
 """A worker whose alive key is older than this is taken for dead, in seconds."""
 
+LEADER_KEY = "veogen:scheduler-leader"
+"""Redis key of the scheduler's leader lock (held by the one active scheduler)."""
+
 OVERDUE_SECONDS = 30
 """A delayed job this late has lost its scheduler (killed, or its lock not yet expired), in seconds."""
 
@@ -99,3 +102,30 @@ class JobQueue:
     def depth(self) -> int:
         """Jobs waiting in the queue (a plain LLEN, safe from any thread)."""
         return int(self.queue.count)
+
+    def counts(self) -> dict[str, int]:
+        """Jobs by state: queued, scheduled, started, failed.
+
+        Registries are read with ``cleanup=False``: a cleanup runs failure
+        callbacks under a signal-based timeout, which fails outside the main
+        thread (Streamlit pages, the exporter's HTTP thread).
+        """
+        q = self.queue
+        return {
+            "queued": int(q.count),
+            "scheduled": q.scheduled_job_registry.get_job_count(cleanup=False),
+            "started": q.started_job_registry.get_job_count(cleanup=False),
+            "failed": q.failed_job_registry.get_job_count(cleanup=False),
+        }
+
+    def failed_job_ids(self, limit: int = 50) -> list[str]:
+        """The newest failed RQ jobs' ids (without a registry cleanup)."""
+        return self.queue.failed_job_registry.get_job_ids(0, limit - 1, desc=True, cleanup=False)
+
+    def workers_alive(self) -> int:
+        """Workers whose alive key is fresh."""
+        return sum(1 for _ in self.connection.scan_iter(match=WORKER_ALIVE_KEY.format(name="*"), count=500))
+
+    def scheduler_leading(self) -> bool:
+        """Whether a scheduler holds the leader lock now."""
+        return bool(self.connection.exists(LEADER_KEY))

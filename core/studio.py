@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from core import catalog
+from core import catalog, metrics
 from core.config import Settings
 from core.db import make_engine, make_sessionmaker, transaction
-from core.errors import ProviderUnavailableError
+from core.errors import ProviderUnavailableError, VeoGenError
 from core.models import utcnow
 from core.providers import available_providers, make_prompt_helper, make_provider
 from core.providers.base import PromptHelper, VideoProvider
@@ -41,6 +41,8 @@ if TYPE_CHECKING:
     from redis import Redis
 
     from core.accounts import Accounts
+    from core.operations import Operations
+    from core.services.analytics import Analytics
     from core.services.pipeline import Pipeline
     from core.services.scheduling import Scheduling
 
@@ -86,6 +88,20 @@ class Studio:
         from core.accounts import Accounts
 
         return Accounts(self)
+
+    @cached_property
+    def analytics(self) -> Analytics:
+        """Admin analytics over the history (SQL aggregates)."""
+        from core.services.analytics import Analytics
+
+        return Analytics(self)
+
+    @cached_property
+    def operations(self) -> Operations:
+        """Operator views and actions: queue depths, in-flight and stuck generations, cancel and retry."""
+        from core.operations import Operations
+
+        return Operations(self)
 
     def provider_settings(self, user_id: int | None = None) -> Settings:
         """Settings with the Veo credentials in force: the user's own key, else the team's, else the environment's.
@@ -162,15 +178,23 @@ class Studio:
         The scheduler's admission pass submits it to the provider within a
         second or so, subject to the quota caps and fairness between users.
         """
-        with transaction(self.sessions) as session:
-            return generations.submit_generation(
-                session=session,
-                user_id=user_id,
-                form=form,
-                providers=self.providers,
-                limits=self.limits,
-                store=self.store,
-            )
+        spec = catalog.MODELS.get(form.model)
+        provider = spec.provider if spec else "unknown"
+        try:
+            with transaction(self.sessions) as session:
+                view, created = generations.submit_generation(
+                    session=session,
+                    user_id=user_id,
+                    form=form,
+                    providers=self.providers,
+                    limits=self.limits,
+                    store=self.store,
+                )
+        except VeoGenError:
+            metrics.SUBMISSIONS.labels(provider, "refused").inc()
+            raise
+        metrics.SUBMISSIONS.labels(provider, "accepted" if created else "returned").inc()
+        return view, created
 
     def budget(self, user_id: int) -> BudgetView:
         """The user's budget, spend and open generations this month."""
@@ -229,9 +253,21 @@ class Studio:
         with self.sessions() as session:
             return generations.timeline(session=session, user_id=user_id, generation_id=generation_id)
 
-    def cancel(self, user_id: int, generation_id: str) -> GenerationView:
+    def cancel(self, user_id: int, generation_id: str, *, by: str = "its owner") -> GenerationView:
         with transaction(self.sessions) as session:
-            return generations.cancel_generation(session=session, user_id=user_id, generation_id=generation_id)
+            return generations.cancel_generation(session=session, user_id=user_id, generation_id=generation_id, by=by)
+
+    def retry(self, user_id: int, generation_id: str) -> tuple[GenerationView, bool]:
+        """Submit a failed, filtered or canceled generation's request again, as a new generation.
+
+        It goes through :meth:`submit` (model rules, budget, cap, a new
+        reservation); retrying the same generation twice returns the first retry.
+        """
+        with self.sessions() as session:
+            form = generations.retry_form(
+                session=session, user_id=user_id, generation_id=generation_id, store=self.store
+            )
+        return self.submit(user_id, form)
 
     def delete(self, user_id: int, generation_id: str) -> None:
         """Delete the row, then its files (a failed file delete leaves files, never a dangling row)."""

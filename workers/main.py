@@ -1,7 +1,8 @@
 """Worker entry (``veogen worker``): an RQ SimpleWorker with heavy libraries preloaded.
 
 Jobs are short, so they run in this process (no fork per job): the process stays
-warm, metrics can live here, and a SIGKILL loses at most one step, which the
+warm, its metrics live here (served on the first free port from
+``VEOGEN_WORKER_METRICS_PORT``), and a SIGKILL loses at most one step, which the
 reconciler re-enqueues. A daemon thread keeps a short-lived "alive" key in
 Redis so the reconciler can tell a dead worker's ``started`` job from a live one.
 """
@@ -19,7 +20,9 @@ import PIL.Image  # noqa: F401
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
+from core import metrics
 from core.config import get_settings
+from core.logs import configure_logging
 from core.queue import WORKER_ALIVE_KEY, WORKER_ALIVE_TTL_SECONDS, JobQueue
 from core.studio import build_studio
 from workers import tasks  # noqa: F401  (import the job module once, up front)
@@ -41,7 +44,8 @@ def _keep_alive(queue: JobQueue, name: str, stop: threading.Event) -> None:
 def main(burst: bool = False) -> None:
     """Run one worker until SIGTERM/SIGINT (or until the queue is empty with ``burst``)."""
     settings = get_settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    configure_logging(level=settings.log_level, fmt=settings.log_format, process="worker")
+    metrics.serve(settings.metrics_host, metrics.worker_ports(settings.worker_metrics_port))
     studio = build_studio(settings)
     queue = studio.queue
     name = f"veogen-{socket.gethostname()}-{os.getpid()}"

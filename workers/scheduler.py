@@ -26,14 +26,13 @@ from rq.registry import StartedJobRegistry
 from rq.serializers import JSONSerializer
 from rq.utils import current_timestamp
 
+from core import metrics
 from core.config import get_settings
-from core.queue import JobQueue
+from core.logs import configure_logging
+from core.queue import LEADER_KEY, JobQueue
 from core.studio import build_studio
 
 log = logging.getLogger("veogen.scheduler")
-
-LEADER_KEY = "veogen:scheduler-leader"
-"""Redis key of the leader lock."""
 
 LEADER_TTL_SECONDS = 10
 """A leader that stops refreshing its lock for this long is replaced, in seconds."""
@@ -86,7 +85,8 @@ class Leadership:
 def main(max_seconds: float | None = None) -> None:
     """Run until SIGTERM/SIGINT (or for ``max_seconds``)."""
     settings = get_settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    configure_logging(level=settings.log_level, fmt=settings.log_format, process="scheduler")
+    metrics.serve(settings.metrics_host, [settings.scheduler_metrics_port])
     studio = build_studio(settings)
     queue = studio.queue
     scheduling = studio.scheduling

@@ -8,8 +8,10 @@ pass does it (core.services.scheduling).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
+from core import metrics
 from core.errors import TransitionError
 from core.queue import POLL_JOB
 from workers.context import get_pipeline
@@ -18,14 +20,21 @@ log = logging.getLogger(__name__)
 
 
 def _run(step: str, generation_id: str, seq: int, action: Callable[[str, int], None]) -> None:
+    job = step.rsplit(".", 1)[-1]
+    started = time.perf_counter()
+    outcome = "ok"
     try:
         action(generation_id, seq)
     except TransitionError as exc:
         # Another job moved the row first; that job carries on, this one stops.
         log.info("generation %s: %s", generation_id, exc)
     except Exception as exc:
-        log.exception("generation %s: %s crashed", generation_id, step)
+        outcome = "crashed"
+        log.exception("generation %s: %s crashed", generation_id, step, extra={"generation_id": generation_id})
         get_pipeline().on_crash(generation_id, seq, step, exc)
+    finally:
+        metrics.JOBS.labels(job, outcome).inc()
+        metrics.JOB_SECONDS.labels(job).observe(time.perf_counter() - started)
 
 
 def poll_generation(generation_id: str, seq: int) -> None:

@@ -93,9 +93,13 @@ def _throttle_row(session: Session, key: str, now: datetime, window: int) -> Log
     return row
 
 
+LOCKED_PREFIX = "Too many failed logins"
+"""How every lock message starts (metrics tell a locked answer from a wrong password by it)."""
+
+
 def _wait_message(until: datetime, now: datetime, who: str) -> str:
     minutes = max(1, round((until - now).total_seconds() / 60))
-    return f"Too many failed logins {who}. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+    return f"{LOCKED_PREFIX} {who}. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
 
 
 def _event(session: Session, user_id: int | None, kind: str, detail: str) -> None:

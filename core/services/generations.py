@@ -484,14 +484,60 @@ def timeline(*, session: Session, user_id: int, generation_id: str) -> list[Even
     ]
 
 
-def cancel_generation(*, session: Session, user_id: int, generation_id: str) -> GenerationView:
+def cancel_generation(*, session: Session, user_id: int, generation_id: str, by: str = "its owner") -> GenerationView:
     """Cancel a generation that has not reached the provider; its reservation is released."""
     row = _owned(session, user_id, generation_id, for_update=True)
     if row.status != Status.QUEUED.value:
         raise ValidationError(f"Only a queued generation can be canceled; this one is {row.status}.", field="status")
-    transition(session=session, generation=row, to=Status.CANCELED, detail="canceled by its owner")
+    transition(session=session, generation=row, to=Status.CANCELED, detail=f"canceled by {by}")
     ledger.release(session=session, generation=row)
     return to_view(row)
+
+
+RETRYABLE = frozenset({Status.FAILED, Status.FILTERED, Status.CANCELED})
+"""Statuses a generation can be retried from (a new generation with the same request)."""
+
+RETRY_KEY_PREFIX = "retry-"
+"""A retry's idempotency key is this plus the source's id: retrying one generation twice makes one new one."""
+
+
+def retry_form(*, session: Session, user_id: int, generation_id: str, store: Storage) -> GenerationForm:
+    """The request of the user's finished generation, as a new form to submit again (same checks, new price).
+
+    Refused for a generation still in progress or one that succeeded (remix it
+    instead), and for a submission whose answer was lost: the provider may have
+    accepted it, and a retry could pay twice.
+    """
+    row = _owned(session, user_id, generation_id)
+    if Status(row.status) not in RETRYABLE:
+        raise ValidationError(
+            f"Only a failed, filtered or canceled generation can be retried; this one is {row.status}.",
+            field="status",
+        )
+    if row.error_code == "SUBMIT_OUTCOME_UNKNOWN":
+        raise ValidationError(
+            "This one may have been accepted by the provider (its answer was lost), so retrying it could pay "
+            "twice. Check the provider's bill first; Remix makes a new request when you are sure.",
+            field="status",
+        )
+    images = tuple(
+        UploadedImage(role=i.role, name=f"{i.role}-{i.index}", data=store.get_bytes(i.storage_key)) for i in row.inputs
+    )
+    return GenerationForm(
+        model=row.model,
+        prompt=row.prompt,
+        negative_prompt=row.negative_prompt,
+        duration_seconds=row.duration_seconds,
+        aspect_ratio=row.aspect_ratio,
+        resolution=row.resolution,
+        seed=row.seed,
+        sample_count=row.sample_count,
+        idempotency_key=f"{RETRY_KEY_PREFIX}{row.id}",
+        remix_of_id=row.id,
+        mode=row.mode,
+        images=images,
+        extend_of_id=row.extend_of_id,
+    )
 
 
 def delete_generation(*, session: Session, user_id: int, generation_id: str) -> GenerationView:

@@ -39,6 +39,7 @@ def reserve(*, session: Session, generation: Generation) -> None:
             kind=RESERVE,
             amount_usd=generation.price_usd,
             period=_period(generation),
+            model=generation.model,
         )
     )
 
@@ -53,7 +54,9 @@ def settle(*, session: Session, generation: Generation, cost: Decimal) -> None:
             user_id=generation.user_id,
             kind=SETTLE,
             amount_usd=cost - generation.price_usd,
+            charged_usd=cost,
             period=_period(generation),
+            model=generation.model,
         )
     )
     generation.cost_usd = cost
@@ -70,6 +73,7 @@ def release(*, session: Session, generation: Generation) -> None:
             kind=RELEASE,
             amount_usd=-generation.price_usd,
             period=_period(generation),
+            model=generation.model,
         )
     )
     generation.cost_usd = Decimal(0)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -24,7 +25,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from core import catalog, media, storage
+from core import catalog, media, metrics, storage
 from core.config import Settings
 from core.db import transaction
 from core.errors import MediaError, ProviderError, StorageError, TransitionError
@@ -198,8 +199,10 @@ class Pipeline:
         try:
             operation = provider.submit(request)
         except ProviderError as exc:
+            metrics.record_provider_call(provider.name, "submit", exc.code or "ERROR")
             self._after_submit_error(generation_id, seq, exc, paid=not provider.idempotent_submit)
             return
+        metrics.record_provider_call(provider.name, "submit")
         # Store the operation name at once: from here on, a rerun polls and never resubmits.
         with transaction(self.sessions) as session:
             row = get_row(session, generation_id)
@@ -255,7 +258,9 @@ class Pipeline:
             return
         try:
             state = self.providers(provider_name, user_id).poll(operation)
+            metrics.record_provider_call(provider_name, "poll")
         except ProviderError as exc:
+            metrics.record_provider_call(provider_name, "poll", exc.code or "ERROR")
             state = OperationState(
                 kind="failed",
                 code=exc.code,
@@ -361,7 +366,12 @@ class Pipeline:
                 continue
             with tempfile.TemporaryDirectory(prefix="veogen-") as tmp:
                 dest = Path(tmp) / "video.mp4"
-                provider.fetch(ProviderVideo(uri=uri), dest)
+                try:
+                    provider.fetch(ProviderVideo(uri=uri), dest)
+                except ProviderError as exc:
+                    metrics.record_provider_call(provider_name, "fetch", exc.code or "ERROR")
+                    raise
+                metrics.record_provider_call(provider_name, "fetch")
                 self.store.put_file(key, dest)
         with transaction(self.sessions) as session:
             row = get_row(session, generation_id)
@@ -375,11 +385,14 @@ class Pipeline:
             if row.status != Status.PROCESSING.value:
                 return
             user_id, uris = row.user_id, list(row.provider_videos or [])
+            provider_name = row.provider
             done = {v.index for v in row.videos}
         for index, uri in enumerate(uris):
             if index in done:
                 continue
+            started = time.perf_counter()
             video = self._process_one(user_id, generation_id, index)
+            metrics.MEDIA_SECONDS.labels(provider_name).observe(time.perf_counter() - started)
             video.provider_uri = uri
             with transaction(self.sessions) as session:
                 if (

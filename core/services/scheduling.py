@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, or_, select
 
+from core import metrics
 from core.db import transaction
 from core.errors import TransitionError
 from core.models import Generation, utcnow
@@ -140,6 +141,7 @@ class Scheduling:
                 log.info("admission of %s: %s", gid, exc)
                 continue
             admitted.append(gid)
+            metrics.ADMISSION_SUBMITS.labels(provider_name).inc()
             in_flight_by_user[user] = in_flight_by_user.get(user, 0) + 1
             room -= 1
             if between is not None and not between():
@@ -191,6 +193,8 @@ class Scheduling:
                 continue
             self.pipeline.queue.enqueue(POLL_JOB, gid, new)
             requeued.append(gid)
+        metrics.RECONCILE_REQUEUED.inc(len(requeued))
+        metrics.RECONCILE_EXPIRED.inc(len(expired))
         if requeued or expired:
             log.info("reconcile: requeued %s, expired %s", requeued, expired)
         return ReconcileReport(checked=len(rows), requeued=requeued, expired=expired)

@@ -21,6 +21,10 @@ ONE_TIME_NOTICE = "Change your password first: your account was given a one-time
 ACCOUNT_PAGE = "pages/account.py"
 ADMIN_USERS_PAGE = "pages/admin_users.py"
 ADMIN_SETTINGS_PAGE = "pages/admin_settings.py"
+ADMIN_ANALYTICS_PAGE = "pages/admin_analytics.py"
+ADMIN_QUEUE_PAGE = "pages/admin_queue.py"
+ADMIN_PAGES = (ADMIN_ANALYTICS_PAGE, ADMIN_QUEUE_PAGE, ADMIN_USERS_PAGE, ADMIN_SETTINGS_PAGE)
+"""Every admin-only page file (not registered for creators; their addresses answer with the refusal)."""
 
 
 def refuse_admin_page() -> NoReturn:

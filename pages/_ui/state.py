@@ -11,7 +11,9 @@ from dataclasses import dataclass
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
+from core import metrics
 from core.config import get_settings
+from core.logs import configure_logging
 from core.studio import Studio, build_studio
 
 CURRENT_USER = "veogen_current_user"
@@ -77,8 +79,15 @@ class CurrentUser:
 
 @st.cache_resource(show_spinner=False)
 def get_studio() -> Studio:
-    """Return the process-wide Studio built from the environment's settings."""
-    return build_studio(get_settings())
+    """Return the process-wide Studio built from the environment's settings.
+
+    The first call also sets up this process's logging and serves its metrics
+    (``VEOGEN_WEB_METRICS_PORT``; a taken port only turns them off).
+    """
+    settings = get_settings()
+    configure_logging(level=settings.log_level, fmt=settings.log_format, process="web")
+    metrics.serve(settings.metrics_host, [settings.web_metrics_port])
+    return build_studio(settings)
 
 
 def require_user() -> CurrentUser:

@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import streamlit as st
 
 from core.catalog import MODES
-from core.errors import NotFoundError, StorageError, ValidationError
-from core.services.generations import EventView, GenerationView, VideoView
+from core.errors import NotFoundError, StorageError, ValidationError, VeoGenError
+from core.services.generations import RETRYABLE, EventView, GenerationView, VideoView
 from core.status import Status
 from core.studio import Studio
 from pages._ui import state
@@ -264,7 +264,7 @@ def actions(
     show_open: bool,
     after_delete: Callable[[], None] | None = None,
 ) -> None:
-    """Open / Remix / Cancel (queued) / Delete with a confirming second click (final only)."""
+    """Open / Remix / Retry (failed, filtered, canceled) / Cancel (queued) / Delete with a confirming second click."""
     confirming = st.session_state.get(state.CONFIRM_DELETE) == view.id
     icons = not show_open  # a gallery card is too narrow for icons as well as labels
     with st.container(horizontal=True, gap="small"):
@@ -283,6 +283,10 @@ def actions(
             except (ValidationError, NotFoundError) as exc:
                 state.flash(md(str(exc)), "error")
             st.rerun()
+        if view.status in RETRYABLE and st.button(
+            "Retry", key=f"{key}-retry", icon=":material/replay:" if icons else None
+        ):
+            retry(studio, user_id, view.id)
         if (
             view.is_final
             and not confirming
@@ -307,6 +311,21 @@ def actions(
             if st.button("Keep it", key=f"{key}-keep"):
                 st.session_state.pop(state.CONFIRM_DELETE, None)
                 st.rerun()
+
+
+def retry(studio: Studio, user_id: int, generation_id: str) -> None:
+    """Submit the request again as a new generation (its price reserved) and open it; say why when refused."""
+    try:
+        new, created = studio.retry(user_id, generation_id)
+    except VeoGenError as exc:
+        state.flash(md(str(exc)), "error")
+        st.rerun()
+    state.flash(
+        f"Retrying as a new generation ({fmt_usd(new.price_usd)} reserved)."
+        if created
+        else "This generation was already retried; here is the retry."
+    )
+    open_detail(new.id)
 
 
 def video_player(studio: Studio, user_id: int, view: GenerationView, video: VideoView) -> None:
