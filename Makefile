@@ -26,7 +26,7 @@ install: $(VENV)/.installed ## create the virtual environment and install VeoGen
 run: $(VENV)/.installed ## start the whole studio on this machine (Ctrl-C stops it)
 	$(VENV)/bin/veogen up
 
-system-deps: ## install the Debian packages the tests use (chromium, PostgreSQL, Redis, docker-compose)
+system-deps: ## install the Debian packages the tests use (chromium, PostgreSQL, Redis, docker-compose, Prometheus, Alertmanager)
 	bash scripts/system-deps.sh
 
 services: ## make sure PostgreSQL and Redis answer on 127.0.0.1 (start them if not)
@@ -49,7 +49,14 @@ bench: $(VENV)/.installed ## pipeline benchmark (prints ratios; not part of the 
 bench-inflight: $(VENV)/.installed services ## 1,000 Veo operations in flight on two workers (about 6 minutes)
 	$(PY) -m bench.inflight --n 1000 --latency 60
 
+bench-analytics: $(VENV)/.installed services ## seed 1,000,000 generations into PostgreSQL and time the Analytics queries
+	$(PY) -m bench.seed_history
+	$(PY) -m bench.analytics
+
+dashboard: $(VENV)/.installed ## rq-dashboard behind basic auth on 127.0.0.1:9181 (the embedded default's Redis)
+	$(VENV)/bin/veogen dashboard
+
 clean: ## remove the virtual environment and caches (keeps data/)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
 
-.PHONY: help install run system-deps services lint test test-unit bench bench-inflight clean
+.PHONY: help install run system-deps services lint test test-unit bench bench-inflight bench-analytics dashboard clean

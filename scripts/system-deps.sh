@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages the test suite needs, when they are missing:
-# chromium (browser journeys), PostgreSQL and Redis servers, docker-compose (validates the compose file).
+# chromium (browser journeys), PostgreSQL and Redis servers, docker-compose (validates the compose file),
+# prometheus (promtool, and a real Prometheus that scrapes the exporter) and prometheus-alertmanager (amtool).
 set -euo pipefail
 
 need=()
@@ -8,6 +9,8 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v pg_ctlcluster >/dev/null 2>&1 || need+=(postgresql)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v amtool >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if ! command -v apt-get >/dev/null 2>&1; then
