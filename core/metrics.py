@@ -51,11 +51,13 @@ MEDIA_SECONDS = Histogram(
     ["provider"],
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
-JOBS = Counter("veogen_jobs_total", "RQ jobs run by a worker, by job and outcome (ok, crashed).", ["job", "outcome"])
+JOBS = Counter(
+    "veogen_jobs_total", "RQ jobs run by a worker, by job and outcome (ok, crashed).", ["rq_job", "outcome"]
+)
 JOB_SECONDS = Histogram(
     "veogen_job_duration_seconds",
     "Wall time of one RQ job in a worker, in seconds.",
-    ["job"],
+    ["rq_job"],
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
 )
 SUBMISSIONS = Counter(
@@ -87,6 +89,27 @@ PROCESS_METRIC_NAMES = (
     "veogen_admission_submits_total",
 )
 """Every metric a process serves (the monitoring tests check rules and dashboards against these)."""
+
+
+PROVIDERS = ("offline", "veo")
+"""Provider names, so every series exists at 0 from the start (``increase()`` then sees the first one)."""
+
+
+def _precreate() -> None:
+    for provider in PROVIDERS:
+        for call in ("submit", "poll", "fetch"):
+            for outcome in ("ok", "error"):
+                PROVIDER_REQUESTS.labels(provider, call, outcome)
+        for call in ("submit", "poll"):
+            PROVIDER_ERRORS.labels(provider, call, "RESOURCE_EXHAUSTED")
+        ADMISSION_SUBMITS.labels(provider)
+    for outcome in ("ok", "crashed"):
+        JOBS.labels("poll_generation", outcome)
+    for outcome in ("ok", "failed", "locked"):
+        LOGINS.labels(outcome)
+
+
+_precreate()
 
 
 def record_provider_call(provider: str, call: str, code: str | None = None) -> None:

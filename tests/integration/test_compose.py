@@ -1,14 +1,25 @@
-"""docker-compose.yml is checked by Debian's docker-compose (no Docker engine needed)."""
+"""docker-compose.yml, the Dockerfile and the configs they mount, checked without a Docker engine.
+
+Debian's docker-compose 1.29 resolves and validates the file (`docker-compose config`); the rest
+reads the resolved services and the config files themselves.
+"""
 
 from __future__ import annotations
 
+import base64
 import os
+import re
 import shutil
 import subprocess
+import tomllib
+from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
+from core.config import setting_env_names
+from core.images import MAX_IMAGE_BYTES
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.integration
@@ -17,37 +28,281 @@ SECRETS = {
     "POSTGRES_PASSWORD": "pg-secret",
     "REDIS_PASSWORD": "redis-secret",
     "VEOGEN_COOKIE_KEY": "k" * 40,
+    "VEOGEN_SECRET_KEY": base64.urlsafe_b64encode(b"0123456789abcdef0123456789abcdef").decode(),
     "VEOGEN_ADMIN_PASSWORD": "admin-secret-123",
+    "VEOGEN_DASHBOARD_PASSWORD": "dashboard-secret-123",
+    "GRAFANA_ADMIN_PASSWORD": "grafana-secret-123",
 }
 
+SERVICES = {
+    "postgres", "redis", "migrate", "web", "worker", "scheduler", "exporter", "dashboard",
+    "prometheus", "alertmanager", "grafana", "nginx", "loki", "promtail", "node-exporter", "cadvisor",
+}  # fmt: skip
+APP_SERVICES = {"migrate", "web", "worker", "scheduler", "exporter", "dashboard"}
+ONE_SHOT = {"migrate"}
+NO_HEALTHCHECK: dict[str, str] = {}
+"""Long-running services without a healthcheck, with the reason (none: every image has a way)."""
 
-def compose(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+PUBLISHED = {"nginx": 80, "dashboard": 9181, "grafana": 3000}
+"""The only services with published ports, by container port; all bound to 127.0.0.1."""
+
+METRICS_PORTS = {9630, 9631, 9632, *range(9640, 9656)}
+CONTRACT_SETTINGS = {
+    "VEOGEN_LOG_FORMAT", "VEOGEN_METRICS_HOST", "VEOGEN_DASHBOARD_USERNAME", "VEOGEN_DASHBOARD_PASSWORD",
+}  # fmt: skip
+"""Settings of the monitoring contract the app containers set (core/config.py may not have them yet)."""
+
+
+def compose(*args: str, env: dict[str, str], env_file: Path) -> subprocess.CompletedProcess[str]:
+    """Run docker-compose in the repo with exactly these variables (env_file replaces a local .env)."""
     exe = shutil.which("docker-compose")
     assert exe, "docker-compose is installed by `make test` (scripts/system-deps.sh)"
-    clean = {k: v for k, v in os.environ.items() if k not in SECRETS}
-    return subprocess.run([exe, *args], cwd=ROOT, env={**clean, **env}, capture_output=True, text=True)
+    clean = {k: v for k, v in os.environ.items() if k not in SECRETS and not k.startswith(("VEOGEN_", "GRAFANA_"))}
+    return subprocess.run(
+        [exe, "--env-file", str(env_file), *args], cwd=ROOT, env={**clean, **env}, capture_output=True, text=True
+    )
 
 
-def test_compose_file_is_valid_and_complete():
-    result = compose("config", env=SECRETS)
+@pytest.fixture(scope="module")
+def env_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("compose") / "empty.env"
+    path.write_text("")
+    return path
+
+
+@pytest.fixture(scope="module")
+def services(env_file: Path) -> dict[str, dict[str, Any]]:
+    result = compose("config", env=SECRETS, env_file=env_file)
     assert result.returncode == 0, result.stderr
-    config = yaml.safe_load(result.stdout)
-    services = config["services"]
-    assert {"postgres", "redis", "migrate", "web", "worker", "scheduler"} <= set(services)
-    for name in ("postgres", "redis", "worker"):
-        assert "healthcheck" in services[name], name
-    for name, service in services.items():
-        image = service.get("image", "")
-        assert image and ":" in image and not image.endswith(":latest"), f"{name} image is not pinned"
+    return yaml.safe_load(result.stdout)["services"]
+
+
+def environment(service: dict[str, Any]) -> dict[str, str]:
+    env = service.get("environment", {})
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) for item in env)
+    return {k: str(v) for k, v in env.items()}
+
+
+def command_text(service: dict[str, Any]) -> str:
+    command = service.get("command", "")
+    return command if isinstance(command, str) else " ".join(command)
+
+
+def bind_mounts(service: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(source, target, mode) of each host-path volume of a service."""
+    mounts = []
+    for volume in service.get("volumes", []):
+        parts = volume.split(":") if isinstance(volume, str) else [volume["source"], volume["target"], "rw"]
+        if parts[0].startswith("/"):
+            mounts.append((parts[0], parts[1], parts[2] if len(parts) > 2 else "rw"))
+    return mounts
+
+
+def test_compose_file_is_valid_and_complete(services):
+    assert set(services) == SERVICES
     assert services["web"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
     assert services["worker"]["depends_on"]["redis"]["condition"] == "service_healthy"
-    command = services["redis"]["command"]
-    assert "noeviction" in (command if isinstance(command, str) else " ".join(command))
-    assert str(services["web"]["ports"][0]).startswith("127.0.0.1:")
 
 
-@pytest.mark.parametrize("missing", sorted(SECRETS))
-def test_compose_refuses_to_start_without_a_secret(missing: str):
-    result = compose("config", "-q", env={k: v for k, v in SECRETS.items() if k != missing})
+def test_every_image_is_pinned_to_a_version(services):
+    for name, service in services.items():
+        image = service.get("image", "")
+        repo, _, tag = image.rpartition(":")
+        assert repo and tag and tag != "latest" and re.search(r"\d", tag), f"{name}: {image!r} is not pinned"
+
+
+def test_redis_keeps_rq_data_and_wants_a_password(services):
+    command = command_text(services["redis"])
+    assert "--maxmemory-policy noeviction" in command
+    assert "--appendonly yes" in command
+    assert f"--requirepass {SECRETS['REDIS_PASSWORD']}" in command
+
+
+def test_app_services_run_their_commands(services):
+    assert services["migrate"]["command"] == ["veogen", "init"]
+    assert services["migrate"]["restart"] == "no"
+    assert services["worker"]["command"] == ["veogen", "worker"]
+    assert services["worker"]["deploy"]["replicas"] == 2
+    assert services["worker"]["healthcheck"]["test"] == ["CMD", "veogen", "worker", "--alive"]
+    assert services["scheduler"]["command"] == ["veogen", "scheduler"]
+    assert services["exporter"]["command"] == ["veogen", "exporter"]
+    assert "http://127.0.0.1:9630/metrics" in services["exporter"]["healthcheck"]["test"]
+    assert services["dashboard"]["command"] == ["veogen", "dashboard", "--host", "0.0.0.0"]
+    assert environment(services["dashboard"])["VEOGEN_DASHBOARD_PASSWORD"] == SECRETS["VEOGEN_DASHBOARD_PASSWORD"]
+    assert command_text(services["web"]).startswith("streamlit run streamlit_app.py")
+
+
+def test_every_long_running_service_has_a_healthcheck(services):
+    for name, service in services.items():
+        if name in ONE_SHOT or name in NO_HEALTHCHECK:
+            continue
+        check = service.get("healthcheck", {})
+        assert check.get("test") and check["test"] != ["NONE"] and not check.get("disable"), name
+        assert service.get("restart") == "unless-stopped", name
+
+
+def test_python_healthchecks_compile(services):
+    probes = {
+        name: s["healthcheck"]["test"]
+        for name, s in services.items()
+        if "python" in s.get("healthcheck", {}).get("test", [])
+    }
+    assert set(probes) >= {"web", "scheduler", "exporter", "dashboard"}
+    for name, test in probes.items():
+        code = test[test.index("-c") + 1]
+        compile(code, f"{name} healthcheck", "exec")
+
+
+def test_every_dependency_waits_on_a_condition(services):
+    for name, service in services.items():
+        depends_on = service.get("depends_on", {})
+        assert isinstance(depends_on, dict), f"{name}: depends_on without conditions"
+        for dependency, spec in depends_on.items():
+            condition = spec.get("condition")
+            if dependency in ONE_SHOT:
+                assert condition == "service_completed_successfully", (name, dependency)
+            else:
+                assert condition == "service_healthy", (name, dependency)
+                assert "healthcheck" in services[dependency], (name, dependency)
+
+
+def test_app_services_log_json_and_serve_metrics_inside_the_network(services):
+    known = set(setting_env_names()) | CONTRACT_SETTINGS
+    for name in APP_SERVICES:
+        env = environment(services[name])
+        assert env["VEOGEN_ENV"] == "production", name
+        assert env["VEOGEN_LOG_FORMAT"] == "json", name
+        assert env["VEOGEN_METRICS_HOST"] == "0.0.0.0", name
+        assert env["VEOGEN_SECRET_KEY"] == SECRETS["VEOGEN_SECRET_KEY"], name
+        unknown = {k for k in env if k.startswith("VEOGEN_")} - known
+        assert not unknown, f"{name} sets variables that are not settings: {unknown}"
+
+
+def test_published_ports_are_loopback_only_and_never_metrics(services):
+    published = {}
+    for name, service in services.items():
+        for port in service.get("ports", []):
+            text = str(port)
+            assert text.startswith("127.0.0.1:"), f"{name} publishes {text} beyond loopback"
+            container_port = int(text.split(":")[-1].split("/")[0])
+            assert container_port not in METRICS_PORTS, f"{name} publishes a metrics port"
+            published[name] = container_port
+    assert published == PUBLISHED
+    assert "127.0.0.1:8080:80" in str(services["nginx"]["ports"][0])
+
+
+def test_the_studio_port_can_be_moved(env_file: Path):
+    result = compose("config", env={**SECRETS, "VEOGEN_HTTP_PORT": "18080"}, env_file=env_file)
+    assert result.returncode == 0, result.stderr
+    ports = yaml.safe_load(result.stdout)["services"]["nginx"]["ports"]
+    assert str(ports[0]).startswith("127.0.0.1:18080:80")
+
+
+@pytest.mark.parametrize("value", ["missing", "empty"])
+@pytest.mark.parametrize("secret", sorted(SECRETS))
+def test_compose_refuses_to_start_without_a_secret(secret: str, value: str, env_file: Path):
+    env = {k: v for k, v in SECRETS.items() if k != secret}
+    if value == "empty":
+        env[secret] = ""
+    result = compose("config", "-q", env=env, env_file=env_file)
     assert result.returncode != 0
-    assert missing in result.stderr
+    assert secret in result.stderr
+
+
+def test_every_file_mounted_from_the_repo_exists(services):
+    mounted = [(name, src) for name, s in services.items() for src, _, _ in bind_mounts(s) if src.startswith(str(ROOT))]
+    assert mounted, "no repo files mounted"
+    missing = [f"{name}: {Path(src).relative_to(ROOT)}" for name, src in mounted if not Path(src).exists()]
+    assert not missing, f"mounted but missing: {missing}"
+
+
+def test_monitoring_configs_are_mounted_where_the_images_read_them(services):
+    def targets(name: str) -> dict[str, tuple[str, str]]:
+        return {target: (str(Path(src).relative_to(ROOT)) if src.startswith(str(ROOT)) else src, mode)
+                for src, target, mode in bind_mounts(services[name])}  # fmt: skip
+
+    assert targets("prometheus")["/etc/prometheus/prometheus.yml"] == ("monitoring/prometheus.yml", "ro")
+    assert targets("prometheus")["/etc/prometheus/rules"] == ("monitoring/rules", "ro")
+    assert targets("alertmanager")["/etc/alertmanager/alertmanager.yml"] == ("monitoring/alertmanager.yml", "ro")
+    assert targets("grafana")["/etc/grafana/provisioning"] == ("monitoring/grafana/provisioning", "ro")
+    assert targets("grafana")["/var/lib/grafana/dashboards"] == ("monitoring/grafana/dashboards", "ro")
+    assert targets("nginx")["/etc/nginx/conf.d/default.conf"] == ("monitoring/nginx/veogen.conf", "ro")
+    assert targets("loki")["/etc/loki/loki.yml"] == ("monitoring/loki/loki.yml", "ro")
+    assert targets("promtail")["/etc/promtail/promtail.yml"] == ("monitoring/promtail/promtail.yml", "ro")
+    assert targets("promtail")["/var/run/docker.sock"] == ("/var/run/docker.sock", "ro")
+
+
+def test_grafana_wants_a_password_and_no_anonymous_users(services):
+    env = environment(services["grafana"])
+    assert env["GF_SECURITY_ADMIN_PASSWORD"] == SECRETS["GRAFANA_ADMIN_PASSWORD"]
+    assert env["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
+    assert env["GF_USERS_ALLOW_SIGN_UP"] == "false"
+
+
+def nginx_conf() -> str:
+    return (ROOT / "monitoring" / "nginx" / "veogen.conf").read_text()
+
+
+def test_nginx_proxies_the_streamlit_websocket():
+    conf = nginx_conf()
+    stream = conf.split("location /_stcore/stream", 1)[1].split("}", 1)[0]
+    assert "proxy_http_version 1.1;" in conf
+    assert "proxy_set_header Upgrade $http_upgrade;" in stream
+    assert "proxy_set_header Connection $connection_upgrade;" in stream
+    assert re.search(r"map \$http_upgrade \$connection_upgrade \{[^}]*default\s+upgrade;", conf)
+    # Streamlit compares Origin (with port) to Host, so Host must keep the port the browser used.
+    assert "proxy_set_header Host $http_host;" in stream
+    timeout = re.search(r"proxy_read_timeout (\d+)([smhd]);", stream)
+    assert timeout and int(timeout.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[timeout.group(2)] >= 3600
+
+
+def test_nginx_accepts_the_uploads_the_app_accepts():
+    size = re.search(r"client_max_body_size (\d+)m;", nginx_conf())
+    assert size, "client_max_body_size is not set in megabytes"
+    streamlit = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["server"]["maxUploadSize"]
+    assert int(size.group(1)) * 1024 * 1024 > MAX_IMAGE_BYTES
+    assert int(size.group(1)) >= streamlit
+
+
+def test_promtail_reads_docker_and_labels_service_and_level():
+    config = yaml.safe_load((ROOT / "monitoring" / "promtail" / "promtail.yml").read_text())
+    assert config["clients"][0]["url"] == "http://loki:3100/loki/api/v1/push"
+    (job,) = config["scrape_configs"]
+    assert job["docker_sd_configs"][0]["host"] == "unix:///var/run/docker.sock"
+    relabel = {r["target_label"]: r["source_labels"] for r in job["relabel_configs"]}
+    assert relabel["service"] == ["__meta_docker_container_label_com_docker_compose_service"]
+    stages = [stage for match in job["pipeline_stages"] for stage in match["match"]["stages"]]
+    by_kind = {kind: body for stage in stages for kind, body in stage.items()}
+    assert {"level", "generation_id"} <= set(by_kind["json"]["expressions"])
+    assert "level" in by_kind["labels"]
+    assert "generation_id" in by_kind["structured_metadata"]
+    assert "generation_id" not in by_kind["labels"], "one label value per generation would explode the index"
+
+
+def test_loki_keeps_structured_metadata():
+    config = yaml.safe_load((ROOT / "monitoring" / "loki" / "loki.yml").read_text())
+    assert config["server"]["http_listen_port"] == 3100
+    schema = config["schema_config"]["configs"][-1]
+    assert (schema["store"], schema["schema"]) == ("tsdb", "v13")
+    assert config["limits_config"]["allow_structured_metadata"] is True
+    assert config["common"]["path_prefix"] == "/loki"
+
+
+def test_dockerfile_is_multi_stage_pinned_and_non_root():
+    text = (ROOT / "Dockerfile").read_text()
+    bases = re.findall(r"^FROM (\S+)", text, re.MULTILINE)
+    assert len(bases) >= 2, "build and runtime stages"
+    for base in bases:
+        assert re.search(r":\d[\w.-]*$", base) and "latest" not in base, f"unpinned base image {base}"
+    users = re.findall(r"^USER (\S+)", text, re.MULTILINE)
+    assert users and users[-1] not in {"root", "0"}
+    assert re.search(r"^HEALTHCHECK .*\n?.*_stcore/health", text, re.MULTILINE)
+    for path in ("core", "workers", "standin", "pages", "streamlit_app.py", ".streamlit"):
+        assert re.search(rf"^COPY .*[ /]{re.escape(path)}(\s|/|$)", text, re.MULTILINE), f"{path} is not copied"
+
+
+def test_dockerignore_keeps_local_state_out_of_the_image():
+    ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()}
+    assert {".venv", "data", ".git", ".env", "tests", "**/__pycache__", ".pytest_cache"} <= ignored
+    assert not ignored & {"core", "workers", "standin", "pages", "streamlit_app.py", ".streamlit", "README.md"}

@@ -132,7 +132,7 @@ def test_metrics_pass_promtool_and_a_real_prometheus_scrapes_them(
         checked = promtool("check", "metrics", stdin=scrape(port))
         assert checked.returncode == 0, f"{job}: {checked.stdout}{checked.stderr}"
     worker_text = scrape(settings.worker_metrics_port)
-    assert 'veogen_jobs_total{job="poll_generation",outcome="ok"}' in worker_text
+    assert 'veogen_jobs_total{outcome="ok",rq_job="poll_generation"}' in worker_text
     assert 'veogen_generations_finished_total{model="offline-preview",provider="offline",status="succeeded"} 1.0' in (
         worker_text
     )

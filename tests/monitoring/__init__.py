@@ -1,0 +1,1 @@
+"""Checks of monitoring/: Prometheus, Alertmanager and Grafana configuration."""
