@@ -23,6 +23,9 @@ from core.errors import VeoGenError
 
 ROOT = Path(__file__).resolve().parent.parent
 
+CONFIG_ERROR = 2
+"""Exit code of a command that refused its configuration (``veogen up`` does not restart such a child)."""
+
 
 def _db_upgrade(_args: argparse.Namespace) -> int:
     url = get_settings().resolved_database_url()
@@ -86,7 +89,11 @@ def _exporter(args: argparse.Namespace) -> int:
     configure_logging(level=settings.log_level, fmt=settings.log_format, process="exporter")
     host = args.host or settings.metrics_host
     port = args.port or settings.exporter_port
-    serve(build_studio(settings), host, port)
+    try:
+        serve(build_studio(settings), host, port)
+    except OSError as exc:
+        print(f"error: the exporter cannot listen on {host}:{port} ({exc}); set VEOGEN_EXPORTER_PORT", file=sys.stderr)
+        return CONFIG_ERROR
     print(f"exporter on http://{host}:{port}/metrics", flush=True)
     stopping: list[int] = []
     signal.signal(signal.SIGTERM, lambda sig, _frame: stopping.append(sig))
@@ -141,6 +148,10 @@ class _Supervisor:
                     print(f"streamlit exited ({ret}); stopping", flush=True)
                     self.stopping, code = True, ret or 0
                     break
+                if ret == CONFIG_ERROR:
+                    print(f"{name} refused its configuration; not restarting it", flush=True)
+                    del self.children[name]
+                    continue
                 print(f"{name} exited ({ret}); restarting it", flush=True)
                 self.spawn(name, self.commands[name])
             time.sleep(0.5)
@@ -221,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except (VeoGenError, RuntimeError) as exc:  # RuntimeError: a refused configuration (e.g. a default secret)
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return CONFIG_ERROR
 
 
 if __name__ == "__main__":

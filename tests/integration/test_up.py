@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,14 @@ def children(pid: int) -> set[int]:
     return {int(x) for x in out.stdout.split()}
 
 
+def scrape(port: int) -> str:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
+            return response.read().decode()
+    except OSError:
+        return ""
+
+
 def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -35,7 +44,12 @@ def alive(pid: int) -> bool:
 def test_up_starts_everything_and_ctrl_c_stops_it(tmp_path: Path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VEOGEN_", "DATABASE_URL", "REDIS_URL"))}
-    env.update(VEOGEN_DATA_DIR=str(tmp_path / "data"), STREAMLIT_SERVER_PORT=str(port))
+    exporter_port = free_port()
+    env.update(
+        VEOGEN_DATA_DIR=str(tmp_path / "data"),
+        STREAMLIT_SERVER_PORT=str(port),
+        VEOGEN_EXPORTER_PORT=str(exporter_port),
+    )
     log = (tmp_path / "up.log").open("wb")
     # Its own process group, like a command started from a terminal.
     up = subprocess.Popen(
@@ -48,7 +62,9 @@ def test_up_starts_everything_and_ctrl_c_stops_it(tmp_path: Path):
         sock = tmp_path / "data" / "redis" / "redis.sock"
         assert Redis(unix_socket_path=str(sock)).ping()
         assert (tmp_path / "data" / "veogen.db").exists()
-        assert wait_until(lambda: len(children(up.pid)) == 5, timeout=20)  # redis, 2 workers, scheduler, web
+        # redis, 2 workers, scheduler, exporter, web
+        assert wait_until(lambda: len(children(up.pid)) == 6, timeout=20)
+        assert wait_until(lambda: "veogen_workers_alive 2.0" in scrape(exporter_port), timeout=20)
         started = children(up.pid)
         os.killpg(up.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the whole foreground group
         assert up.wait(timeout=40) == 0
