@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -523,21 +523,8 @@ def retry_form(*, session: Session, user_id: int, generation_id: str, store: Sto
     images = tuple(
         UploadedImage(role=i.role, name=f"{i.role}-{i.index}", data=store.get_bytes(i.storage_key)) for i in row.inputs
     )
-    return GenerationForm(
-        model=row.model,
-        prompt=row.prompt,
-        negative_prompt=row.negative_prompt,
-        duration_seconds=row.duration_seconds,
-        aspect_ratio=row.aspect_ratio,
-        resolution=row.resolution,
-        seed=row.seed,
-        sample_count=row.sample_count,
-        idempotency_key=f"{RETRY_KEY_PREFIX}{row.id}",
-        remix_of_id=row.id,
-        mode=row.mode,
-        images=images,
-        extend_of_id=row.extend_of_id,
-    )
+    # The same request in every respect, images included (a remix keeps text and extend modes only).
+    return replace(to_view(row).as_form(), idempotency_key=f"{RETRY_KEY_PREFIX}{row.id}", mode=row.mode, images=images)
 
 
 def delete_generation(*, session: Session, user_id: int, generation_id: str) -> GenerationView:

@@ -119,17 +119,18 @@ def failures_table(rows: list[FailureRow]) -> None:
     )
 
 
+def _pick(label: str, choices: dict[str, str], key: str) -> str | None:
+    """A selectbox of generation ids shown by their descriptions."""
+    return st.selectbox(label, list(choices), format_func=lambda gid: choices[gid], key=key)
+
+
 def cancel_form(studio: Studio, admin_id: int, queued: list[OperationRow]) -> None:
     """Cancel a queued generation: the owner's Cancel, on their behalf (reservation released)."""
     if not queued:
         st.caption("Nothing is queued.")
         return
-    by_id = {r.id: r for r in queued}
-    chosen = st.selectbox(
-        "Queued generation",
-        list(by_id),
-        format_func=lambda gid: f"{gid[:8]} · {by_id[gid].username} · {by_id[gid].model}",
-        key=SELECTED_CANCEL,
+    chosen = _pick(
+        "Queued generation", {r.id: f"{r.id[:8]} · {r.username} · {r.model}" for r in queued}, SELECTED_CANCEL
     )
     if chosen and st.button("Cancel it", key="queue-cancel", icon=":material/block:"):
         try:
@@ -146,13 +147,8 @@ def retry_form(studio: Studio, admin_id: int, failures: list[FailureRow]) -> Non
     if not failures:
         st.caption("Nothing to retry.")
         return
-    by_id = {r.id: r for r in failures}
-    chosen = st.selectbox(
-        "Failed or filtered generation",
-        list(by_id),
-        format_func=lambda gid: f"{gid[:8]} · {by_id[gid].username} · {by_id[gid].error_code or by_id[gid].status}",
-        key=SELECTED_RETRY,
-    )
+    choices = {r.id: f"{r.id[:8]} · {r.username} · {r.error_code or r.status}" for r in failures}
+    chosen = _pick("Failed or filtered generation", choices, SELECTED_RETRY)
     if chosen and st.button("Retry it", key="queue-retry", icon=":material/replay:"):
         try:
             new, created = studio.operations.retry(admin_id, chosen)

@@ -21,6 +21,7 @@ from sqlalchemy import text
 from core.config import Settings, setting_env_names
 from core.db import upgrade_database
 from core.studio import Studio, build_studio
+from standin import VeoStandIn
 from tests.conftest import make_settings
 from tests.support import ROOT, wait_until  # noqa: F401  (re-exported for the tests)
 
@@ -38,6 +39,13 @@ def pg_url() -> str:
         conn.execute(f'CREATE DATABASE "{name}"')
     upgrade_database(PG_URL)
     return PG_URL
+
+
+@pytest.fixture
+def standin() -> Iterator[VeoStandIn]:
+    """The local Veo stand-in (tests reach it through the real google-genai client)."""
+    with VeoStandIn(api_key="test-key") as server:
+        yield server
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -29,10 +28,10 @@ from core.models import LedgerEntry
 from core.queue import POLL_JOB, job_id
 from core.services.generations import GenerationForm
 from core.status import Status
-from core.studio import Studio, build_studio
+from core.studio import Studio
 from standin import VeoStandIn
 from tests.conftest import make_settings
-from tests.integration.conftest import REDIS_URL, TABLES, Processes
+from tests.integration.conftest import REDIS_URL, Processes
 from tests.support import ROOT, free_port, offline_form, wait_until
 
 pytestmark = pytest.mark.integration
@@ -60,12 +59,6 @@ def promtool(*args: str, stdin: str | None = None) -> subprocess.CompletedProces
 
 
 @pytest.fixture
-def standin() -> Iterator[VeoStandIn]:
-    with VeoStandIn(api_key="test-key") as server:
-        yield server
-
-
-@pytest.fixture
 def settings(tmp_path: Path, pg_url: str, standin: VeoStandIn) -> Settings:
     return make_settings(
         tmp_path,
@@ -80,17 +73,6 @@ def settings(tmp_path: Path, pg_url: str, standin: VeoStandIn) -> Settings:
         dashboard_port=free_port(),
         dashboard_password=DASHBOARD_PASSWORD,
     )
-
-
-@pytest.fixture
-def studio(settings: Settings) -> Iterator[Studio]:
-    s = build_studio(settings)
-    with s.engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
-    s.redis.flushdb()
-    yield s
-    s.redis.flushdb()
-    s.engine.dispose()
 
 
 def start_cli(processes: Processes, *args: str) -> subprocess.Popen[bytes]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import random
 import time
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
@@ -20,22 +19,16 @@ from core.models import Generation, LedgerEntry, User
 from core.services import ledger
 from core.services.generations import GenerationForm
 from core.status import FINAL, Status
-from core.studio import Studio, build_studio
+from core.studio import Studio
 from standin import VeoStandIn
 from tests.conftest import make_settings
-from tests.integration.conftest import REDIS_URL, TABLES, Processes
+from tests.integration.conftest import REDIS_URL, Processes
 from tests.support import wait_until
 
 pytestmark = pytest.mark.integration
 
 MODEL = "veo-3.1-fast-generate-001"
 PRICE = Decimal("0.40")  # 4 s × $0.10 at 720p
-
-
-@pytest.fixture
-def standin() -> Iterator[VeoStandIn]:
-    with VeoStandIn(api_key="test-key") as server:
-        yield server
 
 
 @pytest.fixture
@@ -50,19 +43,6 @@ def settings(tmp_path: Path, pg_url: str, standin: VeoStandIn) -> Settings:
         submits_per_minute=1000,
         user_max_concurrent=50,
     )
-
-
-@pytest.fixture
-def studio(settings: Settings) -> Iterator[Studio]:
-    from sqlalchemy import text
-
-    s = build_studio(settings)
-    with s.engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
-    s.redis.flushdb()
-    yield s
-    s.redis.flushdb()
-    s.engine.dispose()
 
 
 def veo_form(prompt: str, **fields: object) -> GenerationForm:
