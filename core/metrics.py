@@ -51,9 +51,7 @@ MEDIA_SECONDS = Histogram(
     ["provider"],
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
-JOBS = Counter(
-    "veogen_jobs_total", "RQ jobs run by a worker, by job and outcome (ok, crashed).", ["rq_job", "outcome"]
-)
+JOBS = Counter("veogen_jobs_total", "RQ jobs run by a worker, by job and outcome (ok, crashed).", ["rq_job", "outcome"])
 JOB_SECONDS = Histogram(
     "veogen_job_duration_seconds",
     "Wall time of one RQ job in a worker, in seconds.",

@@ -1,4 +1,4 @@
-"""ORM models: users, generations, videos, events and ledger entries.
+"""ORM models: users, generations, videos, events, ledger entries, and the analytics rollups.
 
 Services read and write these and hand plain dataclasses to callers; no page
 ever sees an ORM row. Imports SQLAlchemy only.
@@ -7,7 +7,7 @@ ever sees an ORM row. Imports SQLAlchemy only.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -15,6 +15,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -219,6 +220,7 @@ class LedgerEntry(Base):
         Index("ix_ledger_user_created", "user_id", "created_at"),
         Index("ix_ledger_user_period", "user_id", "period"),
         Index("ix_ledger_kind_created", "kind", "created_at"),
+        Index("ix_ledger_created", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -239,3 +241,70 @@ class LedgerEntry(Base):
     charged_usd: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
     """On a ``settle`` entry, the generation's real cost (what the provider charges); empty otherwise."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RollupGenerations(Base):
+    """Generations created on one sealed UTC day, by model and status (written by core.services.analytics).
+
+    A day is sealed once it is over and every generation created on it is final, so
+    its figures no longer change; the Analytics page reads these rows instead of the
+    day's generations. A generation deleted after its day was sealed still counts here.
+    """
+
+    __tablename__ = "rollup_generations"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    model: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    generations: Mapped[int] = mapped_column(Integer)
+
+
+class RollupDurations(Base):
+    """Time in queue and at the provider of sealed generations, counted per log-spaced bucket.
+
+    Bucket ``i`` holds durations in ``(γ^(i-1), γ^i]`` seconds (γ from
+    core.services.rollups.ACCURACY), so the counts of any days add up and a
+    percentile read from them stays within that accuracy. ``grain`` is ``day``
+    (the day's generations) or ``month`` (``day`` is the 1st; the sum of the
+    month's day rows, written once the whole month is sealed, so a year reads few rows).
+    """
+
+    __tablename__ = "rollup_durations"
+
+    grain: Mapped[str] = mapped_column(String(8), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    model: Mapped[str] = mapped_column(String(64), primary_key=True)
+    stage: Mapped[str] = mapped_column(String(16), primary_key=True)
+    """``queue`` (submitted_at − created_at) or ``provider`` (provider_done_at − submitted_at)."""
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True)
+    generations: Mapped[int] = mapped_column(Integer)
+
+
+class RollupSpend(Base):
+    """Real cost settled on one sealed UTC day (one that is over), by model: the settle entries' ``charged_usd``."""
+
+    __tablename__ = "rollup_spend"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    model: Mapped[str] = mapped_column(String(64), primary_key=True)
+    charged_usd: Mapped[Decimal] = mapped_column(MONEY)
+    settles: Mapped[int] = mapped_column(Integer)
+
+
+class RollupBudget(Base):
+    """Ledger entries made on one sealed UTC day, by user and budget period.
+
+    Plain history: no foreign key, so nothing here holds up a change to the live tables.
+    """
+
+    __tablename__ = "rollup_budget"
+    __table_args__ = (Index("ix_rollup_budget_period", "period", "day"),)
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    committed_usd: Mapped[Decimal] = mapped_column(MONEY)
+    """Sum of the entries' ``amount_usd``: the change of the user's committed spend that day."""
+    charged_usd: Mapped[Decimal] = mapped_column(MONEY)
+    """Sum of the settle entries' ``charged_usd``: the real cost settled that day."""
+    settles: Mapped[int] = mapped_column(Integer)

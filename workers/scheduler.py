@@ -1,7 +1,8 @@
 """Scheduler entry (``veogen scheduler``), one active per deployment. Every second it
 moves due delayed jobs (the next polls) onto the queue and runs admission, the
 only place paid submissions happen; every few seconds it reconciles the
-database with the queue.
+database with the queue; every few minutes it rolls up finished days for the
+Analytics page (in a thread, so nothing else waits).
 
 It acts only while it holds a short-lived leader lock in Redis, so a second
 scheduler started by mistake (or on another host) stands by, and takes over
@@ -16,7 +17,9 @@ import logging
 import os
 import signal
 import socket
+import threading
 import time
+from collections.abc import Callable
 from types import FrameType
 
 from redis.exceptions import LockError
@@ -36,6 +39,36 @@ log = logging.getLogger("veogen.scheduler")
 
 LEADER_TTL_SECONDS = 10
 """A leader that stops refreshing its lock for this long is replaced, in seconds."""
+
+SEAL_INTERVAL_SECONDS = 300
+"""How often the leader rolls up finished days for the Analytics page, in seconds."""
+
+
+class Sealer:
+    """Rolls up finished days for analytics in a thread of its own, so no page load waits for it.
+
+    The first pass after an upgrade can take tens of seconds on a long history;
+    admission and polls must not stop meanwhile. Passes never overlap, and
+    concurrent seals (a page load at the same moment) take turns in the database.
+    """
+
+    def __init__(self, seal: Callable[[], None]) -> None:
+        self.seal = seal
+        self.thread: threading.Thread | None = None
+        self.next_at = 0.0
+
+    def maybe_start(self) -> None:
+        if time.monotonic() < self.next_at or (self.thread is not None and self.thread.is_alive()):
+            return
+        self.next_at = time.monotonic() + SEAL_INTERVAL_SECONDS
+        self.thread = threading.Thread(target=self._run, name="analytics-seal", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.seal()
+        except Exception:  # the next pass tries again; the page seals on its own too
+            log.exception("rolling up analytics failed")
 
 
 def move_due_jobs(queue: JobQueue) -> int:
@@ -91,6 +124,7 @@ def main(max_seconds: float | None = None) -> None:
     queue = studio.queue
     scheduling = studio.scheduling
     leader = Leadership(queue)
+    sealer = Sealer(studio.analytics.seal)
     stopping = False
 
     def _stop(_sig: int, _frame: FrameType | None) -> None:
@@ -113,6 +147,7 @@ def main(max_seconds: float | None = None) -> None:
                         return leader.refresh()
 
                     scheduling.admit(between=between)
+                    sealer.maybe_start()
                     if time.monotonic() >= next_reconcile:
                         StartedJobRegistry(queue=queue.queue).cleanup()
                         scheduling.reconcile()
