@@ -58,3 +58,23 @@ def test_a_wrong_password_gets_the_one_login_error(studio_up: RunningStudio, pag
     log_in(page, studio_up.url, "nobody-here", "not the password")
     expect(page.get_by_text("Wrong username or password.")).to_be_visible()
     expect(page.get_by_role("heading", name="Create a video")).not_to_be_visible()
+
+
+def test_an_admin_sees_the_queue_healthy(studio_up: RunningStudio, page: Page):
+    log_in(page, studio_up.url, "admin", ADMIN_PASSWORD)
+    page.get_by_role("link", name="Queue").click()
+    expect(page.get_by_role("heading", name="Queue")).to_be_visible()
+    workers = page.locator('[data-testid="stMetric"]').filter(has_text="Workers alive")
+    expect(workers.locator('[data-testid="stMetricValue"]')).to_have_text("2")
+    scheduler = page.locator('[data-testid="stMetric"]').filter(has_text="Scheduler")
+    expect(scheduler.locator('[data-testid="stMetricValue"]')).to_have_text("leading")
+    expect(page.get_by_text("No worker is alive")).not_to_be_visible()
+    expect(page.get_by_role("heading", name="Recent failures")).to_be_visible()
+
+
+def test_an_admin_reads_the_analytics(studio_up: RunningStudio, page: Page):
+    log_in(page, studio_up.url, "admin", ADMIN_PASSWORD)
+    page.get_by_role("link", name="Analytics").click()
+    expect(page.get_by_role("heading", name="Analytics")).to_be_visible()
+    expect(page.locator(".js-plotly-plot").first).to_be_visible()  # Plotly drew the first chart
+    expect(page.get_by_role("button", name="Download CSV").first).to_be_visible()
