@@ -18,7 +18,7 @@ from core.services.generations import GenerationForm
 from core.services.users import UserView
 from core.status import Status
 from pages._ui import auth, state
-from pages._ui.guards import ADMIN_ONLY
+from pages._ui.guards import ADMIN_ONLY, ADMIN_PAGES
 from tests.ui.conftest import ROOT, UiEnv, button, log_in, new_app, open_page, studio_env, texts, unescape
 
 pytestmark = pytest.mark.ui
@@ -88,19 +88,20 @@ def create_user_via_page(at: AppTest, username: str, role: str = "creator") -> s
 # -- roles ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("page", [USERS, SETTINGS])
+@pytest.mark.parametrize("page", ADMIN_PAGES)
 def test_a_creators_navigation_has_no_admin_pages(accounts_env: UiEnv, page: str) -> None:
     at = log_in("alice")
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         at.switch_page(page)
 
 
-@pytest.mark.parametrize("page", [USERS, SETTINGS])
+@pytest.mark.parametrize("page", ADMIN_PAGES)
 def test_an_admin_page_run_for_a_creator_shows_only_the_refusal(accounts_env: UiEnv, page: str) -> None:
     alice = accounts_env.alice
+    accounts_env.submit(accounts_env.bob, "bob's own prompt")
     at = run_page_as(page, state.CurrentUser(id=alice.id, username="alice", role="creator", name="Alice"))
     assert errors(at) == [ADMIN_ONLY]
-    assert not at.dataframe and not at.text_input and not at.button
+    assert not at.dataframe and not at.text_input and not at.button and not at.metric
     assert "bob" not in texts(at) and "root" not in texts(at)
 
 

@@ -1,5 +1,5 @@
-"""AppTest tests of the Queue page: admins see the real state and act through the owner's path;
-creators get the refusal and none of the data."""
+"""AppTest tests of the Queue page: admins see the real state and act through the owner's path.
+(A creator gets the refusal and none of the data: tests/ui/test_accounts_ui.py, for every admin page.)"""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from sqlalchemy import select
 
 from core.models import LedgerEntry
 from core.status import Status
-from pages._ui.guards import ADMIN_ONLY
 from tests.ui.conftest import UiEnv, button, log_in, open_page, studio_env, texts
 
 pytestmark = pytest.mark.ui
@@ -71,11 +70,3 @@ def test_an_admin_retry_is_a_new_generation_of_the_owner(env: UiEnv):
     button(at, "Retry it").click().run()
     assert "Already retried" in texts(at)
     assert env.studio.list_generations(env.bob.id).total == 2
-
-
-def test_a_creator_typing_the_queue_address_gets_only_the_refusal(env: UiEnv):
-    env.submit(env.bob, "bob's secret prompt")
-    at = open_page(log_in("alice"), QUEUE)
-    assert [e.value for e in at.error] == [ADMIN_ONLY]
-    assert not at.metric and not at.dataframe
-    assert "bob" not in texts(at)
