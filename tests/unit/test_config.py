@@ -36,3 +36,15 @@ def test_development_makes_and_keeps_private_keys(tmp_path: Path):
     from cryptography.fernet import Fernet
 
     Fernet(dev.resolved_secret_key().encode())  # a valid Fernet key
+
+
+def test_the_queue_dashboard_password_is_required_in_production_and_kept_in_development(tmp_path: Path):
+    with pytest.raises(RuntimeError, match="VEOGEN_DASHBOARD_PASSWORD must be set"):
+        prod(tmp_path).resolved_dashboard_password()
+    with pytest.raises(RuntimeError, match="too short or a known default"):
+        prod(tmp_path, dashboard_password="changeme").resolved_dashboard_password()
+    assert prod(tmp_path, dashboard_password="a long operator secret").resolved_dashboard_password()
+    dev = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
+    generated = dev.resolved_dashboard_password()
+    assert len(generated) >= 20 and generated == dev.resolved_dashboard_password()
+    assert (tmp_path / "dashboard_password").stat().st_mode & 0o777 == 0o600
