@@ -49,9 +49,10 @@ bench: $(VENV)/.installed ## pipeline benchmark (prints ratios; not part of the 
 bench-inflight: $(VENV)/.installed services ## 1,000 Veo operations in flight on two workers (about 6 minutes)
 	$(PY) -m bench.inflight --n 1000 --latency 60
 
-bench-analytics: $(VENV)/.installed services ## seed 1,000,000 generations into PostgreSQL and time the Analytics queries
+bench-analytics: $(VENV)/.installed services ## seed 1,000,000 generations into PostgreSQL; time the Analytics queries and an exporter scrape
 	$(PY) -m bench.seed_history
 	$(PY) -m bench.analytics
+	$(PY) -m bench.exporter
 
 dashboard: $(VENV)/.installed ## rq-dashboard behind basic auth on 127.0.0.1:9181 (the embedded default's Redis)
 	$(VENV)/bin/veogen dashboard

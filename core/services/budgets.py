@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from core.errors import BudgetError, NotFoundError
 from core.models import Generation, LedgerEntry, User, utcnow
-from core.status import FINAL
+from core.status import UNFINISHED
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def budget_of(
     open_count = session.execute(
         select(func.count())
         .select_from(Generation)
-        .where(Generation.user_id == user_id, Generation.status.not_in([s.value for s in FINAL]))
+        .where(Generation.user_id == user_id, Generation.status.in_(UNFINISHED))
     ).scalar_one()
     return BudgetView(
         period=period,

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from core.models import Generation, LedgerEntry, User
 from core.services.budgets import Limits, period_of
-from core.status import FINAL, Status
+from core.status import FINAL, UNFINISHED, Status
 
 IN_FLIGHT = tuple(s.value for s in (Status.SUBMITTING, Status.RUNNING, Status.FETCHING, Status.PROCESSING))
 """Statuses between admission and the end: the provider or our media processing has the generation."""
@@ -114,9 +114,7 @@ def health(*, session: Session, now: datetime, stuck_after_seconds: float, limit
         )
     ).scalar_one()
     reserved = session.execute(
-        select(func.coalesce(func.sum(Generation.price_usd), 0)).where(
-            Generation.status.not_in([s.value for s in FINAL])
-        )
+        select(func.coalesce(func.sum(Generation.price_usd), 0)).where(Generation.status.in_(UNFINISHED))
     ).scalar_one()
     budgets = _budgets(session, period_of(now), limits)
     month = sum((committed for _budget, committed in budgets), Decimal(0))
@@ -186,7 +184,7 @@ def unfinished(*, session: Session, now: datetime, limit: int = 200) -> list[Ope
     rows = session.execute(
         select(Generation, User.username)
         .join(User, User.id == Generation.user_id)
-        .where(Generation.status.not_in([s.value for s in FINAL]))
+        .where(Generation.status.in_(UNFINISHED))
         .order_by(started, Generation.id)
         .limit(limit)
     ).all()

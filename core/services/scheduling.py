@@ -30,7 +30,7 @@ from core.models import Generation, utcnow
 from core.queue import POLL_JOB
 from core.services.lifecycle import bump_seq, record_event, transition
 from core.services.pipeline import UNKNOWN_OUTCOME, Pipeline, get_row
-from core.status import FINAL, Status
+from core.status import UNFINISHED, Status
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +165,7 @@ class Scheduling:
                     Generation.provider,
                     Generation.created_at,
                     Generation.updated_at,
-                ).where(Generation.status.not_in([s.value for s in FINAL]))
+                ).where(Generation.status.in_(UNFINISHED))
             ).all()
         requeued: list[str] = []
         expired: list[str] = []
