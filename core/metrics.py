@@ -110,11 +110,15 @@ def _precreate() -> None:
 _precreate()
 
 
+CODE_ALIASES = {"429": "RESOURCE_EXHAUSTED", "503": "UNAVAILABLE", "500": "INTERNAL", "504": "DEADLINE_EXCEEDED"}
+"""HTTP statuses an error may carry instead of Google's status name; counted under the name, so one alert sees both."""
+
+
 def record_provider_call(provider: str, call: str, code: str | None = None) -> None:
     """Count one provider call; ``code`` set means it failed with that code."""
     PROVIDER_REQUESTS.labels(provider, call, "error" if code else "ok").inc()
     if code:
-        PROVIDER_ERRORS.labels(provider, call, code).inc()
+        PROVIDER_ERRORS.labels(provider, call, CODE_ALIASES.get(code, code)).inc()
 
 
 _serving: list[int] = []

@@ -120,3 +120,13 @@ def test_metric_names_follow_the_style():
         assert name.startswith("veogen_") and name == name.lower()
     for name in metrics.PROCESS_METRIC_NAMES:
         assert name.endswith(("_total", "_seconds")), name
+
+
+def test_a_429_is_counted_under_googles_name_whatever_form_it_came_in():
+    def quota() -> float:
+        return sample("veogen_provider_errors_total", provider="veo", call="submit", code="RESOURCE_EXHAUSTED")
+
+    before = quota()
+    metrics.record_provider_call("veo", "submit", "RESOURCE_EXHAUSTED")
+    metrics.record_provider_call("veo", "submit", "429")
+    assert quota() == before + 2
