@@ -58,13 +58,18 @@ def log_in(page: Page, url: str, username: str, password: str) -> None:
     """Fill and send the login form; send it again if the first try landed before the page was live.
 
     On a cold server the first render can replace the form after it was filled; the try is over when
-    the login caption is gone (logged in) or an alert answers (refused).
+    the login caption is gone (logged in) or an alert answers (refused). The form is sent again only
+    when it was redrawn empty (the form clears itself in the run that answers), or after 30 s without
+    an answer: a form still holding the username is usually a try still being answered, and sending it
+    again would count a second failed login (and lock an account early).
     """
     page.goto(url)
-    for _ in range(3):
-        page.get_by_role("textbox", name="Username").fill(username)
-        page.get_by_role("textbox", name="Password").fill(password)
-        page.get_by_role("button", name="Log in").click()
+    field = page.get_by_role("textbox", name="Username")
+    for attempt in range(6):
+        if attempt % 3 == 0 or not field.count() or field.input_value() != username:
+            field.fill(username)
+            page.get_by_role("textbox", name="Password").fill(password)
+            page.get_by_role("button", name="Log in").click()
         try:
             page.wait_for_function(
                 "() => !document.body.innerText.includes('Log in with the account')"

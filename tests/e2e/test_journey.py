@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.e2e.conftest import ADMIN_PASSWORD, log_in
 from tests.support import RunningStudio
@@ -18,6 +19,19 @@ def pick(page: Page, label: str, option: str) -> None:
     """Choose ``option`` in the Streamlit selectbox labelled ``label``."""
     page.get_by_role("combobox", name=label, exact=True).click()
     page.get_by_role("option", name=option, exact=True).click()
+
+
+def go_to(page: Page, name: str) -> None:
+    """Open a page from the sidebar; click again if a rerun swallowed the click."""
+    heading = page.get_by_role("heading", name=name, exact=True)
+    for _ in range(3):
+        page.get_by_test_id("stSidebarNav").get_by_role("link", name=name).click()
+        try:
+            heading.wait_for(timeout=10_000)
+            return
+        except PlaywrightTimeoutError:
+            continue
+    expect(heading).to_be_visible()
 
 
 def test_login_prompt_render_and_play_from_the_gallery(studio_up: RunningStudio, page: Page, tmp_path: Path):
@@ -62,8 +76,7 @@ def test_a_wrong_password_gets_the_one_login_error(studio_up: RunningStudio, pag
 
 def test_an_admin_sees_the_queue_healthy(studio_up: RunningStudio, page: Page):
     log_in(page, studio_up.url, "admin", ADMIN_PASSWORD)
-    page.get_by_role("link", name="Queue").click()
-    expect(page.get_by_role("heading", name="Queue")).to_be_visible()
+    go_to(page, "Queue")
     workers = page.locator('[data-testid="stMetric"]').filter(has_text="Workers alive")
     expect(workers.locator('[data-testid="stMetricValue"]')).to_have_text("2")
     scheduler = page.locator('[data-testid="stMetric"]').filter(has_text="Scheduler")
@@ -74,7 +87,6 @@ def test_an_admin_sees_the_queue_healthy(studio_up: RunningStudio, page: Page):
 
 def test_an_admin_reads_the_analytics(studio_up: RunningStudio, page: Page):
     log_in(page, studio_up.url, "admin", ADMIN_PASSWORD)
-    page.get_by_role("link", name="Analytics").click()
-    expect(page.get_by_role("heading", name="Analytics")).to_be_visible()
+    go_to(page, "Analytics")
     expect(page.locator(".js-plotly-plot").first).to_be_visible()  # Plotly drew the first chart
     expect(page.get_by_role("button", name="Download CSV").first).to_be_visible()
