@@ -42,7 +42,7 @@ LEADER_KEY = "veogen:scheduler-leader"
 OVERDUE_SECONDS = 30
 """A delayed job this late has lost its scheduler (killed, or its lock not yet expired), in seconds."""
 
-_LIVE = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED, JobStatus.STARTED}
+_LIVE = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.STARTED}
 
 
 def connect(url: str) -> Redis:
@@ -80,14 +80,24 @@ class JobQueue:
             log.info("job %s already enqueued", jid)
 
     def is_live(self, generation_id: str, seq: int) -> bool:
-        """Return whether the job for this step is waiting or running on a live worker."""
+        """Return whether something will run the job for this step, or a live worker is running it.
+
+        A job is live when it waits on the queue's list, is scheduled and not
+        overdue, or was started by a worker whose alive key is fresh. A job whose
+        status says ``queued`` but that is not on the list is not: a worker took
+        it into RQ's intermediate list and died before starting it, and nothing
+        but RQ's own maintenance (minutes later) would ever move it.
+        """
+        jid = job_id(generation_id, seq)
         try:
-            job = Job.fetch(job_id(generation_id, seq), connection=self.connection, serializer=JSONSerializer)
+            job = Job.fetch(jid, connection=self.connection, serializer=JSONSerializer)
         except NoSuchJobError:
             return False
         status = job.get_status(refresh=False)
         if status not in _LIVE:
             return False
+        if status == JobStatus.QUEUED:
+            return self.connection.lpos(self.queue.key, jid) is not None
         if status == JobStatus.STARTED:
             worker = job.worker_name
             return bool(worker) and bool(self.connection.exists(WORKER_ALIVE_KEY.format(name=worker)))
