@@ -180,13 +180,16 @@ class Studio:
         """
         spec = catalog.MODELS.get(form.model)
         provider = spec.provider if spec else "unknown"
+        # Read before the write transaction: holding its connection while the credentials
+        # read waits for another would exhaust the pool under concurrent submits.
+        usable = self.providers
         try:
             with transaction(self.sessions) as session:
                 view, created = generations.submit_generation(
                     session=session,
                     user_id=user_id,
                     form=form,
-                    providers=self.providers,
+                    providers=usable,
                     limits=self.limits,
                     store=self.store,
                 )

@@ -6,13 +6,19 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
 
 from core.services.generations import GenerationForm
 
@@ -92,3 +98,91 @@ def veogen_up(tmp_path: Path, **env_overrides: str) -> Iterator[RunningStudio]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+class NestedCheckouts:
+    """Count the times a thread takes a second pooled connection while it already holds one.
+
+    That is the shape of a pool deadlock: enough threads each holding one
+    connection and waiting for another exhaust the pool, and every one of them
+    waits until the pool's timeout.
+    """
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.held = threading.local()
+        self.nested: list[str] = []
+
+    def _out(self, *_: object) -> None:
+        depth = getattr(self.held, "depth", 0) + 1
+        self.held.depth = depth
+        if depth > 1:
+            self.nested.append(threading.current_thread().name)
+
+    def _in(self, *_: object) -> None:
+        self.held.depth = getattr(self.held, "depth", 1) - 1
+
+    def __enter__(self) -> NestedCheckouts:
+        event.listen(self.engine, "checkout", self._out)
+        event.listen(self.engine, "checkin", self._in)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        event.remove(self.engine, "checkout", self._out)
+        event.remove(self.engine, "checkin", self._in)
+
+
+def fifty_concurrent_submits(studio: Any, form: Callable[..., GenerationForm], price: Decimal) -> None:
+    """Fifty paid submits at once in this one process, against a budget, a cap and plenty of room.
+
+    Credentials are read on every submit (no cache), as they are whenever the
+    cache has just expired. Every caller gets an answer well before the pool's
+    30 s timeout — a generation or a refusal in plain words, never a raw
+    error — and the money is the same as if they had come one by one.
+    """
+    from sqlalchemy import func, select, update
+
+    import core.studio
+    from core.errors import BudgetError
+    from core.models import Generation, LedgerEntry, User
+
+    budgeted = studio.create_user("budgeted", "a long enough password").id
+    capped = studio.create_user("capped", "a long enough password").id
+    free = studio.create_user("roomy", "a long enough password").id
+    with studio.engine.begin() as conn:
+        conn.execute(update(User).where(User.id == budgeted).values(monthly_budget_usd=price * 5))
+        conn.execute(update(User).where(User.id == capped).values(max_open_generations=3))
+    users = [budgeted, capped, free]
+
+    def attempt(i: int) -> str:
+        try:
+            studio.submit(users[i % 3], form(f"crowd {i}"))
+        except BudgetError:
+            return "refused"
+        except Exception as exc:  # the defect: sqlalchemy's raw TimeoutError after 30 s
+            return f"raw {type(exc).__name__}: {exc}"
+        return "created"
+
+    ttl = core.studio.CREDENTIALS_TTL_SECONDS
+    core.studio.CREDENTIALS_TTL_SECONDS = 0
+    started = time.monotonic()
+    try:
+        with NestedCheckouts(studio.engine) as nesting, ThreadPoolExecutor(max_workers=50) as pool:
+            results = list(pool.map(attempt, range(50)))
+    finally:
+        core.studio.CREDENTIALS_TTL_SECONDS = ttl
+    elapsed = time.monotonic() - started
+    assert [r for r in results if r not in ("created", "refused")] == []
+    assert nesting.nested == []
+    assert elapsed < 20, f"50 submits took {elapsed:.1f} s"  # the pool's timeout is 30 s
+    made = {user: 0 for user in users}
+    with studio.sessions() as s:
+        for user in s.execute(select(Generation.user_id)).scalars():
+            made[user] += 1
+        spent = dict(
+            s.execute(select(LedgerEntry.user_id, func.sum(LedgerEntry.amount_usd)).group_by(LedgerEntry.user_id)).all()
+        )
+    # 17 submits each for the first two users, 16 for the third.
+    assert made == {budgeted: 5, capped: 3, free: 16}
+    assert results.count("created") == 24 and results.count("refused") == 26
+    assert spent == {budgeted: price * 5, capped: price * 3, free: price * 16}

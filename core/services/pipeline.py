@@ -163,25 +163,25 @@ class Pipeline:
             row = self._load(session, generation_id, seq)
             if row is None:
                 return
-            if row.operation_name:
-                already = True
-            else:
-                already = False
-                provider = self.providers(row.provider, row.user_id)
-                if row.status == Status.SUBMITTING.value and not provider.idempotent_submit:
-                    unknown = True
-                else:
-                    unknown = False
-                    try:
-                        request = self.request_of(session, row)
-                    except (ProviderError, StorageError) as exc:
-                        request, failure = None, str(exc)
+            already, interrupted = bool(row.operation_name), row.status == Status.SUBMITTING.value
+            provider_name, user_id = row.provider, row.user_id
         if already:
             self.schedule(generation_id, seq, POLL_JOB)
             return
-        if unknown:
+        # Never while a session is open: reading the credentials takes a connection of its own.
+        provider = self.providers(provider_name, user_id)
+        if interrupted and not provider.idempotent_submit:
             self.fail(generation_id, seq, UNKNOWN_OUTCOME, code="SUBMIT_OUTCOME_UNKNOWN", release=False)
             return
+        request: GenerationRequest | None = None
+        with self.sessions() as session:
+            row = self._load(session, generation_id, seq)
+            if row is None:
+                return
+            try:
+                request = self.request_of(session, row)
+            except (ProviderError, StorageError) as exc:
+                failure = str(exc)
         if request is None:
             self.fail(generation_id, seq, f"The request could not be prepared: {failure}", code="INPUT_MISSING")
             return

@@ -23,7 +23,7 @@ from core.studio import Studio
 from standin import VeoStandIn
 from tests.conftest import make_settings
 from tests.integration.conftest import REDIS_URL, Processes
-from tests.support import wait_until
+from tests.support import fifty_concurrent_submits, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -183,3 +183,8 @@ def test_safety_filtered_generations_show_googles_reasons_and_cost_nothing(
     assert g.cost_usd == 0
     with studio.sessions() as s:
         assert ledger.generation_balance(session=s, generation_id=gid) == 0
+
+
+def test_fifty_concurrent_submits_in_one_process_are_all_answered(studio: Studio):
+    """The web process with many users at once: no pool deadlock, the same money outcome (PostgreSQL)."""
+    fifty_concurrent_submits(studio, veo_form, PRICE)

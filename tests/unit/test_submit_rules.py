@@ -21,6 +21,7 @@ from core.models import Generation, GenerationInput, User
 from core.services.generations import GenerationForm, UploadedImage
 from core.studio import Studio, build_studio
 from tests.conftest import make_settings
+from tests.support import fifty_concurrent_submits
 
 
 @pytest.fixture
@@ -182,3 +183,7 @@ def test_concurrent_submits_on_sqlite_never_overspend(studio: Studio, user: int)
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         assert sum(pool.map(attempt, range(20))) == 3  # $1.20 / $0.40
+
+
+def test_fifty_concurrent_submits_in_one_process_are_all_answered(studio: Studio):
+    fifty_concurrent_submits(studio, paid, Decimal("0.40"))
