@@ -19,11 +19,11 @@ from typing import NoReturn
 
 from core.config import get_settings
 from core.db import upgrade_database
-from core.errors import VeoGenError
+from core.errors import REFUSED_CONFIGURATION_EXIT, VeoGenError
 
 ROOT = Path(__file__).resolve().parent.parent
 
-CONFIG_ERROR = 2
+CONFIG_ERROR = REFUSED_CONFIGURATION_EXIT
 """Exit code of a command that refused its configuration (``veogen up`` does not restart such a child)."""
 
 
@@ -40,8 +40,8 @@ def _init(_args: argparse.Namespace) -> int:
 
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.check_secrets()  # before anything is written
     upgrade_database(settings.resolved_database_url())
-    settings.resolved_cookie_key()
     password = build_studio(settings).ensure_admin(settings.admin_password)
     if password and not settings.admin_password:
         print(
@@ -173,6 +173,7 @@ class _Supervisor:
 
 def _up(args: argparse.Namespace) -> int:
     settings = get_settings()
+    settings.check_secrets()  # before any process starts
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     redis_proc = None
@@ -230,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (VeoGenError, RuntimeError) as exc:  # RuntimeError: a refused configuration (e.g. a default secret)
+    except (VeoGenError, RuntimeError) as exc:  # a refused configuration, or the bundled Redis not starting
         print(f"error: {exc}", file=sys.stderr)
         return CONFIG_ERROR
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+import sys
 from collections.abc import Callable
 from decimal import Decimal
 from functools import lru_cache
@@ -18,8 +19,13 @@ from typing import Literal
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.errors import REFUSED_CONFIGURATION_EXIT, ConfigurationError
+
 KNOWN_DEFAULT_SECRETS = {"some_key", "changeme", "change-me", "secret", "veogen", "default"}
 """Values that are never accepted as secrets outside development."""
+
+MIN_DISTINCT_KEY_BYTES = 12
+"""A Fernet key whose 32 bytes take fewer distinct values than this was typed, not generated."""
 
 
 class Settings(BaseSettings):
@@ -218,19 +224,50 @@ class Settings(BaseSettings):
             if self.env == "production" and (
                 len(self.cookie_key) < 32 or self.cookie_key.lower() in KNOWN_DEFAULT_SECRETS
             ):
-                raise RuntimeError("VEOGEN_COOKIE_KEY is too short or a known default; use 32+ random characters")
+                raise ConfigurationError("VEOGEN_COOKIE_KEY is too short or a known default; use 32+ random characters")
             return self.cookie_key
         if self.env == "production":
-            raise RuntimeError("VEOGEN_COOKIE_KEY must be set when VEOGEN_ENV=production")
+            raise ConfigurationError("VEOGEN_COOKIE_KEY must be set when VEOGEN_ENV=production")
         return self._generated("cookie_key", lambda: secrets.token_urlsafe(48))
 
     def resolved_secret_key(self) -> str:
-        """Return the Fernet key for stored credentials; in development, create and keep one."""
+        """Return the Fernet key for stored credentials; in development, create and keep one.
+
+        A key that is set must be a Fernet key (32 url-safe base64 bytes) in every
+        environment; in production it must be set and not a typed pattern.
+        """
         if self.secret_key:
+            try:
+                raw = base64.urlsafe_b64decode(self.secret_key.encode())
+            except ValueError:
+                raw = b""
+            if len(raw) != 32:
+                raise ConfigurationError(
+                    "VEOGEN_SECRET_KEY is not a Fernet key (32 url-safe base64 bytes); make one with "
+                    '`python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`'
+                )
+            if self.env == "production" and len(set(raw)) < MIN_DISTINCT_KEY_BYTES:
+                raise ConfigurationError("VEOGEN_SECRET_KEY is a weak key (repeated bytes); generate a random one")
             return self.secret_key
         if self.env == "production":
-            raise RuntimeError("VEOGEN_SECRET_KEY must be set when VEOGEN_ENV=production")
+            raise ConfigurationError("VEOGEN_SECRET_KEY must be set when VEOGEN_ENV=production")
         return self._generated("secret_key", lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+
+    def check_secrets(self) -> None:
+        """Refuse to start with a missing, weak or default shared secret, naming every one at once.
+
+        Every process calls this through ``build_studio``: web, worker, scheduler,
+        exporter and ``veogen init``/``up``. In development a missing secret is
+        generated and kept in ``data_dir`` instead.
+        """
+        problems = []
+        for resolve in (self.resolved_cookie_key, self.resolved_secret_key):
+            try:
+                resolve()
+            except ConfigurationError as exc:
+                problems.append(str(exc))
+        if problems:
+            raise ConfigurationError("; ".join(problems))
 
     def resolved_dashboard_password(self) -> str:
         """Return the rq-dashboard password; in development, create and keep a random one."""
@@ -238,10 +275,12 @@ class Settings(BaseSettings):
             if self.env == "production" and (
                 len(self.dashboard_password) < 12 or self.dashboard_password.lower() in KNOWN_DEFAULT_SECRETS
             ):
-                raise RuntimeError("VEOGEN_DASHBOARD_PASSWORD is too short or a known default; use 12+ characters")
+                raise ConfigurationError(
+                    "VEOGEN_DASHBOARD_PASSWORD is too short or a known default; use 12+ characters"
+                )
             return self.dashboard_password
         if self.env == "production":
-            raise RuntimeError("VEOGEN_DASHBOARD_PASSWORD must be set when VEOGEN_ENV=production")
+            raise ConfigurationError("VEOGEN_DASHBOARD_PASSWORD must be set when VEOGEN_ENV=production")
         return self._generated("dashboard_password", lambda: secrets.token_urlsafe(18))
 
     def _generated(self, name: str, make: Callable[[], str]) -> str:
@@ -273,3 +312,18 @@ def setting_env_names() -> list[str]:
 def get_settings() -> Settings:
     """Return the process-wide settings, read once."""
     return Settings()
+
+
+def settings_or_exit() -> Settings:
+    """The process-wide settings, checked for a production start; on refusal, say why and exit.
+
+    For process entries (worker, scheduler): the operator sees one plain line, not
+    a traceback, and ``veogen up`` does not restart a process that exits this way.
+    """
+    settings = get_settings()
+    try:
+        settings.check_secrets()
+    except ConfigurationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(REFUSED_CONFIGURATION_EXIT) from None
+    return settings

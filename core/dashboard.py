@@ -19,6 +19,7 @@ from flask import Flask, Response, request
 from rq.serializers import JSONSerializer
 
 from core.config import Settings
+from core.errors import ConfigurationError
 
 log = logging.getLogger("veogen.dashboard")
 
@@ -38,7 +39,7 @@ def make_app(settings: Settings) -> Flask:
     username = settings.dashboard_username
     password = settings.resolved_dashboard_password()
     if not username or not password:
-        raise RuntimeError("veogen dashboard needs VEOGEN_DASHBOARD_USERNAME and VEOGEN_DASHBOARD_PASSWORD")
+        raise ConfigurationError("veogen dashboard needs VEOGEN_DASHBOARD_USERNAME and VEOGEN_DASHBOARD_PASSWORD")
     app = make_flask_app(None, None, None, url_prefix="")
     dashboard_config.serializer = JSONSerializer
     app.config["RQ_DASHBOARD_REDIS_URL"] = settings.resolved_redis_url()

@@ -1,6 +1,7 @@
 """VeoGen's one exception tree. Every error a user or operator can see is one of these.
 
     VeoGenError
+    ├── ConfigurationError         a process refuses to start: a setting is missing, weak or a known default
     ├── ValidationError            bad user input; ``.field`` names the input, the message says what is wrong
     ├── NotFoundError              no such row, or not yours (we never say which)
     ├── PermissionDeniedError      the caller's role does not allow it
@@ -21,6 +22,14 @@ from __future__ import annotations
 
 class VeoGenError(Exception):
     """Base of every error VeoGen raises on purpose."""
+
+
+class ConfigurationError(VeoGenError):
+    """A setting is missing, weak or a known default; the message names each one by its variable."""
+
+
+REFUSED_CONFIGURATION_EXIT = 2
+"""Exit status of a process that refused its configuration (``veogen up`` does not restart it)."""
 
 
 class ValidationError(VeoGenError):

@@ -327,7 +327,11 @@ class Studio:
 
 
 def build_studio(settings: Settings, *, redis: Redis | None = None) -> Studio:
-    """Wire the services for one process; ``redis`` replaces the configured connection (unit tests)."""
+    """Wire the services for one process; ``redis`` replaces the configured connection (unit tests).
+
+    Refuses (``ConfigurationError``) a production configuration with a missing, weak or default secret.
+    """
+    settings.check_secrets()
     engine = make_engine(settings.resolved_database_url())
     studio = Studio(
         settings=settings,

@@ -21,7 +21,7 @@ from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
 from core import metrics
-from core.config import get_settings
+from core.config import settings_or_exit
 from core.logs import configure_logging
 from core.queue import WORKER_ALIVE_KEY, WORKER_ALIVE_TTL_SECONDS, JobQueue
 from core.studio import build_studio
@@ -43,7 +43,7 @@ def _keep_alive(queue: JobQueue, name: str, stop: threading.Event) -> None:
 
 def main(burst: bool = False) -> None:
     """Run one worker until SIGTERM/SIGINT (or until the queue is empty with ``burst``)."""
-    settings = get_settings()
+    settings = settings_or_exit()
     configure_logging(level=settings.log_level, fmt=settings.log_format, process="worker")
     metrics.serve(settings.metrics_host, metrics.worker_ports(settings.worker_metrics_port))
     studio = build_studio(settings)

@@ -30,7 +30,7 @@ from rq.serializers import JSONSerializer
 from rq.utils import current_timestamp
 
 from core import metrics
-from core.config import get_settings
+from core.config import settings_or_exit
 from core.logs import configure_logging
 from core.queue import LEADER_KEY, JobQueue
 from core.studio import build_studio
@@ -117,7 +117,7 @@ class Leadership:
 
 def main(max_seconds: float | None = None) -> None:
     """Run until SIGTERM/SIGINT (or for ``max_seconds``)."""
-    settings = get_settings()
+    settings = settings_or_exit()
     configure_logging(level=settings.log_level, fmt=settings.log_format, process="scheduler")
     metrics.serve(settings.metrics_host, [settings.scheduler_metrics_port])
     studio = build_studio(settings)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy.orm import Session
 
-from core.errors import ValidationError
+from core.errors import ConfigurationError, ValidationError
 from core.models import AppSecret, Event, User, utcnow
 from core.services.users import require_admin
 
@@ -38,7 +38,7 @@ class Vault:
             try:
                 self._fernet = Fernet(self._key().encode())
             except ValueError as exc:
-                raise RuntimeError("VEOGEN_SECRET_KEY is not a Fernet key (32 url-safe base64 bytes)") from exc
+                raise ConfigurationError("VEOGEN_SECRET_KEY is not a Fernet key (32 url-safe base64 bytes)") from exc
         return self._fernet
 
     def seal(self, plain: str) -> str:
@@ -48,7 +48,7 @@ class Vault:
         try:
             return self.fernet.decrypt(token.encode()).decode()
         except InvalidToken as exc:
-            raise RuntimeError("a stored credential cannot be decrypted: VEOGEN_SECRET_KEY changed?") from exc
+            raise ConfigurationError("a stored credential cannot be decrypted: VEOGEN_SECRET_KEY changed?") from exc
 
 
 @dataclass(frozen=True)
