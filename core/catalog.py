@@ -240,6 +240,11 @@ def clean_prompt(text: str, *, field_name: str, max_chars: int, required: bool) 
     return text
 
 
+def _whole(value: object) -> bool:
+    """Whether ``value`` is an integer (``True`` is not a count, ``"5"`` and ``5.0`` are not integers)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def validate_request(
     spec: ModelSpec,
     *,
@@ -279,7 +284,7 @@ def validate_request(
         raise ValidationError(f"{resolution} needs 8 s with {spec.label}.", field="resolution")
     if resolution in spec.only_16_9_for and aspect_ratio != "16:9":
         raise ValidationError(f"{resolution} comes only in 16:9 with {spec.label}.", field="aspect_ratio")
-    if not 1 <= sample_count <= spec.max_samples:
+    if not _whole(sample_count) or not 1 <= sample_count <= spec.max_samples:
         raise ValidationError(
             f"{spec.label} makes 1 to {spec.max_samples} videos per request, not {sample_count}.",
             field="sample_count",
@@ -287,7 +292,7 @@ def validate_request(
     if seed is not None:
         if not spec.supports_seed:
             raise ValidationError(f"{spec.label} does not take a seed.", field="seed")
-        if not 0 <= seed <= MAX_SEED:
+        if not _whole(seed) or not 0 <= seed <= MAX_SEED:
             raise ValidationError(f"Seed must be between 0 and {MAX_SEED}.", field="seed")
     _validate_inputs(
         spec,

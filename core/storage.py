@@ -13,7 +13,7 @@ import fsspec
 
 from core.errors import StorageError
 
-_KEY = re.compile(r"^[0-9]+/[0-9a-f]{32}/[A-Za-z0-9_.-]{1,64}$")
+_KEY = re.compile(r"[0-9]+/[0-9a-f]{32}/[A-Za-z0-9_.-]{1,64}")
 
 
 def video_key(user_id: int, generation_id: str, index: int) -> str:
@@ -44,7 +44,7 @@ class Storage:
             Path(self.root).mkdir(parents=True, exist_ok=True)
 
     def _path(self, key: str) -> str:
-        if not _KEY.match(key):
+        if not _KEY.fullmatch(key):
             raise StorageError(f"refusing a storage key the server did not make: {key!r}")
         return f"{self.root}/{key}"
 

@@ -60,7 +60,7 @@ DEFAULT_RANGE_DAYS = 30
 PERCENTILES = (0.5, 0.95)
 """The fractions shown of the time distributions: p50 and p95."""
 
-_PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_PERIOD = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
 def default_range(today: date | None = None) -> DateRange:
@@ -269,7 +269,7 @@ def spend_by_user(*, session: Session, span: DateRange) -> tuple[UserSpend, ...]
 
 def burn_budgets(*, session: Session, period: str, limits: Limits, today: date | None = None) -> BudgetReport:
     """Return every user's budget and committed spend for ``period`` (``YYYY-MM``), and its burn-down by day."""
-    if not _PERIOD.match(period):
+    if not _PERIOD.fullmatch(period):
         raise ValidationError(f"Not a month (YYYY-MM): {period!r}.", field="period")
     first = date(int(period[:4]), int(period[5:]), 1)
     last = min((first + timedelta(days=31)).replace(day=1) - timedelta(days=1), today or utcnow().date())

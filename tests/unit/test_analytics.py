@@ -297,6 +297,8 @@ def test_budget_burn_down_is_cumulative_committed_spend_by_day(
 def test_the_budget_period_must_be_a_month(studio: Studio) -> None:
     with pytest.raises(ValidationError, match="Not a month"):
         query(studio, analytics.burn_budgets, period="2026-13", limits=studio.limits)
+    with pytest.raises(ValidationError, match="Not a month"):
+        query(studio, analytics.burn_budgets, period="2026-10\n", limits=studio.limits)
 
 
 # -- sealing -----------------------------------------------------------------------------------

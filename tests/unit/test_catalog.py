@@ -40,6 +40,11 @@ def test_price_is_seconds_times_rate_times_videos():
         ({"sample_count": 0}, "sample_count", "1 to 4 videos"),
         ({"seed": -1}, "seed", "Seed must be between"),
         ({"seed": 2**32}, "seed", "Seed must be between"),
+        ({"seed": "7"}, "seed", "Seed must be between"),
+        ({"seed": 1.5}, "seed", "Seed must be between"),
+        ({"seed": True}, "seed", "Seed must be between"),
+        ({"sample_count": "2"}, "sample_count", "1 to 4 videos"),
+        ({"sample_count": 2.0}, "sample_count", "1 to 4 videos"),
     ],
 )
 def test_model_limits_are_refused_with_the_rule_named(changes, field, words):
