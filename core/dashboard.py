@@ -6,7 +6,9 @@ Flask's development server; here the dashboard blueprint gets our check
 with RQ's JSON serializer, the one VeoGen writes. Requeueing a job from the
 dashboard is safe: a job only carries a generation id and its fencing token,
 jobs never submit to a paid provider (admission in the scheduler does), and a
-stale token makes the job do nothing. Imports flask, rq_dashboard and
+stale token makes the job do nothing. Changes (requeue, delete, empty) are
+refused when the browser says they come from another site, and no page of the
+dashboard can be framed. Imports flask, rq_dashboard and
 waitress, lazily from the CLI; never streamlit or worker code.
 """
 
@@ -26,8 +28,36 @@ log = logging.getLogger("veogen.dashboard")
 REALM = "VeoGen queue"
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+CHANGING_GET_PREFIXES = ("/requeue/",)
+"""rq-dashboard paths that change state even on GET (``/requeue/<queue>`` requeues every failed job)."""
+
+
 def _same(given: str | None, expected: str) -> bool:
     return hmac.compare_digest((given or "").encode(), expected.encode())
+
+
+def _cross_site() -> bool:
+    """Whether the browser says this request comes from another site.
+
+    A browser sends basic-auth credentials it remembers with any request, so a
+    page elsewhere could make an operator's browser requeue or empty queues.
+    ``Sec-Fetch-Site`` (every current browser) decides; without it, ``Origin``
+    then ``Referer`` must name this host. A request with none of them is not from
+    a browser page (curl, a script) and cannot be forged cross-site.
+    """
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site not in ("same-origin", "none")
+    here = request.host_url.rstrip("/")
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        return origin.rstrip("/") != here
+    referer = request.headers.get("Referer")
+    if referer is not None:
+        return not (referer == here or referer.startswith(here + "/"))
+    return False
 
 
 def make_app(settings: Settings) -> Flask:
@@ -54,7 +84,17 @@ def make_app(settings: Settings) -> Flask:
             return Response(
                 "Log in to the VeoGen queue dashboard.", 401, {"WWW-Authenticate": f'Basic realm="{REALM}"'}
             )
+        changes = request.method not in SAFE_METHODS or request.path.startswith(CHANGING_GET_PREFIXES)
+        if changes and _cross_site():
+            log.warning("refused a cross-site %s %s", request.method, request.path)
+            return Response("Changes to the queue must come from the dashboard's own pages.", 403)
         return None
+
+    @app.after_request
+    def _no_framing(response: Response) -> Response:
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+        return response
 
     setup_rq_connection(app)
     return app

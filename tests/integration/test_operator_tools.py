@@ -39,8 +39,10 @@ pytestmark = pytest.mark.integration
 DASHBOARD_PASSWORD = "a-dashboard-password-for-tests"
 
 
-def get(url: str, *, auth: tuple[str, str] | None = None, method: str = "GET") -> tuple[int, bytes]:
-    request = urllib.request.Request(url, method=method)
+def get(
+    url: str, *, auth: tuple[str, str] | None = None, method: str = "GET", headers: dict[str, str] | None = None
+) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, method=method, headers=headers or {})
     if auth:
         request.add_header("Authorization", "Basic " + base64.b64encode(":".join(auth).encode()).decode())
     try:
@@ -205,7 +207,26 @@ def test_the_dashboard_wants_a_password_and_requeueing_never_pays_twice(
         registry.add(job, exc_string="Work-horse terminated unexpectedly")
     assert registry.get_job_count(cleanup=False) == current + 1
 
-    status, body = get(base + "/requeue/veogen", auth=("operator", DASHBOARD_PASSWORD), method="POST")
+    operator = ("operator", DASHBOARD_PASSWORD)
+    # A page on another site cannot make the operator's browser requeue or empty anything.
+    for method in ("GET", "POST"):
+        assert (
+            get(base + "/requeue/veogen", auth=operator, method=method, headers={"Sec-Fetch-Site": "cross-site"})[0]
+            == 403
+        )
+    assert (
+        get(
+            base + "/queue/veogen/failed/empty",
+            auth=operator,
+            method="POST",
+            headers={"Origin": "https://evil.example"},
+        )[0]
+        == 403
+    )
+    assert registry.get_job_count(cleanup=False) == current + 1
+    # The dashboard's own button: a same-origin request.
+    same_origin = {"Sec-Fetch-Site": "same-origin", "Origin": base}
+    status, body = get(base + "/requeue/veogen", auth=operator, method="POST", headers=same_origin)
     assert status == 200 and json.loads(body)["count"] == current + 1, body
     assert wait_until(lambda: studio.get_generation(user, gid).status.is_final, timeout=90)
     assert studio.get_generation(user, gid).status is Status.SUCCEEDED
