@@ -39,8 +39,8 @@ def _init(_args: argparse.Namespace) -> int:
     from core.studio import build_studio
 
     settings = get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.check_secrets()  # before anything is written
+    settings.prepare_data_dir()
     upgrade_database(settings.resolved_database_url())
     password = build_studio(settings).ensure_admin(settings.admin_password)
     if password and not settings.admin_password:
@@ -174,7 +174,8 @@ class _Supervisor:
 def _up(args: argparse.Namespace) -> int:
     settings = get_settings()
     settings.check_secrets()  # before any process starts
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.prepare_data_dir()
+    os.umask(0o077)  # what this studio and its children write is theirs alone
     env = dict(os.environ)
     redis_proc = None
     if not settings.redis_url:

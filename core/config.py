@@ -8,6 +8,7 @@ worker code.
 from __future__ import annotations
 
 import base64
+import os
 import secrets
 import sys
 from collections.abc import Callable
@@ -283,10 +284,21 @@ class Settings(BaseSettings):
             raise ConfigurationError("VEOGEN_DASHBOARD_PASSWORD must be set when VEOGEN_ENV=production")
         return self._generated("dashboard_password", lambda: secrets.token_urlsafe(18))
 
+    def prepare_data_dir(self) -> Path:
+        """Create ``data_dir`` readable by this user only (0700), tightening it if it exists.
+
+        The folder holds the database, media, Redis's files and generated secrets;
+        whatever mode a file inside gets, nobody else can reach it through here.
+        """
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if self.data_dir.stat().st_uid == os.getuid():  # a volume someone else owns is theirs to set
+            self.data_dir.chmod(0o700)
+        return self.data_dir
+
     def _generated(self, name: str, make: Callable[[], str]) -> str:
         path = self.data_dir / name
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
+            self.prepare_data_dir()
             path.write_text(make())
             path.chmod(0o600)
         return path.read_text().strip()

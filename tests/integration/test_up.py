@@ -62,6 +62,11 @@ def test_up_starts_everything_and_ctrl_c_stops_it(tmp_path: Path):
         sock = tmp_path / "data" / "redis" / "redis.sock"
         assert Redis(unix_socket_path=str(sock)).ping()
         assert (tmp_path / "data" / "veogen.db").exists()
+        # Nobody else on the machine reads the database, media, Redis files or secrets.
+        assert (tmp_path / "data").stat().st_mode & 0o777 == 0o700
+        for path in (tmp_path / "data").rglob("*"):
+            if path.is_file():
+                assert path.stat().st_mode & 0o077 == 0, path
         # redis, 2 workers, scheduler, exporter, web
         assert wait_until(lambda: len(children(up.pid)) == 6, timeout=20)
         assert wait_until(lambda: "veogen_workers_alive 2.0" in scrape(exporter_port), timeout=20)

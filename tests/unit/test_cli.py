@@ -98,3 +98,10 @@ def test_init_refuses_to_start_in_production_with_a_default_cookie_key(
     get_settings.cache_clear()
     assert main(["init"]) == 2
     assert "VEOGEN_COOKIE_KEY is too short or a known default" in capsys.readouterr().err
+
+
+def test_init_makes_the_data_folder_private_even_when_it_exists(data_env: Path):
+    data_env.mkdir(parents=True, exist_ok=True)
+    data_env.chmod(0o755)
+    assert main(["init"]) == 0
+    assert data_env.stat().st_mode & 0o777 == 0o700
