@@ -244,6 +244,33 @@ def nginx_conf() -> str:
     return (ROOT / "monitoring" / "nginx" / "veogen.conf").read_text()
 
 
+def nginx_blocks(conf: str) -> tuple[str, dict[str, str]]:
+    """The server block's own directives (its locations cut out) and each location's body, comments dropped."""
+    text = re.sub(r"#[^\n]*", "", conf)
+    server = text[text.index("server {") :]
+    locations: dict[str, str] = {}
+    own = server
+    for found in re.finditer(r"location\s+([^{]+?)\s*\{([^{}]*)\}", server):
+        locations[found.group(1)] = found.group(2)
+        own = own.replace(found.group(0), "")
+    return own, locations
+
+
+def directives(block: str, name: str) -> list[str]:
+    """The arguments of each `name ...;` directive in a block of nginx config."""
+    return [m.group(1).strip() for m in re.finditer(rf"(?:^|[;{{}}\s]){name}\s+([^;]*);", block)]
+
+
+def megabytes(size: str) -> float:
+    """An nginx size (`21m`, `512k`, `1048576`) in MiB."""
+    number, unit = re.fullmatch(r"(\d+)([kKmMgG]?)", size).groups()  # type: ignore[union-attr]
+    return int(number) * {"": 1, "k": 2**10, "m": 2**20, "g": 2**30}[unit.lower()] / 2**20
+
+
+def streamlit_max_upload_mb() -> int:
+    return int(tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["server"]["maxUploadSize"])
+
+
 def test_nginx_proxies_the_streamlit_websocket():
     conf = nginx_conf()
     stream = conf.split("location /_stcore/stream", 1)[1].split("}", 1)[0]
@@ -257,12 +284,67 @@ def test_nginx_proxies_the_streamlit_websocket():
     assert timeout and int(timeout.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[timeout.group(2)] >= 3600
 
 
-def test_nginx_accepts_the_uploads_the_app_accepts():
-    size = re.search(r"client_max_body_size (\d+)m;", nginx_conf())
-    assert size, "client_max_body_size is not set in megabytes"
-    streamlit = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())["server"]["maxUploadSize"]
-    assert int(size.group(1)) * 1024 * 1024 > MAX_IMAGE_BYTES
-    assert int(size.group(1)) >= streamlit
+def test_streamlit_takes_no_larger_uploads_than_the_studio_accepts():
+    # Streamlit keeps each upload in the web process's memory for any page session (logged in or not);
+    # a widget's max_upload_size is enforced by the browser only, server.maxUploadSize by the server,
+    # which compares it with the whole multipart body: the largest image plus at most 1 MiB of framing.
+    assert MAX_IMAGE_BYTES < streamlit_max_upload_mb() * 2**20 <= MAX_IMAGE_BYTES + 2**20
+
+
+def test_nginx_takes_bodies_only_on_the_upload_path_and_as_large_as_streamlit_does():
+    server, locations = nginx_blocks(nginx_conf())
+    assert [megabytes(v) for v in directives(server, "client_max_body_size")] == [1]
+    upload = locations["/_stcore/upload_file/"]
+    (size,) = directives(upload, "client_max_body_size")
+    # One image of the largest size accepted with its multipart framing; no more than Streamlit takes.
+    assert MAX_IMAGE_BYTES / 2**20 < megabytes(size) <= streamlit_max_upload_mb()
+    assert "proxy_request_buffering off" in upload, "uploads stream through instead of filling nginx's temp files"
+    for spec, body in locations.items():
+        if spec != "/_stcore/upload_file/":
+            assert not directives(body, "client_max_body_size"), spec
+
+
+def test_nginx_limits_uploads_per_client_address():
+    conf = re.sub(r"#[^\n]*", "", nginx_conf())
+    _, locations = nginx_blocks(nginx_conf())
+    upload = locations["/_stcore/upload_file/"]
+    keys = dict(re.findall(r"map \$request_method (\$\w+) \{[^}]*PUT\s+(\$\w+);", conf))
+
+    def keyed_by_client(key: str) -> bool:
+        return key == "$binary_remote_addr" or keys.get(key) == "$binary_remote_addr"
+
+    req_zones = {m[1]: (m[0], m[2]) for m in re.findall(r"limit_req_zone\s+(\S+)\s+zone=(\w+):\S+\s+rate=(\S+);", conf)}
+    conn_zones = {m[1]: m[0] for m in re.findall(r"limit_conn_zone\s+(\S+)\s+zone=(\w+):\S+;", conf)}
+    (limit_req,) = directives(upload, "limit_req")
+    zone = re.search(r"zone=(\w+)", limit_req).group(1)  # type: ignore[union-attr]
+    key, rate = req_zones[zone]
+    assert keyed_by_client(key), f"limit_req zone {zone} is keyed by {key}, not the client address"
+    per_minute = int(rate[:-3]) * (60 if rate.endswith("r/s") else 1)
+    burst = int(re.search(r"burst=(\d+)", limit_req).group(1))  # type: ignore[union-attr]
+    assert per_minute <= 10 and burst <= 10, "a client address parks at most a few hundred MB at once"
+    (limit_conn,) = directives(upload, "limit_conn")
+    conn_zone, most = limit_conn.split()
+    assert keyed_by_client(conn_zones[conn_zone]) and 3 <= int(most) <= 8
+    assert directives(upload, "limit_req_status") == ["429"] and directives(upload, "limit_conn_status") == ["429"]
+    # The real client address: nginx takes it from the host proxy's X-Forwarded-For.
+    assert "real_ip_header X-Forwarded-For;" in conf
+
+
+FRAMING_HEADERS = {"Content-Security-Policy": "\"frame-ancestors 'self'\"", "X-Frame-Options": '"SAMEORIGIN"'}
+
+
+def test_nginx_forbids_other_sites_to_frame_the_studio():
+    server, locations = nginx_blocks(nginx_conf())
+    sent = {h.split(None, 1)[0]: h.split(None, 1)[1] for h in directives(server, "add_header")}
+    for name, value in FRAMING_HEADERS.items():
+        assert sent.get(name) == f"{value} always", f"{name} is not sent on every answer (errors included)"
+    for spec, body in locations.items():
+        # nginx drops the server's add_header lines in a location that has its own.
+        assert not directives(body, "add_header"), f"location {spec} would drop the framing headers"
+
+
+def test_grafana_refuses_to_be_framed(services):
+    assert environment(services["grafana"])["GF_SECURITY_ALLOW_EMBEDDING"] == "false"  # X-Frame-Options: deny
 
 
 def test_promtail_reads_docker_and_labels_service_and_level():
