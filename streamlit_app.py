@@ -4,7 +4,9 @@ Every run checks the session against the database (``pages/_ui/auth.py``): a
 disabled user, a revoked session or a cookie issued before a logout ends the
 session here, before any page runs. Creators get Create, Gallery and Account;
 admins also Analytics, Queue, Users and Settings; a user whose password must change gets Account
-only. Imports streamlit and ``core``/``pages._ui`` only.
+only. The page runs inside the error boundary (``pages/_ui/boundary.py``): in production an
+unexpected error shows an incident id, never a traceback. Imports streamlit and
+``core``/``pages._ui`` only.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages._ui import auth, guards, state
+from pages._ui import auth, boundary, guards, state
 from pages._ui.widgets import md
 
 st.set_page_config(page_title="VeoGen", page_icon=":material/movie:", layout="wide")
+boundary.hide_error_details()
 
 PAGE_FILES = (
     state.CREATE_PAGE,
@@ -49,7 +52,7 @@ def stand_ins(body: Callable[[], None], files: tuple[str, ...], title: str) -> l
 if user is None or auth.opening():
     # The login form answers at every page's address, so a deep link survives logging in.
     login = st.Page(login_page, title="Log in", icon=":material/login:", default=True)
-    st.navigation([login, *stand_ins(login_page, PAGE_FILES, "Log in")], position="hidden").run()
+    boundary.run_page(st.navigation([login, *stand_ins(login_page, PAGE_FILES, "Log in")], position="hidden"))
     st.stop()
 
 with st.sidebar:
@@ -69,7 +72,7 @@ if user.must_change_password:
     # Nothing else until the one-time password is replaced; other addresses lead to Account.
     first = st.Page(guards.ACCOUNT_PAGE, title="Account", icon=":material/person:", default=True)
     others = tuple(page for page in PAGE_FILES if page != guards.ACCOUNT_PAGE)
-    st.navigation([first, *stand_ins(to_account, others, "Account")], position="hidden").run()
+    boundary.run_page(st.navigation([first, *stand_ins(to_account, others, "Account")], position="hidden"))
     st.stop()
 
 studio_pages = [
@@ -85,7 +88,9 @@ if user.is_admin:
         st.Page(guards.ADMIN_USERS_PAGE, title="Users", icon=":material/group:"),
         st.Page(guards.ADMIN_SETTINGS_PAGE, title="Settings", icon=":material/settings:"),
     ]
-    st.navigation({"Studio": studio_pages, "Administration": admin_pages}).run()
+    boundary.run_page(st.navigation({"Studio": studio_pages, "Administration": admin_pages}))
 else:
     # Admin pages are not registered for creators; their addresses answer with the refusal.
-    st.navigation([*studio_pages, *stand_ins(guards.refuse_admin_page, guards.ADMIN_PAGES, "Not allowed")]).run()
+    boundary.run_page(
+        st.navigation([*studio_pages, *stand_ins(guards.refuse_admin_page, guards.ADMIN_PAGES, "Not allowed")])
+    )

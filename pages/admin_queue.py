@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.errors import PermissionDeniedError
-from pages._ui import guards, queue_widgets, state
+from pages._ui import boundary, guards, queue_widgets, state
 
 REFRESH_SECONDS = 5
 """How often the health header re-reads the queue, in seconds."""
@@ -27,7 +27,7 @@ st.title("Queue")
 state.show_flash()
 
 
-@st.fragment(run_every=REFRESH_SECONDS)
+@boundary.fragment(run_every=REFRESH_SECONDS)
 def live_header() -> None:
     try:
         queue_widgets.header(studio.operations.snapshot(admin.id))

@@ -9,9 +9,10 @@ from __future__ import annotations
 import streamlit as st
 
 from core import catalog
-from core.services.generations import GenerationPage
+from core.errors import ValidationError
+from core.services.generations import MAX_SEARCH_CHARS, GenerationPage
 from core.status import Status
-from pages._ui import state, widgets
+from pages._ui import boundary, state, widgets
 
 # Cards per row.
 COLUMNS = 3
@@ -41,7 +42,11 @@ with st.container(horizontal=True, vertical_alignment="bottom"):
         placeholder="Any model",
     )
     search = st.text_input(
-        "Search prompts", key="gallery_search", persist_state="session", placeholder="Words in the prompt"
+        "Search prompts",
+        key="gallery_search",
+        persist_state="session",
+        placeholder="Words in the prompt",
+        help=f"Up to {MAX_SEARCH_CHARS} characters.",
     )
 
 filters = (tuple(statuses), tuple(models), search.strip())
@@ -58,7 +63,11 @@ def load() -> GenerationPage:
     return result
 
 
-result = load()
+try:
+    result = load()
+except ValidationError as exc:  # the search is over the limit or has control characters
+    st.error(widgets.md(str(exc)))
+    st.stop()
 if result.total == 0:
     if any(filters):
         st.info("No generations match these filters.")
@@ -70,7 +79,7 @@ if result.total == 0:
 in_progress = any(not view.is_final for view in result.items)
 
 
-@st.fragment(run_every=widgets.REFRESH_SECONDS if in_progress else None)
+@boundary.fragment(run_every=widgets.REFRESH_SECONDS if in_progress else None)
 def grid() -> None:
     """The cards; while any is in progress they refresh, and the page reruns once all are final."""
     current = load() if in_progress else result

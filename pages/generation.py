@@ -23,6 +23,8 @@ if not generation_id:
     st.stop()
 
 try:
+    if not state.looks_like_id(generation_id):
+        raise NotFoundError("No such generation.")
     view = studio.get_generation(user.id, generation_id)
 except NotFoundError:
     # Unknown and not-yours look the same: nothing about the row is shown.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -26,6 +27,9 @@ from core.services.budgets import Limits, check_budget
 from core.services.lifecycle import transition
 from core.status import Status
 from core.storage import Storage
+
+MAX_SEARCH_CHARS = 200
+"""Longest gallery search, in characters (SQLite refuses LIKE patterns past about 50,000 bytes)."""
 
 
 @dataclass(frozen=True)
@@ -412,6 +416,21 @@ def get_generation(*, session: Session, user_id: int, generation_id: str) -> Gen
     return to_view(_owned(session, user_id, generation_id))
 
 
+def clean_search(search: str) -> str:
+    """Return the search without surrounding spaces, or refuse one over the limit or with control characters."""
+    search = unicodedata.normalize("NFC", search or "").strip()
+    if len(search) > MAX_SEARCH_CHARS:
+        raise ValidationError(
+            f"Search is {len(search)} characters long; the limit is {MAX_SEARCH_CHARS}.", field="search"
+        )
+    for ch in search:
+        if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn"):
+            raise ValidationError(
+                f"Search contains an invisible or control character (U+{ord(ch):04X}); remove it.", field="search"
+            )
+    return search
+
+
 def list_generations(
     *,
     session: Session,
@@ -422,14 +441,15 @@ def list_generations(
     models: list[str] | None = None,
     search: str = "",
 ) -> GenerationPage:
-    """Return one page of the user's generations, newest first, filtered."""
+    """Return one page of the user's generations, newest first, filtered (the search is checked first)."""
+    search = clean_search(search)
     conditions = [Generation.user_id == user_id]
     if statuses:
         conditions.append(Generation.status.in_(statuses))
     if models:
         conditions.append(Generation.model.in_(models))
-    if search.strip():
-        conditions.append(func.lower(Generation.prompt).contains(search.strip().lower(), autoescape=True))
+    if search:
+        conditions.append(func.lower(Generation.prompt).contains(search.lower(), autoescape=True))
     total = session.execute(select(func.count()).select_from(Generation).where(*conditions)).scalar_one()
     pages = max(1, -(-total // page_size))
     page = min(max(1, page), pages)

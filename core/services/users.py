@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -24,6 +25,9 @@ from core.services.auth import check_password, hash_password, revoke_sessions
 
 ROLES = ("admin", "creator")
 """Every role a user can have."""
+
+MAX_NAME_CHARS = 128
+"""Longest display name, in characters (the column's width)."""
 
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9_.-]{1,31}")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+'-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,8}[A-Za-z]{2,24}")
@@ -98,6 +102,19 @@ def _check_username(username: str) -> str:
     return username
 
 
+def _check_name(name: str) -> str:
+    """Return a display name without surrounding spaces; refuse one over the limit or with control characters."""
+    name = unicodedata.normalize("NFC", name or "").strip()
+    if len(name) > MAX_NAME_CHARS:
+        raise ValidationError(f"Name is {len(name)} characters long; the limit is {MAX_NAME_CHARS}.", field="name")
+    for ch in name:
+        if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn"):
+            raise ValidationError(
+                f"Name contains an invisible or control character (U+{ord(ch):04X}); remove it.", field="name"
+            )
+    return name
+
+
 def create_user(
     *,
     session: Session,
@@ -111,6 +128,7 @@ def create_user(
 ) -> UserView:
     """Create a user; refuses a taken or malformed username and a weak password."""
     username = _check_username(username)
+    name = _check_name(name)
     if role not in ROLES:
         raise ValidationError(f"Role must be one of {', '.join(ROLES)}.", field="role")
     if email and not _EMAIL.fullmatch(email):

@@ -7,6 +7,7 @@ a widget; stored ones come back only as ``CredentialView`` (set or not, last fou
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -18,7 +19,7 @@ from core.errors import NotFoundError, PermissionDeniedError, ValidationError
 from core.services.credentials import CredentialView
 from core.services.users import ROLES, UserView
 from core.studio import Studio
-from pages._ui import state
+from pages._ui import boundary, state
 from pages._ui.guards import ADMIN_ONLY
 from pages._ui.widgets import fmt_time, fmt_usd, md
 
@@ -27,6 +28,18 @@ REVEAL = "users_reveal"
 
 ERRORS = (ValidationError, PermissionDeniedError, NotFoundError)
 """What an account action may refuse with; the page shows the message."""
+
+MAX_CREDENTIAL_CHARS = 256
+"""Longest credential accepted, in characters (a Gemini API key has 39; a Vertex project id at most 30)."""
+
+MAX_LIMIT_CHARS = 20
+"""Longest budget or cap an admin may type, in characters."""
+
+MAX_BUDGET_USD = Decimal("99999999")
+"""Largest monthly budget, in US dollars (money columns hold eight digits before the point)."""
+
+MAX_OPEN_CAP = 100_000
+"""Largest open-generation cap."""
 
 
 def show_refusal(exc: Exception) -> None:
@@ -54,6 +67,15 @@ def credential_status(view: CredentialView) -> str:
     return f"set · …{view.last4}" if view.last4 else "set"
 
 
+def credential_refusal(label: str, value: str) -> str | None:
+    """Why a pasted credential is refused (too long, or with a control or invisible character), or None."""
+    if len(value) > MAX_CREDENTIAL_CHARS:
+        return f"{label} is {len(value)} characters long; the limit is {MAX_CREDENTIAL_CHARS}."
+    if any(unicodedata.category(ch)[0] == "C" for ch in value):
+        return f"{label} contains an invisible or control character; paste it again without it."
+    return None
+
+
 def credential_editor(
     label: str, view: CredentialView, save: Callable[[str], object], *, key: str, secret: bool, help: str = ""
 ) -> None:
@@ -77,10 +99,16 @@ def credential_editor(
     def on_save() -> None:
         value = str(ss.get(field) or "").strip()
         ss[field] = ""
-        if value:
+        refusal = credential_refusal(label, value)
+        if refusal:
+            ss[outcome] = ("error", refusal)
+        elif value:
             store(value, f"{label} saved.")
         else:
             ss[outcome] = ("error", f"Enter a value to save (or use Remove to clear the {label}).")
+
+    def on_remove() -> None:
+        store("", f"{label} removed.")
 
     with st.container(border=True):
         st.markdown(f"**{label}** · {credential_status(view)}")
@@ -95,9 +123,9 @@ def credential_editor(
                 autocomplete="off",
                 label_visibility="collapsed",
             )
-            st.form_submit_button("Save", key=f"{key}-save", on_click=on_save)
+            st.form_submit_button("Save", key=f"{key}-save", on_click=boundary.guarded(on_save))
         if view.is_set:
-            st.button("Remove", key=f"{key}-remove", on_click=lambda: store("", f"{label} removed."))
+            st.button("Remove", key=f"{key}-remove", on_click=boundary.guarded(on_remove))
         shown = ss.pop(outcome, None)
         if shown:
             (st.success if shown[0] == "success" else st.error)(shown[1])
@@ -180,16 +208,29 @@ def new_user_form(studio: Studio, actor_id: int, *, invite: bool) -> None:
 
 def parse_limits(budget_text: str, cap_text: str) -> tuple[Decimal | None, int | None]:
     """Read the budget (USD) and open cap typed by an admin; empty means the studio default."""
+    budget_text, cap_text = budget_text.strip(), cap_text.strip()
+    for text, label, field in (
+        (budget_text, "Monthly budget", "monthly_budget_usd"),
+        (cap_text, "Open-generation cap", "max_open_generations"),
+    ):
+        if len(text) > MAX_LIMIT_CHARS:
+            raise ValidationError(
+                f"{label} is {len(text)} characters long; the limit is {MAX_LIMIT_CHARS}.", field=field
+            )
     try:
-        budget = Decimal(budget_text.strip().lstrip("$").replace(",", "")) if budget_text.strip() else None
+        budget = Decimal(budget_text.lstrip("$").replace(",", "")) if budget_text else None
     except InvalidOperation:
         raise ValidationError(f"Not an amount in dollars: {budget_text!r}.", field="monthly_budget_usd") from None
     if budget is not None and not budget.is_finite():
         raise ValidationError("The budget must be a finite amount.", field="monthly_budget_usd")
+    if budget is not None and budget > MAX_BUDGET_USD:
+        raise ValidationError(f"The budget can be at most {fmt_usd(MAX_BUDGET_USD)}.", field="monthly_budget_usd")
     try:
-        cap = int(cap_text.strip()) if cap_text.strip() else None
+        cap = int(cap_text) if cap_text else None
     except ValueError:
         raise ValidationError(f"Not a whole number: {cap_text!r}.", field="max_open_generations") from None
+    if cap is not None and cap > MAX_OPEN_CAP:
+        raise ValidationError(f"The cap can be at most {MAX_OPEN_CAP:,}.", field="max_open_generations")
     return budget, cap
 
 
@@ -240,7 +281,10 @@ def user_actions(studio: Studio, actor_id: int, user: UserView) -> None:
             except ValidationError as exc:
                 st.error(md(str(exc)))
             else:
-                act(lambda: accounts.set_limits(actor_id, user.id, budget, cap), f"Limits of {user.username} saved.")
+                act(
+                    lambda: accounts.set_limits(actor_id, user.id, budget, cap),
+                    f"Limits of {user.username} saved.",
+                )
 
 
 def events_table(events: list[tuple[datetime, str, str, str]]) -> None:

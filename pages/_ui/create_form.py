@@ -20,7 +20,7 @@ from core.errors import NotFoundError, ProviderError, ValidationError
 from core.images import MAX_IMAGE_BYTES, CleanImage, check_image
 from core.services.generations import GenerationForm, GenerationView, UploadedImage
 from core.studio import Studio
-from pages._ui import state
+from pages._ui import boundary, state
 from pages._ui.widgets import excerpt, fmt_time, fmt_usd, md
 
 # Widget keys of the Create form (the ``create_`` prefix is cleared at logout).
@@ -106,6 +106,8 @@ def remix(studio: Studio, user_id: int, specs: dict[str, ModelSpec]) -> str | No
     elif requested != ss.get(state.REMIX_LOADED):
         ss[state.REMIX_LOADED] = requested
         try:
+            if not state.looks_like_id(requested):
+                raise NotFoundError("No such generation.")
             source = studio.get_generation(user_id, requested).as_form()
         except NotFoundError:
             st.error("No such generation to remix.")
@@ -312,7 +314,7 @@ def prompt_area(studio: Studio, mode: str) -> str:
             icon=":material/auto_awesome:",
             disabled=unavailable is not None,
             help=unavailable or f"Rewrite the prompt with {studio.settings.prompt_model}; you can undo it.",
-            on_click=_improve,
+            on_click=boundary.guarded(_improve),
             args=(studio,),
         )
     if unavailable:
@@ -328,7 +330,7 @@ def prompt_area(studio: Studio, mode: str) -> str:
             st.info(f"Prompt improved by {md(improved.model)}; edit it or submit.")
         with st.expander("Your original prompt"):
             st.text(improved.original)
-            st.button("Restore my original prompt", key="create_restore", on_click=_restore)
+            st.button("Restore my original prompt", key="create_restore", on_click=boundary.guarded(_restore))
     return text
 
 

@@ -6,6 +6,7 @@ Imports streamlit and ``core`` only.
 from __future__ import annotations
 
 import contextlib
+import re
 from dataclasses import dataclass
 
 import streamlit as st
@@ -65,6 +66,15 @@ ENTRY = "streamlit_app.py"
 CREATE_PAGE = "pages/create.py"
 GALLERY_PAGE_FILE = "pages/gallery.py"
 DETAIL_PAGE = "pages/generation.py"
+
+
+_GENERATION_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def looks_like_id(value: str) -> bool:
+    """Whether a query parameter can be a generation id (32 hex digits); anything else is answered "No such …"
+    without asking the database (a NUL byte is an error in PostgreSQL)."""
+    return bool(_GENERATION_ID.fullmatch(value))
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from core.errors import NotFoundError, StorageError, ValidationError, VeoGenErro
 from core.services.generations import RETRYABLE, EventView, GenerationView, VideoView
 from core.status import Status
 from core.studio import Studio
-from pages._ui import state
+from pages._ui import boundary, state
 
 STAGE_PROGRESS: dict[Status, float] = {
     Status.QUEUED: 0.05,
@@ -349,7 +349,7 @@ def video_player(studio: Studio, user_id: int, view: GenerationView, video: Vide
     st.caption(f"SHA-256 {video.sha256}")
 
 
-@st.dialog("Play", width="large")
+@boundary.dialog("Play", width="large")
 def play_dialog(studio: Studio, user_id: int, view: GenerationView) -> None:
     """The gallery's player: every video of a generation, without leaving the gallery."""
     st.text(excerpt(view.prompt, 160))
@@ -375,7 +375,7 @@ def live_panel(studio: Studio, user_id: int, generation_id: str, body: Callable[
     first = studio.get_generation(user_id, generation_id)
     polling = not first.is_final
 
-    @st.fragment(run_every=REFRESH_SECONDS if polling else None)
+    @boundary.fragment(run_every=REFRESH_SECONDS if polling else None)
     def panel() -> None:
         try:
             view = studio.get_generation(user_id, generation_id)

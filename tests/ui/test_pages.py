@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import catalog
 from core.models import User
+from core.services import generations as gen_service
 from core.status import Status
 from tests.ui.conftest import ROOT, UiEnv, button, log_in, new_app, open_page, texts, unescape
 
@@ -254,6 +255,18 @@ def test_gallery_open_goes_to_the_detail_page(ui_env: UiEnv) -> None:
     assert at.query_params["id"] == view.id
     assert [t.value for t in at.title] == ["Generation"]
     assert "a windmill in fog" in texts(at)
+
+
+def test_gallery_search_over_the_limit_says_so_and_shows_no_sql(ui_env: UiEnv) -> None:
+    ui_env.submit(ui_env.alice, "a purple octopus")
+    at = open_page(log_in("alice"), GALLERY)
+    at.text_input(key="gallery_search").input("x" * 50_000).run()  # SQLite: "LIKE or GLOB pattern too complex"
+    assert not at.exception
+    limit = gen_service.MAX_SEARCH_CHARS
+    assert errors(at) == [f"Search is 50000 characters long; the limit is {limit}."]
+    shown = texts(at)
+    assert "SELECT" not in shown and "sqlite" not in shown.lower() and "a purple octopus" not in shown
+    assert str(limit) in at.text_input(key="gallery_search").help  # said before anyone types that much
 
 
 # -- detail -------------------------------------------------------------------------------
