@@ -47,7 +47,7 @@ def show_refusal(exc: Exception) -> None:
 
 
 def act(action: Callable[[], object], done: str) -> None:
-    """Run an account action; on success flash ``done`` and rerun, else show why it was refused."""
+    """Run an account action; on success flash ``done`` (Markdown: escape usernames) and rerun, else say why not."""
     try:
         action()
     except ERRORS as exc:
@@ -243,7 +243,7 @@ def user_actions(studio: Studio, actor_id: int, user: UserView) -> None:
         if st.button("Re-enable" if user.disabled else "Disable", key=f"{key}-disable"):
             act(
                 lambda: accounts.set_disabled(actor_id, user.id, not user.disabled),
-                f"{user.username} {'re-enabled' if user.disabled else 'disabled; their sessions have ended'}.",
+                f"{md(user.username)} {'re-enabled' if user.disabled else 'disabled; their sessions have ended'}.",
             )
         if st.button("Reset password", key=f"{key}-reset"):
             try:
@@ -260,7 +260,7 @@ def user_actions(studio: Studio, actor_id: int, user: UserView) -> None:
     with left, st.form(f"{key}-role-form", border=False):
         role = st.selectbox("Role", ROLES, index=ROLES.index(user.role), key=f"{key}_role")
         if st.form_submit_button("Save role"):
-            act(lambda: accounts.set_role(actor_id, user.id, str(role)), f"{user.username} is now {role}.")
+            act(lambda: accounts.set_role(actor_id, user.id, str(role)), f"{md(user.username)} is now {role}.")
     with right, st.form(f"{key}-limits-form", border=False):
         default_budget = fmt_usd(studio.limits.default_monthly_budget_usd)
         budget_text = st.text_input(
@@ -283,7 +283,7 @@ def user_actions(studio: Studio, actor_id: int, user: UserView) -> None:
             else:
                 act(
                     lambda: accounts.set_limits(actor_id, user.id, budget, cap),
-                    f"Limits of {user.username} saved.",
+                    f"Limits of {md(user.username)} saved.",
                 )
 
 

@@ -55,14 +55,25 @@ REFRESH_SECONDS = 2
 
 _MARKDOWN_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")
 
+WORD_JOINER = "\u2060"
+"""An invisible character that joins without a break; put inside what GitHub-flavoured Markdown would link."""
+
+_AUTOLINK_TRIGGERS = re.compile(r"(?i)(?<=www)(?=\.)|(?<=:)(?=//)|(?<=@)")
+"""Where Streamlit's Markdown starts a link by itself, escaped or not: ``www.``, ``scheme://``, ``name@host``."""
+
 
 def md(text: str) -> str:
-    """Escape text for Streamlit's Markdown (alerts, captions and st.table cells all render it).
+    """Make text inert in Streamlit's Markdown (alerts, captions, labels and st.table cells all render it).
 
-    Prompts and provider messages are user or third-party text: unescaped, a prompt could
-    draw links, remote images (tracking pixels), LaTeX or colour directives.
+    Prompts, usernames and provider messages are user or third-party text. Backslash-escaping
+    every punctuation character stops links, remote images (tracking pixels), LaTeX and colour
+    directives written in Markdown, but not GitHub's autolinks: the renderer turns bare URLs,
+    ``www.`` addresses and email addresses into links after the escapes are read. A word joiner
+    inside each of those keeps them plain text that reads the same. Prefer ``st.text``, ``st.code``
+    or a dataframe for longer user text; they render no Markdown at all.
     """
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    flat = " ".join(str(text).split())
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", _AUTOLINK_TRIGGERS.sub(WORD_JOINER, flat))
 
 
 def fmt_usd(amount: Decimal | None) -> str:

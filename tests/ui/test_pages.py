@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import update
@@ -14,6 +16,7 @@ from core import catalog
 from core.models import User
 from core.services import generations as gen_service
 from core.status import Status
+from pages._ui.widgets import WORD_JOINER
 from tests.ui.conftest import ROOT, UiEnv, button, log_in, new_app, open_page, texts, unescape
 
 pytestmark = pytest.mark.ui
@@ -332,10 +335,96 @@ def test_prompt_markdown_is_shown_as_text_not_rendered(ui_env: UiEnv) -> None:
     at = open_page(log_in("alice"), DETAIL, id=view.id)
     [cell] = [v for t in at.table for v in t.value.get("Value", []) if "evil" in v]
     assert not re.search(r"(?<!\\)[\[\]()$:!]", cell)  # every Markdown character is escaped
-    assert unescape(cell) == prompt
+    assert unescape(cell).replace(WORD_JOINER, "") == prompt  # the joiners keep "http://" from being linked
     at = open_page(at, CREATE, remix=view.id)
     [remixing] = [i.value for i in at.info if "Remixing" in i.value]
     assert "](http" not in remixing and "\\]\\(http" in remixing
+
+
+# -- user and provider text is shown as text -----------------------------------------------
+
+URL_TEXT = "see https://evil.example/x and www.evil.example"
+PROVIDER_TEXT = "Quota exceeded; read https://evil.example/quota or write to abuse@evil.example"
+AUTOLINK = re.compile(r"(?i)(?:https?|ftp)://|(?<![\w.-])www\.|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\]\(|<a[\s>]")
+"""What Streamlit's GitHub-flavoured Markdown turns into a link: bare URLs, www., emails, [text](url), <a>."""
+
+PLAIN_ELEMENTS = {"text", "code", "dataframe"}
+"""Element types that show their strings as they are; every other element renders Markdown somewhere."""
+
+
+INPUT_FIELDS = {"value", "default"}
+"""Proto fields that hold what a text box contains: edited as plain text, never rendered."""
+
+
+def _strings(message: Any) -> Iterator[str]:
+    for descriptor, value in message.ListFields():
+        if descriptor.name in INPUT_FIELDS:
+            continue
+        values = value if descriptor.is_repeated else [value]
+        for item in values:
+            if descriptor.type == descriptor.TYPE_STRING:
+                yield item
+            elif descriptor.type == descriptor.TYPE_MESSAGE:
+                yield from _strings(item)
+
+
+def markdown_links(at: AppTest) -> list[str]:
+    """Every string of the last run that Streamlit renders as Markdown and that would become a link."""
+    found = []
+    for node in at._tree:
+        if node.type in PLAIN_ELEMENTS or getattr(node, "proto", None) is None:
+            continue
+        if node.type == "table":
+            strings: Iterator[str] = (str(cell) for cell in node.value.to_numpy().ravel())
+        else:
+            strings = _strings(node.proto)
+        found += [s for s in strings if AUTOLINK.search(unescape(s))]
+    return found
+
+
+def plain_texts(at: AppTest) -> str:
+    return "\n".join([str(t.value) for t in at.text] + [df.value.to_string() for df in at.dataframe])
+
+
+def fail_with_provider_message(env: UiEnv, prompt: str) -> str:
+    view = env.submit(env.alice, prompt)
+    env.studio.pipeline.fail(view.id, None, PROVIDER_TEXT, code="RESOURCE_EXHAUSTED")
+    return view.id
+
+
+def test_urls_in_prompts_and_provider_messages_are_not_links_on_gallery_and_detail(ui_env: UiEnv) -> None:
+    generation_id = fail_with_provider_message(ui_env, URL_TEXT)
+    at = open_page(log_in("alice"), GALLERY)
+    assert not at.exception
+    assert URL_TEXT in plain_texts(at)
+    assert markdown_links(at) == []
+
+    at = open_page(at, DETAIL, id=generation_id)
+    assert not at.exception
+    assert URL_TEXT in plain_texts(at)
+    assert "Quota exceeded" in texts(at)  # the provider's words are shown, without their links
+    assert markdown_links(at) == []
+
+    at = open_page(at, CREATE, remix=generation_id)
+    assert at.text_area(key="create_prompt").value == URL_TEXT
+    assert markdown_links(at) == []
+
+
+def test_urls_in_provider_messages_are_not_links_on_the_queue_page(ui_env: UiEnv) -> None:
+    ui_env.studio.create_user("root", "root-password-for-tests", role="admin")
+    fail_with_provider_message(ui_env, URL_TEXT)
+    at = open_page(log_in("root", "root-password-for-tests"), "pages/admin_queue.py")
+    assert not at.exception
+    assert PROVIDER_TEXT in plain_texts(at)
+    assert markdown_links(at) == []
+
+
+def test_a_username_that_looks_like_a_web_address_is_not_a_link(ui_env: UiEnv) -> None:
+    ui_env.studio.create_user("www.evil.example", "www-password-for-tests")
+    at = log_in("www.evil.example", "www-password-for-tests")
+    assert not at.exception
+    assert markdown_links(at) == []
+    assert "www.evil.example" in unescape(at.sidebar.markdown[0].value).replace(WORD_JOINER, "")
 
 
 # -- structure ------------------------------------------------------------------------------
