@@ -5,8 +5,9 @@ disabled user, a revoked session or a cookie issued before a logout ends the
 session here, before any page runs. Creators get Create, Gallery and Account;
 admins also Analytics, Queue, Users and Settings; a user whose password must change gets Account
 only. The page runs inside the error boundary (``pages/_ui/boundary.py``): in production an
-unexpected error shows an incident id, never a traceback. Imports streamlit and
-``core``/``pages._ui`` only.
+unexpected error shows an incident id, never a traceback. The favicon is an SVG from the
+repository, inlined into the page, so no browser fetches it from another host. Imports
+streamlit and ``core``/``pages._ui`` only.
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ import streamlit as st
 from pages._ui import auth, boundary, guards, state
 from pages._ui.widgets import md
 
-st.set_page_config(page_title="VeoGen", page_icon=":material/movie:", layout="wide")
+FAVICON = Path(__file__).resolve().parent / "pages" / "_ui" / "assets" / "favicon.svg"
+"""The browser tab's icon; Streamlit inlines an SVG file as a data: URL (a Material icon is fetched from Google)."""
+
+st.set_page_config(page_title="VeoGen", page_icon=FAVICON, layout="wide")
 boundary.hide_error_details()
 
 PAGE_FILES = (

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import update
+from streamlit.commands import page_config
 from streamlit.testing.v1 import AppTest
 
 from core import catalog
@@ -425,6 +426,22 @@ def test_a_username_that_looks_like_a_web_address_is_not_a_link(ui_env: UiEnv) -
     assert not at.exception
     assert markdown_links(at) == []
     assert "www.evil.example" in unescape(at.sidebar.markdown[0].value).replace(WORD_JOINER, "")
+
+
+def test_the_favicon_is_served_by_the_studio_itself(ui_env: UiEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Material icon as favicon makes every browser fetch it from fonts.gstatic.com; many installs are offline."""
+    sent: list[str] = []
+    original = page_config._get_favicon_string
+
+    def recording(page_icon: Any) -> str:
+        sent.append(original(page_icon))
+        return sent[-1]
+
+    monkeypatch.setattr(page_config, "_get_favicon_string", recording)
+    at = log_in("alice")
+    assert not at.exception and sent
+    for favicon in sent:  # an inline image: no request at all, to us or anyone else
+        assert favicon.startswith("data:image/"), favicon[:80]
 
 
 # -- structure ------------------------------------------------------------------------------
