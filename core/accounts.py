@@ -11,8 +11,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-import jwt
-
 from core import metrics
 from core.db import transaction
 from core.errors import NotFoundError, ValidationError
@@ -56,16 +54,23 @@ class Accounts:
         metrics.LOGINS.labels("ok" if result.user_id else "locked" if locked else "failed").inc()
         return result
 
-    def cookie_issued_at(self, token: str | None) -> datetime | None:
-        """When a login cookie was issued (from its signed expiry), or None if it is not ours."""
-        if not token:
-            return None
-        try:
-            payload = jwt.decode(token, self.settings.resolved_cookie_key(), algorithms=["HS256"])
-            expires = float(payload["exp_date"])
-        except (jwt.PyJWTError, KeyError, TypeError, ValueError):
-            return None
-        return datetime.fromtimestamp(expires - self.settings.cookie_expiry_days * 86400, tz=UTC)
+    def issue_cookie(self, username: str) -> tuple[str, datetime]:
+        """Sign a login cookie for ``username``, issued now; return it and when it expires."""
+        return auth.encode_cookie(
+            username=username,
+            key=self.settings.resolved_cookie_key(),
+            now=datetime.now(UTC),
+            expiry_days=self.settings.cookie_expiry_days,
+        )
+
+    def read_cookie(self, token: str | None) -> auth.CookieClaims | None:
+        """Whose a login cookie is and when it was issued, if we signed it and it has not expired."""
+        return auth.decode_cookie(
+            token,
+            key=self.settings.resolved_cookie_key(),
+            now=datetime.now(UTC),
+            expiry_days=self.settings.cookie_expiry_days,
+        )
 
     def session_user(self, username: str, issued_at: datetime | None) -> UserView | None:
         """The user of a session that still counts (enabled, not revoked since ``issued_at``), else None."""

@@ -10,7 +10,8 @@ Around its weaknesses (see ARCHITECTURE.md, "Known traps") it adds:
 - a password policy: minimum length, at most 72 bytes, not a common password
   (zxcvbn's frequency lists), not the username;
 - session revocation: logout, a password change, a reset or disabling a user
-  moves ``sessions_valid_after``, and every run refuses cookies issued before it;
+  moves ``sessions_valid_after``, and every run refuses cookies issued before it
+  (the issue time is signed into the cookie, never derived from a setting);
 - an event for every login, failure and lock, for admins to see.
 
 Services take ``session`` keyword-only and never commit.
@@ -19,9 +20,10 @@ Services take ``session`` keyword-only and never commit.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import bcrypt
+import jwt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -54,8 +56,6 @@ class LoginResult:
 
 
 def _aware(value: datetime | None) -> datetime | None:
-    from datetime import UTC
-
     return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
 
 
@@ -177,3 +177,52 @@ def change_password(*, session: Session, user_id: int, current: str, new: str, m
     user.password_hash = hash_password(new)
     user.must_change_password = False
     revoke_sessions(session=session, user=user, reason="password changed")
+
+
+# -- the login cookie --------------------------------------------------------------
+
+COOKIE_ALGORITHM = "HS256"
+"""How login cookies are signed (with VEOGEN_COOKIE_KEY)."""
+
+
+@dataclass(frozen=True)
+class CookieClaims:
+    """What a login cookie we signed says: whose it is and when it was issued."""
+
+    username: str
+    issued_at: datetime | None
+    """None for a cookie signed before the issue time was part of it: it counts only while nothing was revoked."""
+
+
+def encode_cookie(*, username: str, key: str, now: datetime, expiry_days: float) -> tuple[str, datetime]:
+    """Sign a login cookie for ``username`` issued at ``now``; return it and when it expires.
+
+    The claims are the ones streamlit-authenticator 0.4.2 wrote (``username``, ``exp_date``) plus
+    ``issued_at``, which the revocation check compares with ``sessions_valid_after``.
+    """
+    expires = now + timedelta(days=expiry_days)
+    claims = {"username": username, "exp_date": expires.timestamp(), "issued_at": now.timestamp()}
+    return jwt.encode(claims, key, algorithm=COOKIE_ALGORITHM), expires
+
+
+def decode_cookie(token: str | None, *, key: str, now: datetime, expiry_days: float) -> CookieClaims | None:
+    """The claims of a login cookie we signed that is still valid, else None.
+
+    A cookie is valid until its signed expiry, and no longer than ``expiry_days`` after its
+    signed issue time: lowering VEOGEN_COOKIE_EXPIRY_DAYS shortens the cookies already out.
+    """
+    if not token:
+        return None
+    try:
+        claims = jwt.decode(token, key, algorithms=[COOKIE_ALGORITHM])
+        username, expires = claims["username"], float(claims["exp_date"])
+        issued = claims.get("issued_at")
+        issued_at = None if issued is None else datetime.fromtimestamp(float(issued), tz=UTC)
+    except (jwt.PyJWTError, KeyError, TypeError, ValueError, OverflowError, OSError):
+        return None
+    if not isinstance(username, str) or not username or expires <= now.timestamp():
+        return None
+    if issued_at is not None and issued_at + timedelta(days=expiry_days) <= now:
+        return None
+    return CookieClaims(username, issued_at)
+

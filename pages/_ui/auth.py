@@ -1,19 +1,32 @@
-"""The login gate: our login, invitation and registration forms, and the session check on every run.
+"""The login gate: our login, invitation and registration forms, the login cookie, and the session check on every run.
 
-streamlit-authenticator keeps the re-authentication cookie (a signed JWT its browser
-component writes) and restores a session from it; ``studio.accounts`` decides the
-rest: the password check under the throttle, and on every run whether the session
-still counts (the user enabled, and nothing revoked since the session began). A
-revoked, disabled or unknown session is logged out and its cookie deleted.
-Imports streamlit, streamlit-authenticator and ``core``/``pages._ui`` only.
+The login cookie is a JWT signed with VEOGEN_COOKIE_KEY that names the user and says when it was
+issued and when it expires (``studio.accounts.issue_cookie``). A session is restored from the cookie
+its browser sent when the session opened (``st.context.cookies``); ``studio.accounts`` decides the
+rest: the password check under the throttle, and on every run whether the session still counts (the
+user enabled, and nothing revoked since the cookie was issued or the form login). A revoked, disabled
+or unknown session is logged out (its cookie, refused on every run, is left for the next login to
+replace; logging out deletes it).
+
+The browser writes and deletes the cookie through extra-streamlit-components' cookie component, which
+is drawn only on the runs that change the cookie, and never on a run that draws the login form: each
+report of the component reruns the app, and a rerun that arrives while the login button's callback is
+checking the password starts a new run at once (Streamlit's fast reruns) without the button's click —
+the person got the empty form back, logged in on the server but not in the tab. streamlit-
+authenticator's ``Authenticate`` drew that component on every run, to read cookies we read from the
+request, and it reported right after the first paint (twice in a session's first runs, whose element
+ids differ), so it is not used here.
+Imports streamlit, extra-streamlit-components and ``core``/``pages._ui`` only.
 """
 
 from __future__ import annotations
 
+import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import streamlit as st
-import streamlit_authenticator as stauth
+from extra_streamlit_components.CookieManager import _component_func as cookie_component
 
 from core.errors import NotFoundError, ValidationError
 from core.services.auth import LoginResult
@@ -23,14 +36,11 @@ from pages._ui import state
 from pages._ui.widgets import md
 
 COOKIE_NAME = "veogen_auth"
-"""Name of the re-authentication cookie set by streamlit-authenticator."""
+"""Name of the login cookie."""
 
 LOGIN_AT = "veogen_login_at"
-"""Session key: when this session logged in through the form (aware UTC datetime).
-
-A cookie written during the session never reaches ``st.context.cookies`` (those are
-the ones the browser sent when the session began), so such a session is dated by this.
-"""
+"""Session key: when this session began (aware UTC datetime): its form login, or the signed issue time of
+the cookie it was restored from. Sessions revoked at or after it end."""
 
 MUST_CHANGE = "veogen_must_change_password"
 """Session key: whether the logged-in user must change their password before anything else."""
@@ -41,9 +51,6 @@ ISSUE_COOKIE = "veogen_issue_cookie"
 OPENING = "veogen_opening"
 """Session key: the form login just succeeded; say so once while the browser stores the cookie."""
 
-CONFIRM_KEY = "veogen-cookie-confirm"
-"""Component key of the repeated cookie write; its value turns True once the browser stored the cookie."""
-
 LOGIN_USERNAME = "login_username"
 """Widget key of the login form's username (read by the button's callback)."""
 
@@ -51,12 +58,13 @@ LOGIN_PASSWORD = "login_password"  # noqa: S105  (a widget key, not a password)
 """Widget key of the login form's password (read and emptied by the button's callback)."""
 
 COOKIE_PENDING = "veogen_cookie_pending"
-"""Session key: ``(token, expiry timestamp)`` of a cookie the browser has not yet reported back as stored.
+"""Session key: the cookie change the browser has not yet reported done, ``(component key, method, token,
+expiry)``. The component only acts while it is drawn, and a rerun that comes first would drop it; so it is
+drawn on every run until it reports. Each change has its own component key: a key's last report would
+otherwise count as this change's."""
 
-The component that writes a cookie only runs while it is drawn; a rerun that comes
-first (a click, or a just-deleted stale cookie's rerun) would drop it unwritten. So it
-is drawn again on every run until it reports the write done.
-"""
+IGNORE_COOKIE = "veogen_ignore_cookie"
+"""Session key: the cookie this session opened with is not read again (it was logged out, or refused)."""
 
 NOTICE = "veogen_login_notice"
 """Session key: ``(kind, Markdown)`` shown above the login form until the next login attempt (a failed
@@ -65,24 +73,25 @@ login's answer, an ended session, a set password)."""
 SESSION_PREFIXES = ("veogen_", "create_", "gallery_", "account_", "users_", "settings_")
 """Session keys dropped at logout, so the next user of this browser tab starts clean."""
 
+AUTH_KEYS = ("authentication_status", "username", "name", "email", "roles")
+"""Session keys naming the logged-in user (``authentication_status`` is True while logged in, else None)."""
+
 SESSION_ENDED = "Your session has ended; log in again."
 ACCOUNT_DISABLED = "This account is disabled. Ask an administrator."
 INVITE_ACCEPTED = "Password set; log in."
 ACCOUNT_CREATED = "Account created; log in."
 
 
-def make_authenticator(studio: Studio) -> stauth.Authenticate:
-    """Build this run's authenticator (it draws the cookie component, so once per run)."""
-    settings = studio.settings
-    return stauth.Authenticate(
-        credentials=studio.login_credentials(),
-        cookie_name=COOKIE_NAME,
-        cookie_key=settings.resolved_cookie_key(),
-        cookie_expiry_days=settings.cookie_expiry_days,
-        auto_hash=False,
-        # 0.4.2 reads the cookie from st.context.cookies, so its wait for the component is not needed.
-        login_sleep_time=0,
-    )
+@dataclass(frozen=True)
+class OpeningCookie:
+    """The login cookie the browser sent when this session opened (None without one)."""
+
+    token: str | None
+
+
+def make_authenticator(studio: Studio) -> OpeningCookie:
+    """This run's view of the login cookie (the entry script's name is from streamlit-authenticator's days)."""
+    return OpeningCookie(st.context.cookies.get(COOKIE_NAME))
 
 
 def client_address() -> str:
@@ -93,60 +102,73 @@ def client_address() -> str:
 # -- the check on every run -------------------------------------------------------
 
 
-def current_user(studio: Studio, authenticator: stauth.Authenticate) -> UserView | None:
+def restore_session(studio: Studio, cookie: OpeningCookie) -> None:
+    """Log this tab in from the cookie it opened with, if we signed it and it has not expired (checked next)."""
+    ss = st.session_state
+    claims = None if ss.get(IGNORE_COOKIE) else studio.accounts.read_cookie(cookie.token)
+    if claims is None:
+        return
+    ss.update(authentication_status=True, username=claims.username)
+    if claims.issued_at is not None:
+        ss[LOGIN_AT] = claims.issued_at
+
+
+def current_user(studio: Studio, cookie: OpeningCookie) -> UserView | None:
     """Return the user of a session that still counts, or None (ending a session that does not)."""
     ss = st.session_state
-    # The cookie components come and go; in a slot of their own, the page's elements keep their
+    # The cookie component comes and goes; in a slot of its own, the page's elements keep their
     # places (a shifted widget is redrawn, closing an open dropdown under the user's pointer).
     slot = st.container()
-    try:
-        authenticator.login(location="unrendered")  # restores a session from the cookie, if any
-    except stauth.LoginError:
-        # A valid cookie naming someone who may not log in (disabled or deleted).
-        token = authenticator.cookie_controller.cookie_model.token
-        with slot:
-            end_session(authenticator, ended_notice(studio, token.get("username", "") if token else ""))
-        return None
+    for key in AUTH_KEYS:
+        ss.setdefault(key, None)
+    if not ss.get("authentication_status"):
+        restore_session(studio, cookie)
     if not ss.get("authentication_status"):
         ss.pop(state.CURRENT_USER, None)
+        # The login form is drawn next: no component beside it. A logout's deletion not reported yet
+        # is dropped (the cookie was revoked on the server, and this session does not read it again).
+        ss.pop(COOKIE_PENDING, None)
         return None
     username = str(ss.get("username") or "")
     issued = ss.get(LOGIN_AT)
-    if not isinstance(issued, datetime):
-        issued = studio.accounts.cookie_issued_at(st.context.cookies.get(COOKIE_NAME))
-    user = studio.accounts.session_user(username, issued)
+    user = studio.accounts.session_user(username, issued if isinstance(issued, datetime) else None)
     if user is None:
         with slot:
-            end_session(authenticator, ended_notice(studio, username))
+            end_session(ended_notice(studio, username))
         return None
     ss[state.CURRENT_USER] = state.CurrentUser(id=user.id, username=user.username, role=user.role, name=user.name)
-    ss["roles"] = [user.role]  # the database's role, not the one read at login
+    ss.update(name=user.name, email=user.email, roles=[user.role])  # the database's, not the cookie's
     ss[MUST_CHANGE] = user.must_change_password
+    if ss.pop(ISSUE_COOKIE, False):
+        token, expires = studio.accounts.issue_cookie(user.username)
+        change_cookie("set", token, expires)
     with slot:
-        if ss.pop(ISSUE_COOKIE, False):
-            issue_cookie(authenticator)
-        else:
-            confirm_cookie(authenticator)
+        write_cookie()
     return user
 
 
-def issue_cookie(authenticator: stauth.Authenticate) -> None:
-    """Have the browser store a new re-authentication cookie for ``st.session_state["username"]``."""
-    model = authenticator.cookie_controller.cookie_model
-    model.set_cookie()
-    st.session_state[COOKIE_PENDING] = (model.cookie_manager.cookies.get(COOKIE_NAME), model.exp_date)
+def change_cookie(method: str, token: str = "", expires: datetime | None = None) -> None:
+    """Have the browser set or delete the login cookie (drawn by ``write_cookie`` until it reports it done)."""
+    when = (expires or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    st.session_state[COOKIE_PENDING] = (f"veogen-cookie-{secrets.token_hex(6)}", method, token, when)
 
 
-def confirm_cookie(authenticator: stauth.Authenticate) -> None:
-    """Write the pending cookie again, until its component reports back that the browser stored it."""
+def write_cookie() -> None:
+    """Draw the pending cookie change here; forget it once the component reports that the browser made it.
+
+    The component is called directly: extra-streamlit-components' ``CookieManager()`` would also draw
+    an instance that reads every cookie and reports them (a rerun).
+    """
     pending = st.session_state.get(COOKIE_PENDING)
     if not pending:
         return
-    token, expires = pending
-    write = authenticator.cookie_controller.cookie_model.cookie_manager.cookie_manager  # the component itself
-    options = {"path": "/", "expires": datetime.fromtimestamp(expires).isoformat(), "sameSite": "strict"}
-    stored = write(method="set", cookie=COOKIE_NAME, value=token, options=options, key=CONFIRM_KEY, default=False)
-    if stored is True or not token:
+    key, method, token, expires = pending
+    if method == "set":
+        options = {"path": "/", "expires": expires, "sameSite": "strict"}
+        done = cookie_component(method="set", cookie=COOKIE_NAME, value=token, options=options, key=key, default=False)
+    else:
+        done = cookie_component(method="delete", cookie=COOKIE_NAME, key=key, default=False)
+    if done is True:
         st.session_state.pop(COOKIE_PENDING, None)
 
 
@@ -166,25 +188,28 @@ def clear_session() -> None:
             del st.session_state[key]
 
 
-def end_session(authenticator: stauth.Authenticate, notice: tuple[str, str] | None = None) -> None:
-    """Log this tab out: the authenticator's state, its cookie (deleted by the browser), our keys."""
+def end_session(notice: tuple[str, str] | None = None, *, delete_cookie: bool = False) -> None:
+    """Log this tab out: our keys, and the cookie it opened with is not read again.
+
+    ``delete_cookie`` has the browser delete its cookie too; only where no login form follows in the
+    same run (the logged-out screen), so the component's rerun cannot meet a login.
+    """
     ss = st.session_state
-    if ss.get("authentication_status"):
-        authenticator.logout(location="unrendered")  # sets ss["logout"]: the cookie is not read again
-    else:
-        ss["logout"] = True
-        authenticator.cookie_controller.delete_cookie()
-    for key in ("authentication_status", "username", "name", "email", "roles"):
+    for key in AUTH_KEYS:
         ss[key] = None
     clear_session()
+    ss[IGNORE_COOKIE] = True
+    if delete_cookie:
+        change_cookie("delete")
+        write_cookie()
     if notice:
         ss[NOTICE] = notice
 
 
-def log_out(studio: Studio, authenticator: stauth.Authenticate, user_id: int) -> None:
+def log_out(studio: Studio, cookie: OpeningCookie, user_id: int) -> None:
     """End every session of the user (copied cookies included), then this tab's."""
     studio.accounts.logout(user_id)
-    end_session(authenticator)
+    end_session(delete_cookie=True)
 
 
 def renew_session() -> None:
@@ -211,8 +236,8 @@ def start_session(studio: Studio, result: LoginResult) -> None:
         name=user.name,
         email=user.email,
         roles=[user.role],
-        logout=None,
     )
+    ss.pop(IGNORE_COOKIE, None)
     ss[LOGIN_AT] = datetime.now(UTC)
     ss[ISSUE_COOKIE] = True
     ss[OPENING] = True
@@ -221,8 +246,8 @@ def start_session(studio: Studio, result: LoginResult) -> None:
 def submit_login(studio: Studio) -> None:
     """The login button's callback: check the password and start the session, or keep the answer.
 
-    It runs before the script body, to the end: a rerun arriving meanwhile (the cookie
-    component's first report, right after the page loads) cannot drop the click.
+    It runs before the script body. A rerun requested meanwhile would start a new run without
+    waiting for it (and without the click): so the login page draws no component that reruns.
     """
     ss = st.session_state
     username, password = str(ss.get(LOGIN_USERNAME) or ""), str(ss.get(LOGIN_PASSWORD) or "")

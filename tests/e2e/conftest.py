@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from tests.support import RunningStudio, veogen_up
+from tests.support import ROOT, RunningStudio, veogen_up
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -54,28 +56,34 @@ def page(browser: Browser) -> Iterator[Page]:
     context.close()
 
 
-def log_in(page: Page, url: str, username: str, password: str) -> None:
-    """Fill and send the login form; send it again if the first try landed before the page was live.
+def add_user(studio: RunningStudio, username: str, password: str, role: str = "creator") -> None:
+    """Create a user with `veogen user add --password-stdin` against the running studio's data."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VEOGEN_", "DATABASE_URL", "REDIS_URL"))}
+    env["VEOGEN_DATA_DIR"] = str(studio.data_dir)
+    subprocess.run(
+        [sys.executable, "-m", "core.cli", "user", "add", username, "--role", role, "--password-stdin"],
+        input=password + "\n",
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
 
-    On a cold server the first render can replace the form after it was filled; the try is over when
-    the login caption is gone (logged in) or an alert answers (refused). The form is sent again only
-    when it was redrawn empty (the form clears itself in the run that answers), or after 30 s without
-    an answer: a form still holding the username is usually a try still being answered, and sending it
-    again would count a second failed login (and lock an account early).
+
+def log_in(page: Page, url: str, username: str, password: str) -> None:
+    """Open the studio, fill the login form and send it once; wait until it is answered.
+
+    Never sent twice: a person types once, so a login the page dropped must fail the test (issue 9),
+    and a second send would count a second failed login. Answered means the login caption is gone
+    (logged in) or an alert says what happened (logged in and opening, or refused).
     """
     page.goto(url)
-    field = page.get_by_role("textbox", name="Username")
-    for attempt in range(6):
-        if attempt % 3 == 0 or not field.count() or field.input_value() != username:
-            field.fill(username)
-            page.get_by_role("textbox", name="Password").fill(password)
-            page.get_by_role("button", name="Log in").click()
-        try:
-            page.wait_for_function(
-                "() => !document.body.innerText.includes('Log in with the account')"
-                " || document.querySelector('[data-testid=\"stAlert\"]')",
-                timeout=10_000,
-            )
-            return
-        except PlaywrightTimeoutError:
-            continue
+    page.get_by_role("textbox", name="Username").fill(username)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_function(
+        "() => !document.body.innerText.includes('Log in with the account')"
+        " || document.querySelector('[data-testid=\"stAlert\"]')",
+        timeout=30_000,
+    )

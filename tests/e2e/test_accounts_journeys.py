@@ -4,9 +4,6 @@ no longer logs anyone in."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,8 +11,8 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Cookie, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from tests.e2e.conftest import ADMIN_PASSWORD, log_in
-from tests.support import ROOT, RunningStudio, veogen_up, wait_until
+from tests.e2e.conftest import ADMIN_PASSWORD, add_user, log_in
+from tests.support import RunningStudio, veogen_up, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -34,21 +31,6 @@ def studio_up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStudi
         VEOGEN_LOGIN_MAX_FAILURES=str(MAX_FAILURES),
     ) as running:
         yield running
-
-
-def add_user(studio: RunningStudio, username: str, password: str, role: str = "creator") -> None:
-    """Create a user with `veogen user add --password-stdin` against the running studio's data."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VEOGEN_", "DATABASE_URL", "REDIS_URL"))}
-    env["VEOGEN_DATA_DIR"] = str(studio.data_dir)
-    subprocess.run(
-        [sys.executable, "-m", "core.cli", "user", "add", username, "--role", role, "--password-stdin"],
-        input=password + "\n",
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
 
 
 def new_context(browser: Browser) -> BrowserContext:
