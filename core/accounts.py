@@ -7,6 +7,7 @@ themselves. Pages reach it as ``studio.accounts``. Imports no UI code.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -71,6 +72,10 @@ class Accounts:
             now=datetime.now(UTC),
             expiry_days=self.settings.cookie_expiry_days,
         )
+
+    def client_address(self, peer: str | None, forwarded_for: Sequence[str]) -> str:
+        """The address the login throttle counts a connection under (see ``auth.client_address``)."""
+        return auth.client_address(peer, forwarded_for, self.settings.trusted_proxy_networks())
 
     def session_user(self, username: str, issued_at: datetime | None) -> UserView | None:
         """The user of a session that still counts (enabled, not revoked since ``issued_at``), else None."""

@@ -14,10 +14,11 @@ import sys
 from collections.abc import Callable
 from decimal import Decimal
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.errors import REFUSED_CONFIGURATION_EXIT, ConfigurationError
@@ -27,6 +28,11 @@ KNOWN_DEFAULT_SECRETS = {"some_key", "changeme", "change-me", "secret", "veogen"
 
 MIN_DISTINCT_KEY_BYTES = 12
 """A Fernet key whose 32 bytes take fewer distinct values than this was typed, not generated."""
+
+
+def _networks(spec: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    """Parse comma-separated addresses and CIDR networks (``10.0.0.5, 172.16.0.0/12``)."""
+    return tuple(ip_network(item.strip(), strict=False) for item in spec.split(",") if item.strip())
 
 
 class Settings(BaseSettings):
@@ -115,6 +121,10 @@ class Settings(BaseSettings):
 
     login_window_seconds: int = Field(default=900, ge=1)
     """Window in which failed logins are counted, in seconds."""
+
+    trusted_proxies: str = ""
+    """Comma-separated addresses or CIDR networks of reverse proxies whose ``X-Forwarded-For`` names the
+    client (e.g. ``172.16.0.0/12`` for compose's nginx); empty means the socket peer is the client."""
 
     min_password_chars: int = Field(default=10, ge=8, le=72)
     """Shortest password accepted."""
@@ -302,6 +312,17 @@ class Settings(BaseSettings):
             path.write_text(make())
             path.chmod(0o600)
         return path.read_text().strip()
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_trusted_proxies(cls, value: str) -> str:
+        """Refuse an entry that is not an address or network at start, not at the first login."""
+        _networks(value)
+        return value
+
+    def trusted_proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """The trusted proxies as networks (a single address is a /32 or /128)."""
+        return _networks(self.trusted_proxies)
 
     def allowed_registration_domains(self) -> set[str]:
         return {d.strip().lower().lstrip("@") for d in self.registration_domains.split(",") if d.strip()}

@@ -12,6 +12,8 @@ Around its weaknesses (see ARCHITECTURE.md, "Known traps") it adds:
 - session revocation: logout, a password change, a reset or disabling a user
   moves ``sessions_valid_after``, and every run refuses cookies issued before it
   (the issue time is signed into the cookie, never derived from a setting);
+- the throttle's client address: the socket peer, or the address a trusted
+  proxy forwarded — never an ``X-Forwarded-For`` the client wrote itself;
 - an event for every login, failure and lock, for admins to see.
 
 Services take ``session`` keyword-only and never commit.
@@ -19,6 +21,8 @@ Services take ``session`` keyword-only and never commit.
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -226,3 +230,50 @@ def decode_cookie(token: str | None, *, key: str, now: datetime, expiry_days: fl
         return None
     return CookieClaims(username, issued_at)
 
+
+# -- the client address the throttle counts ----------------------------------------
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+UNKNOWN_CLIENT = "unknown"
+"""The client of a connection whose peer address could not be read (all such clients share one count)."""
+
+
+def _address(value: str) -> IPAddress | None:
+    """An IP address from a socket peer or one X-Forwarded-For hop (an IPv4 port or a bracketed IPv6 allowed)."""
+    text = value.strip().strip('"')
+    if text.startswith("["):  # [2001:db8::1]:443
+        text = text[1 : text.find("]")] if "]" in text else text
+    elif text.count(":") == 1:  # 203.0.113.7:52100
+        text = text.split(":", 1)[0]
+    try:
+        address = ipaddress.ip_address(text.split("%", 1)[0])
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped  # ::ffff:127.0.0.1 on a dual-stack socket is 127.0.0.1
+    return address
+
+
+def client_address(peer: str | None, forwarded_for: Sequence[str], trusted_proxies: Sequence[IPNetwork]) -> str:
+    """The address the login throttle counts a client under.
+
+    It is the socket peer, unless the peer is one of ``trusted_proxies``: then the right-most
+    ``X-Forwarded-For`` hop that is not a trusted proxy (hops to its left were written by the
+    client and prove nothing). A header sent by any other peer is ignored.
+    """
+    address = _address(peer) if peer else None
+    if address is None:
+        return UNKNOWN_CLIENT
+
+    def trusted(candidate: IPAddress) -> bool:
+        return any(candidate in network for network in trusted_proxies)
+
+    hops = [hop for value in forwarded_for for hop in value.split(",") if hop.strip()]
+    while trusted(address) and hops:
+        hop = _address(hops.pop())
+        if hop is None:
+            break  # a trusted proxy wrote something that is not an address: count it under the proxy
+        address = hop
+    return str(address)

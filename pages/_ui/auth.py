@@ -27,6 +27,8 @@ from datetime import UTC, datetime
 
 import streamlit as st
 from extra_streamlit_components.CookieManager import _component_func as cookie_component
+from streamlit import runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core.errors import NotFoundError, ValidationError
 from core.services.auth import LoginResult
@@ -94,9 +96,35 @@ def make_authenticator(studio: Studio) -> OpeningCookie:
     return OpeningCookie(st.context.cookies.get(COOKIE_NAME))
 
 
-def client_address() -> str:
-    """The browser's address as the server's socket sees it (we never read X-Forwarded-For)."""
-    return st.context.ip_address or "unknown"
+def socket_peer() -> str | None:
+    """The address at the other end of this session's connection, as its socket reports it.
+
+    Not ``st.context.ip_address``: Streamlit's server (Uvicorn, whose proxy headers are on by default) has
+    already replaced it with the X-Forwarded-For header when the peer is loopback (FORWARDED_ALLOW_IPS),
+    and that header is whatever the client wrote. The websocket's ASGI ``receive`` is a method of
+    Uvicorn's protocol object, whose transport holds the socket. Under another server, the reported
+    client is the peer only when no X-Forwarded-For was sent; otherwise this is None.
+    """
+    ctx = get_script_run_ctx()
+    if ctx is None or not runtime.exists():
+        return None
+    client = runtime.get_instance().get_client(ctx.session_id)
+    protocol = getattr(getattr(getattr(client, "_websocket", None), "_receive", None), "__self__", None)
+    transport = getattr(protocol, "transport", None)
+    peer = transport.get_extra_info("peername") if transport is not None else None
+    if isinstance(peer, tuple | list) and peer:
+        return str(peer[0])
+    context = getattr(client, "client_context", None)
+    if context is not None and not st.context.headers.get_all("X-Forwarded-For"):
+        remote_ip = context.remote_ip
+        return str(remote_ip) if remote_ip else None
+    return None
+
+
+def client_address(studio: Studio) -> str:
+    """The address the login throttle counts this browser under: the socket peer, or, when that peer is
+    one of VEOGEN_TRUSTED_PROXIES, the client it forwarded."""
+    return studio.accounts.client_address(socket_peer(), st.context.headers.get_all("X-Forwarded-For"))
 
 
 # -- the check on every run -------------------------------------------------------
@@ -253,7 +281,7 @@ def submit_login(studio: Studio) -> None:
     username, password = str(ss.get(LOGIN_USERNAME) or ""), str(ss.get(LOGIN_PASSWORD) or "")
     ss[LOGIN_PASSWORD] = ""
     ss.pop(NOTICE, None)
-    result = studio.accounts.login(username, password, client_address())
+    result = studio.accounts.login(username, password, client_address(studio))
     if result.error or result.username is None:
         # Kept until the next attempt, so no rerun can wipe it.
         ss[NOTICE] = ("error", result.error or "Wrong username or password.")
