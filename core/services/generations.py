@@ -11,7 +11,7 @@ import hashlib
 import json
 import unicodedata
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -265,8 +265,6 @@ def extension_source(*, session: Session, user_id: int, generation_id: str, now:
     if "extend" not in catalog.MODELS[source.model].modes or source.resolution != "720p":
         raise ValidationError("Veo extends 720p videos made by Veo 3.1 or 3.1 Fast only.", field="extend_of_id")
     finished = source.finished_at or source.created_at
-    if finished.tzinfo is None:
-        finished = finished.replace(tzinfo=UTC)
     if (now - finished).total_seconds() > catalog.EXTENSION_WINDOW_SECONDS:
         raise ValidationError(
             "Veo keeps a video for two days only; this one is older and can no longer be extended.",

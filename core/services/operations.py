@@ -27,16 +27,8 @@ BUDGET_FRACTIONS = ("0.8", "1")
 """Shares of a budget at which users are counted (``veogen_budget_users_over``)."""
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; they are UTC."""
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _age(now: datetime, then: datetime | None) -> float:
-    moment = _aware(then)
-    return max(0.0, (now - moment).total_seconds()) if moment else 0.0
+    return max(0.0, (now - then).total_seconds()) if then else 0.0
 
 
 @dataclass(frozen=True)
@@ -196,9 +188,9 @@ def unfinished(*, session: Session, now: datetime, limit: int = 200) -> list[Ope
             provider=g.provider,
             model=g.model,
             status=g.status,
-            created_at=_aware(g.created_at) or now,
-            submitted_at=_aware(g.submitted_at),
-            updated_at=_aware(g.updated_at) or now,
+            created_at=g.created_at or now,
+            submitted_at=g.submitted_at,
+            updated_at=g.updated_at or now,
             age_seconds=_age(now, g.submitted_at or g.created_at),
             idle_seconds=_age(now, g.updated_at),
             job_seq=g.job_seq,
@@ -236,7 +228,7 @@ def recent_failures(*, session: Session, limit: int = 50) -> list[FailureRow]:
             username=username,
             model=g.model,
             status=g.status,
-            finished_at=_aware(g.finished_at),
+            finished_at=g.finished_at,
             error_code=g.error_code or ("SAFETY" if g.status == Status.FILTERED.value else ""),
             message=g.error_message or "; ".join(g.safety_reasons or []),
         )

@@ -18,7 +18,7 @@ import logging
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -480,8 +480,3 @@ def get_row(session: Session, generation_id: str) -> Generation:
     row = session.get(Generation, generation_id)
     assert row is not None, f"generation {generation_id} vanished"
     return row
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; they are UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -133,7 +133,7 @@ def as_date(value: Any) -> date:
 
 
 def utc_day(moment: datetime) -> date:
-    return (moment.astimezone(UTC) if moment.tzinfo else moment).date()  # SQLite's are naive UTC
+    return moment.astimezone(UTC).date()
 
 
 def within(column: Any, span: DateRange) -> tuple[ColumnElement[bool], ColumnElement[bool]]:

@@ -19,7 +19,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select
 
@@ -46,11 +46,6 @@ class ReconcileReport:
     checked: int
     requeued: list[str]
     expired: list[str]
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; they are UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def fair_order(candidates: list[tuple[str, int, int]], in_flight_by_user: dict[int, int]) -> list[tuple[str, int, int]]:
@@ -170,14 +165,14 @@ class Scheduling:
         requeued: list[str] = []
         expired: list[str] = []
         for gid, seq, status, operation, provider_name, created_at, updated_at in rows:
-            if _aware(created_at) < deadline_before:
+            if created_at < deadline_before:
                 minutes = self.settings.operation_deadline_seconds // 60
                 self.pipeline.fail(
                     gid, None, f"The generation did not finish within {minutes} minutes.", code="DEADLINE"
                 )
                 expired.append(gid)
                 continue
-            if status == Status.QUEUED.value or _aware(updated_at) > stale_before:
+            if status == Status.QUEUED.value or updated_at > stale_before:
                 continue  # queued rows are admission's; fresh rows are being worked on
             if status == Status.SUBMITTING.value and not operation:
                 self._settle_interrupted_submit(gid, seq, provider_name)

@@ -237,10 +237,6 @@ def accept_invite(*, session: Session, token: str, password: str, min_password_c
     digest = hashlib.sha256(token.encode()).hexdigest()
     user = session.execute(select(User).where(User.invite_token_hash == digest).with_for_update()).scalar_one_or_none()
     expires = user.invite_expires_at if user else None
-    if expires is not None and expires.tzinfo is None:
-        from datetime import UTC
-
-        expires = expires.replace(tzinfo=UTC)
     if user is None or expires is None or expires < utcnow() or user.disabled:
         raise ValidationError("This invitation link is not valid (it may have been used or have expired).")
     check_password(password, username=user.username, min_chars=min_password_chars)

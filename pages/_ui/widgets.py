@@ -91,8 +91,6 @@ def fmt_time(moment: datetime | None, *, clock_only: bool = False) -> str:
     """Format a time in the browser's time zone (UTC when unknown)."""
     if moment is None:
         return "—"
-    if moment.tzinfo is None:  # SQLite hands back naive UTC
-        moment = moment.replace(tzinfo=UTC)
     try:
         zone = ZoneInfo(st.context.timezone) if st.context.timezone else UTC
     except (ZoneInfoNotFoundError, ValueError):
