@@ -200,12 +200,22 @@ def models_for(providers: set[str]) -> list[ModelSpec]:
     return [m for m in MODELS.values() if m.provider in providers]
 
 
+QUOTE_CHARS = 40
+"""At most this much of an unknown value is quoted back in a message."""
+
+
+def quoted(value: object) -> str:
+    """A value for a message: repr'd and cut to ``QUOTE_CHARS``, so a huge input is never echoed whole."""
+    text = repr(value)
+    return text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 1] + "…"
+
+
 def get_model(model_id: str) -> ModelSpec:
     """Return a model's spec, or raise ValidationError naming the unknown id."""
     try:
         return MODELS[model_id]
     except KeyError:
-        raise ValidationError(f"Unknown model {model_id!r}.", field="model") from None
+        raise ValidationError(f"Unknown model {quoted(model_id)}.", field="model") from None
 
 
 def billed_seconds(*, mode: str, duration_seconds: int) -> int:
@@ -261,7 +271,7 @@ def validate_request(
 ) -> None:
     """Raise ValidationError naming the first rule of the model that the request breaks."""
     if mode not in MODES:
-        raise ValidationError(f"Unknown mode {mode!r}.", field="mode")
+        raise ValidationError(f"Unknown mode {quoted(mode)}.", field="mode")
     if mode not in spec.modes:
         raise ValidationError(f"{spec.label} does not offer “{MODES[mode]}”.", field="mode")
     if duration_seconds not in spec.durations:

@@ -8,6 +8,7 @@ Pages see only the last four characters. Services take ``session`` keyword-only.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -60,6 +61,20 @@ class CredentialView:
     last4: str = ""
 
 
+MAX_CREDENTIAL_CHARS = 256
+"""Longest credential accepted, in characters (a Gemini API key has 39; a Vertex project id at most 30)."""
+
+
+def check_credential(label: str, value: str) -> str:
+    """Return the credential without surrounding spaces, or refuse one too long or with an invisible character."""
+    value = value.strip()
+    if len(value) > MAX_CREDENTIAL_CHARS:
+        raise ValidationError(f"{label} is {len(value)} characters long; the limit is {MAX_CREDENTIAL_CHARS}.")
+    if any(unicodedata.category(ch)[0] == "C" for ch in value):
+        raise ValidationError(f"{label} contains an invisible or control character; paste it again without it.")
+    return value
+
+
 def masked(value: str) -> str:
     return value[-4:] if len(value) >= 8 else ""
 
@@ -68,8 +83,8 @@ def set_team_credential(*, session: Session, vault: Vault, actor_id: int, name: 
     """Store (or, with an empty value, remove) one team credential."""
     actor = require_admin(session, actor_id)
     if name not in TEAM_FIELDS:
-        raise ValidationError(f"Unknown credential {name!r}.", field="name")
-    value = value.strip()
+        raise ValidationError("Unknown credential.", field="name")
+    value = check_credential("The credential", value)
     row = session.get(AppSecret, name)
     if not value:
         if row is not None:
@@ -99,7 +114,7 @@ def set_personal_key(*, session: Session, vault: Vault, user_id: int, value: str
     user = session.get(User, user_id)
     if user is None:
         raise ValidationError("No such user.")
-    value = value.strip()
+    value = check_credential("Personal Gemini API key", value)
     user.personal_key_encrypted = vault.seal(value) if value else None
     session.add(Event(user_id=user.id, kind="credentials", detail=f"personal key {'set' if value else 'removed'}"))
     return CredentialView("personal_key", bool(value), masked(value))

@@ -286,6 +286,29 @@ def set_role(*, session: Session, actor_id: int, user_id: int, role: str) -> Use
     return view_of(user)
 
 
+MAX_BUDGET_USD = Decimal("99999999")
+"""Largest monthly budget, in US dollars (money columns hold eight digits before the point)."""
+
+MAX_OPEN_CAP = 100_000
+"""Largest open-generation cap (well inside a 32-bit integer column)."""
+
+
+def check_limits(monthly_budget_usd: Decimal | None, max_open_generations: int | None) -> None:
+    """Refuse a budget or cap the columns cannot hold or that makes no sense (None: the studio default)."""
+    if monthly_budget_usd is not None:
+        if not monthly_budget_usd.is_finite():
+            raise ValidationError("The budget must be a finite amount.", field="monthly_budget_usd")
+        if monthly_budget_usd < 0:
+            raise ValidationError("A budget cannot be negative.", field="monthly_budget_usd")
+        if monthly_budget_usd > MAX_BUDGET_USD:
+            raise ValidationError(f"The budget can be at most ${MAX_BUDGET_USD:,.2f}.", field="monthly_budget_usd")
+    if max_open_generations is not None:
+        if max_open_generations < 1:
+            raise ValidationError("The cap must be at least 1.", field="max_open_generations")
+        if max_open_generations > MAX_OPEN_CAP:
+            raise ValidationError(f"The cap can be at most {MAX_OPEN_CAP:,}.", field="max_open_generations")
+
+
 def set_limits(
     *,
     session: Session,
@@ -296,10 +319,7 @@ def set_limits(
 ) -> UserView:
     """Set a user's monthly budget and open-generation cap (None: the studio default)."""
     actor = require_admin(session, actor_id)
-    if monthly_budget_usd is not None and monthly_budget_usd < 0:
-        raise ValidationError("A budget cannot be negative.", field="monthly_budget_usd")
-    if max_open_generations is not None and max_open_generations < 1:
-        raise ValidationError("The cap must be at least 1.", field="max_open_generations")
+    check_limits(monthly_budget_usd, max_open_generations)
     user = _target(session, user_id)
     user.monthly_budget_usd = monthly_budget_usd
     user.max_open_generations = max_open_generations

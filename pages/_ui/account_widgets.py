@@ -7,7 +7,6 @@ a widget; stored ones come back only as ``CredentialView`` (set or not, last fou
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -16,8 +15,8 @@ from typing import NoReturn
 import streamlit as st
 
 from core.errors import NotFoundError, PermissionDeniedError, ValidationError
-from core.services.credentials import CredentialView
-from core.services.users import ROLES, UserView
+from core.services.credentials import CredentialView, check_credential
+from core.services.users import ROLES, UserView, check_limits
 from core.studio import Studio
 from pages._ui import boundary, state
 from pages._ui.guards import ADMIN_ONLY
@@ -29,17 +28,8 @@ REVEAL = "users_reveal"
 ERRORS = (ValidationError, PermissionDeniedError, NotFoundError)
 """What an account action may refuse with; the page shows the message."""
 
-MAX_CREDENTIAL_CHARS = 256
-"""Longest credential accepted, in characters (a Gemini API key has 39; a Vertex project id at most 30)."""
-
 MAX_LIMIT_CHARS = 20
 """Longest budget or cap an admin may type, in characters."""
-
-MAX_BUDGET_USD = Decimal("99999999")
-"""Largest monthly budget, in US dollars (money columns hold eight digits before the point)."""
-
-MAX_OPEN_CAP = 100_000
-"""Largest open-generation cap."""
 
 
 def show_refusal(exc: Exception) -> None:
@@ -69,10 +59,10 @@ def credential_status(view: CredentialView) -> str:
 
 def credential_refusal(label: str, value: str) -> str | None:
     """Why a pasted credential is refused (too long, or with a control or invisible character), or None."""
-    if len(value) > MAX_CREDENTIAL_CHARS:
-        return f"{label} is {len(value)} characters long; the limit is {MAX_CREDENTIAL_CHARS}."
-    if any(unicodedata.category(ch)[0] == "C" for ch in value):
-        return f"{label} contains an invisible or control character; paste it again without it."
+    try:
+        check_credential(label, value)
+    except ValidationError as exc:
+        return str(exc)
     return None
 
 
@@ -221,16 +211,11 @@ def parse_limits(budget_text: str, cap_text: str) -> tuple[Decimal | None, int |
         budget = Decimal(budget_text.lstrip("$").replace(",", "")) if budget_text else None
     except InvalidOperation:
         raise ValidationError(f"Not an amount in dollars: {budget_text!r}.", field="monthly_budget_usd") from None
-    if budget is not None and not budget.is_finite():
-        raise ValidationError("The budget must be a finite amount.", field="monthly_budget_usd")
-    if budget is not None and budget > MAX_BUDGET_USD:
-        raise ValidationError(f"The budget can be at most {fmt_usd(MAX_BUDGET_USD)}.", field="monthly_budget_usd")
     try:
         cap = int(cap_text) if cap_text else None
     except ValueError:
         raise ValidationError(f"Not a whole number: {cap_text!r}.", field="max_open_generations") from None
-    if cap is not None and cap > MAX_OPEN_CAP:
-        raise ValidationError(f"The cap can be at most {MAX_OPEN_CAP:,}.", field="max_open_generations")
+    check_limits(budget, cap)
     return budget, cap
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from pages._ui.account_widgets import MAX_CREDENTIAL_CHARS, MAX_LIMIT_CHARS
+from core.services.credentials import MAX_CREDENTIAL_CHARS
+from pages._ui.account_widgets import MAX_LIMIT_CHARS
 from tests.ui.conftest import UiEnv, button, log_in, open_page, studio_env, texts, unescape
 
 pytestmark = pytest.mark.ui

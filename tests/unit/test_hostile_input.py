@@ -192,12 +192,8 @@ def test_out_of_range_and_garbage_fields_are_refused(studio: Studio, user: int, 
     assert error.field == field
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="catalog.py (owned by another fix): an unknown model or mode is quoted back whole, e.g. 50,000 characters",
-)
 @pytest.mark.parametrize("field", ["model", "mode"])
-def test_an_unknown_model_or_mode_is_not_quoted_back_whole__pending_in_catalog(studio: Studio, user: int, field: str):
+def test_an_unknown_model_or_mode_is_not_quoted_back_whole(studio: Studio, user: int, field: str):
     error = refused(studio, user, form(**{field: LONG}))
     assert error.field == field
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from sqlalchemy import func, select
 
@@ -43,3 +45,40 @@ def test_emails_with_markup_spaces_or_line_breaks_are_refused_and_nothing_is_sto
 def test_ordinary_emails_are_accepted(studio: Studio, admin: int, email: str):
     view, _ = studio.accounts.create_user(admin, "dora", "creator", email=email)
     assert view.email == email
+
+
+@pytest.mark.parametrize(
+    ("budget", "cap", "words"),
+    [
+        (Decimal("1e30"), None, "The budget can be at most $99,999,999.00."),
+        (Decimal("NaN"), None, "The budget must be a finite amount."),
+        (Decimal("-1"), None, "A budget cannot be negative."),
+        (None, 2**40, "The cap can be at most 100,000."),
+        (None, 0, "The cap must be at least 1."),
+    ],
+)
+def test_limits_the_columns_cannot_hold_are_refused_by_the_service(
+    studio: Studio, admin: int, budget: Decimal | None, cap: int | None, words: str
+):
+    """`veogen user set-limits` reaches the service without the page's checks (on PostgreSQL a raw DataError)."""
+    dora = studio.create_user("dora", "a long enough password").id
+    with pytest.raises(ValidationError) as refused:
+        studio.accounts.set_limits(admin, dora, budget, cap)
+    assert str(refused.value) == words
+    with studio.sessions() as s:
+        row = s.get(User, dora)
+        assert (row.monthly_budget_usd, row.max_open_generations) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [("A" * 257, "is 257 characters long; the limit is 256"), ("AIza\x00key", "invisible or control character")],
+)
+def test_credentials_too_long_or_with_control_characters_are_refused_by_the_service(
+    studio: Studio, admin: int, value: str, words: str
+):
+    with pytest.raises(ValidationError, match=words):
+        studio.accounts.set_team_credential(admin, "gemini_api_key", value)
+    with pytest.raises(ValidationError, match=words):
+        studio.accounts.set_personal_key(admin, value)
+    assert not studio.accounts.personal_key(admin).is_set
