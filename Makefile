@@ -26,7 +26,7 @@ install: $(VENV)/.installed ## create the virtual environment and install VeoGen
 run: $(VENV)/.installed ## start the whole studio on this machine (Ctrl-C stops it)
 	$(VENV)/bin/veogen up
 
-system-deps: ## install the Debian packages the tests use (chromium, PostgreSQL, Redis, docker-compose, Prometheus, Alertmanager)
+system-deps: ## install the Debian packages the tests use (chromium, PostgreSQL, Redis, docker-compose, Prometheus, Alertmanager, nginx)
 	bash scripts/system-deps.sh
 
 services: ## make sure PostgreSQL and Redis answer on 127.0.0.1 (start them if not)
