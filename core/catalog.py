@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from core.errors import ValidationError
+from core.params import GenerationParams
 
 MAX_PROMPT_CHARS = 2000
 """Longest prompt accepted, in characters (Veo reads up to 1,024 tokens)."""
@@ -223,12 +224,16 @@ def billed_seconds(*, mode: str, duration_seconds: int) -> int:
     return EXTENSION_SECONDS if mode == "extend" else duration_seconds
 
 
-def price_usd(
-    spec: ModelSpec, *, duration_seconds: int, resolution: str, sample_count: int, mode: str = "text"
-) -> Decimal:
-    """Return the price of a request: seconds × rate(resolution) × videos."""
-    seconds = billed_seconds(mode=mode, duration_seconds=duration_seconds)
-    return spec.usd_per_second[resolution] * seconds * sample_count
+def price_usd(params: GenerationParams, *, spec: ModelSpec | None = None) -> Decimal:
+    """The money rule, the only one: billed seconds × the model's rate at the resolution × videos.
+
+    The Create page's price, the reservation at submit and the settled cost
+    (with the number of videos actually made) all come from here. ``spec``
+    defaults to the catalog's entry for ``params.model``.
+    """
+    spec = spec or get_model(params.model)
+    seconds = billed_seconds(mode=params.mode, duration_seconds=params.duration_seconds)
+    return spec.usd_per_second[params.resolution] * seconds * params.sample_count
 
 
 def clean_prompt(text: str, *, field_name: str, max_chars: int, required: bool) -> str:

@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Literal, Protocol
 
+from core.params import GenerationParams
+
 
 @dataclass(frozen=True)
 class ImageInput:
@@ -19,19 +21,10 @@ class ImageInput:
     mime_type: str
 
 
-@dataclass(frozen=True)
-class GenerationRequest:
-    """What a provider is asked to render; built from a validated generation row."""
+@dataclass(frozen=True, kw_only=True)
+class GenerationRequest(GenerationParams):
+    """What a provider is asked to render: a validated generation's parameters, its images and source."""
 
-    model: str
-    prompt: str
-    negative_prompt: str = ""
-    duration_seconds: int = 4
-    aspect_ratio: str = "16:9"
-    resolution: str = "720p"
-    seed: int | None = None
-    sample_count: int = 1
-    mode: str = "text"
     images: tuple[ImageInput, ...] = ()
     extend_video_uri: str | None = None
     """For ``mode="extend"``: where the provider still holds the video to extend."""

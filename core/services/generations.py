@@ -22,6 +22,7 @@ from core import catalog, storage
 from core.errors import ConfirmationRequired, NotFoundError, ValidationError
 from core.images import check_image
 from core.models import Event, Generation, GenerationInput, new_id, utcnow
+from core.params import GenerationParams
 from core.services import ledger
 from core.services.budgets import Limits, check_budget
 from core.services.lifecycle import transition
@@ -42,21 +43,12 @@ class UploadedImage:
     data: bytes
 
 
-@dataclass(frozen=True)
-class GenerationForm:
-    """What a creator asks for; validated by :func:`submit_generation`."""
+@dataclass(frozen=True, kw_only=True)
+class GenerationForm(GenerationParams):
+    """What a creator asks for (the parameters, and how the request is made); checked by :func:`submit_generation`."""
 
-    model: str
-    prompt: str
-    negative_prompt: str = ""
-    duration_seconds: int = 4
-    aspect_ratio: str = "16:9"
-    resolution: str = "720p"
-    seed: int | None = None
-    sample_count: int = 1
     idempotency_key: str = ""
     remix_of_id: str | None = None
-    mode: str = "text"
     images: tuple[UploadedImage, ...] = ()
     extend_of_id: str | None = None
     confirm_repeat: bool = False
@@ -82,21 +74,15 @@ class VideoView:
     sha256: str
 
 
-@dataclass(frozen=True)
-class GenerationView:
+@dataclass(frozen=True, kw_only=True)
+class GenerationView(GenerationParams):
+    """A generation as its owner sees it: the parameters, then what became of them."""
+
     id: str
     user_id: int
     status: Status
     provider: str
-    model: str
     model_label: str
-    prompt: str
-    negative_prompt: str
-    duration_seconds: int
-    aspect_ratio: str
-    resolution: str
-    seed: int | None
-    sample_count: int
     price_usd: Decimal
     cost_usd: Decimal | None
     created_at: datetime
@@ -105,7 +91,6 @@ class GenerationView:
     error_message: str | None
     safety_reasons: list[str]
     remix_of_id: str | None
-    mode: str = "text"
     extend_of_id: str | None = None
     input_roles: list[str] = field(default_factory=list)
     videos: list[VideoView] = field(default_factory=list)
@@ -117,16 +102,8 @@ class GenerationView:
     def as_form(self) -> GenerationForm:
         """The settings of this generation, for a remix."""
         return GenerationForm(
-            model=self.model,
-            prompt=self.prompt,
-            negative_prompt=self.negative_prompt,
-            duration_seconds=self.duration_seconds,
-            aspect_ratio=self.aspect_ratio,
-            resolution=self.resolution,
-            seed=self.seed,
-            sample_count=self.sample_count,
+            **self.params.columns() | {"mode": self.mode if self.mode in ("text", "extend") else "text"},
             remix_of_id=self.id,
-            mode=self.mode if self.mode in ("text", "extend") else "text",
             extend_of_id=self.extend_of_id,
         )
 
@@ -152,19 +129,12 @@ def to_view(row: Generation) -> GenerationView:
     """Copy a row (and its videos) into plain data."""
     spec = catalog.MODELS.get(row.model)
     return GenerationView(
+        **GenerationParams.of(row).columns(),
         id=row.id,
         user_id=row.user_id,
         status=Status(row.status),
         provider=row.provider,
-        model=row.model,
         model_label=spec.label if spec else row.model,
-        prompt=row.prompt,
-        negative_prompt=row.negative_prompt,
-        duration_seconds=row.duration_seconds,
-        aspect_ratio=row.aspect_ratio,
-        resolution=row.resolution,
-        seed=row.seed,
-        sample_count=row.sample_count,
         price_usd=Decimal(row.price_usd),
         cost_usd=None if row.cost_usd is None else Decimal(row.cost_usd),
         created_at=row.created_at,
@@ -173,7 +143,6 @@ def to_view(row: Generation) -> GenerationView:
         error_message=row.error_message,
         safety_reasons=list(row.safety_reasons or []),
         remix_of_id=row.remix_of_id,
-        mode=row.mode,
         extend_of_id=row.extend_of_id,
         input_roles=[i.role for i in row.inputs],
         videos=[
@@ -214,13 +183,7 @@ def quote(form: GenerationForm) -> Decimal:
     )
     if form.count("first_frame") > 1 or form.count("last_frame") > 1:
         raise ValidationError("Upload one first frame and at most one last frame.", field="images")
-    return catalog.price_usd(
-        spec,
-        duration_seconds=form.duration_seconds,
-        resolution=form.resolution,
-        sample_count=form.sample_count,
-        mode=form.mode,
-    )
+    return catalog.price_usd(form.params, spec=spec)
 
 
 def _owned(session: Session, user_id: int, generation_id: str, *, for_update: bool = False) -> Generation:
@@ -239,16 +202,9 @@ def _owned(session: Session, user_id: int, generation_id: str, *, for_update: bo
 
 def request_hash(form: GenerationForm, image_hashes: list[tuple[str, str]]) -> str:
     """A fingerprint of everything that makes two requests the same video."""
-    fields = {
-        "model": form.model,
+    fields = form.params.columns() | {
         "prompt": " ".join(form.prompt.split()),
-        "negative": " ".join(form.negative_prompt.split()),
-        "duration": form.duration_seconds,
-        "aspect": form.aspect_ratio,
-        "resolution": form.resolution,
-        "seed": form.seed,
-        "samples": form.sample_count,
-        "mode": form.mode,
+        "negative_prompt": " ".join(form.negative_prompt.split()),
         "extend": form.extend_of_id,
         "images": image_hashes,
     }
@@ -326,21 +282,13 @@ def submit_generation(
     check_budget(session=session, user_id=user_id, price=price, limits=limits)
 
     row = Generation(
+        **replace(form.params, prompt=prompt, negative_prompt=negative).columns(),
         id=new_id(),
         user_id=user_id,
         status=Status.QUEUED.value,
         provider=spec.provider,
-        model=spec.id,
-        prompt=prompt,
-        negative_prompt=negative,
-        duration_seconds=form.duration_seconds,
-        aspect_ratio=form.aspect_ratio,
-        resolution=form.resolution,
-        seed=form.seed,
-        sample_count=form.sample_count,
         idempotency_key=form.idempotency_key,
         remix_of_id=form.remix_of_id,
-        mode=form.mode,
         extend_of_id=form.extend_of_id,
         request_hash=fingerprint,
         price_usd=price,

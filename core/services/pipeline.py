@@ -18,8 +18,8 @@ import logging
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
-from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import select
@@ -30,6 +30,7 @@ from core.config import Settings
 from core.db import transaction
 from core.errors import MediaError, ProviderError, StorageError, TransitionError
 from core.models import Generation, Video, utcnow
+from core.params import GenerationParams
 from core.providers.base import GenerationRequest, ImageInput, OperationState, ProviderVideo, VideoProvider
 from core.queue import POLL_JOB, JobQueue
 from core.services import ledger
@@ -138,15 +139,7 @@ class Pipeline:
             for i in row.inputs
         )
         return GenerationRequest(
-            model=row.model,
-            prompt=row.prompt,
-            negative_prompt=row.negative_prompt,
-            duration_seconds=row.duration_seconds,
-            aspect_ratio=row.aspect_ratio,
-            resolution=row.resolution,
-            seed=row.seed,
-            sample_count=row.sample_count,
-            mode=row.mode,
+            **GenerationParams.of(row).columns(),
             images=images,
             extend_video_uri=extend_uri,
         )
@@ -407,10 +400,9 @@ class Pipeline:
                 select(Generation).where(Generation.id == generation_id).options(selectinload(Generation.videos))
             ).scalar_one()
             seconds = sum(v.duration_seconds for v in row.videos)
-            spec = catalog.MODELS.get(row.model)
-            rate = spec.usd_per_second.get(row.resolution, Decimal(0)) if spec else Decimal(0)
-            # Billed by the requested length per video (how Veo charges), not the probed one.
-            cost = rate * catalog.billed_seconds(mode=row.mode, duration_seconds=row.duration_seconds) * len(row.videos)
+            # Billed by the requested length per video made (how Veo charges), not the probed one.
+            made = replace(GenerationParams.of(row), sample_count=len(row.videos))
+            cost = catalog.price_usd(made)
             ledger.settle(session=session, generation=row, cost=cost)
             transition(
                 session=session,

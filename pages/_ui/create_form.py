@@ -28,6 +28,19 @@ MODEL = "create_model"
 MODE = "create_mode"
 PROMPT = "create_prompt"
 EXTEND = "create_extend"
+
+PARAM_WIDGETS = {
+    "model": MODEL,
+    "mode": MODE,
+    "prompt": PROMPT,
+    "negative_prompt": "create_negative",
+    "duration_seconds": "create_duration",
+    "aspect_ratio": "create_aspect",
+    "resolution": "create_resolution",
+    "sample_count": "create_samples",
+    "seed": "create_seed",
+}
+"""The Create widget that holds each of a generation's parameters (``core.params.GenerationParams``)."""
 FIRST_FRAME = "create_first_frame"
 LAST_FRAME = "create_last_frame"
 REFERENCES = "create_references"
@@ -76,18 +89,10 @@ def choice(label: str, options: Sequence[object], key: str, **kwargs: object) ->
 
 def widget_values(form: GenerationForm, *, fallback_model: str, models: dict[str, ModelSpec]) -> dict[str, object]:
     """Return the Create page's widget values that reproduce ``form`` (for a remix)."""
-    values: dict[str, object] = {
-        MODEL: form.model if form.model in models else fallback_model,
-        MODE: form.mode,
-        PROMPT: form.prompt,
-        "create_negative": form.negative_prompt,
-        "create_duration": form.duration_seconds,
-        "create_aspect": form.aspect_ratio,
-        "create_resolution": form.resolution,
-        "create_samples": form.sample_count,
-        "create_fixed_seed": form.seed is not None,
-        "create_seed": form.seed or 0,
-    }
+    values: dict[str, object] = {PARAM_WIDGETS[name]: value for name, value in form.params.columns().items()}
+    values[MODEL] = form.model if form.model in models else fallback_model
+    values["create_fixed_seed"] = form.seed is not None
+    values[PARAM_WIDGETS["seed"]] = form.seed or 0
     if form.extend_of_id:
         values[EXTEND] = form.extend_of_id
     return values

@@ -62,13 +62,7 @@ def price(studio: Studio, spec: ModelSpec, form: GenerationForm) -> Decimal | No
             show_error(exc)
             return None
         # The model's rules passed; only an image is still to come, which does not change the price.
-        amount = catalog.price_usd(
-            spec,
-            duration_seconds=form.duration_seconds,
-            resolution=form.resolution,
-            sample_count=form.sample_count,
-            mode=form.mode,
-        )
+        amount = catalog.price_usd(form.params, spec=spec)
         st.caption(md(str(exc)))
     st.markdown(f"**{price_line(amount)}**")
     return amount

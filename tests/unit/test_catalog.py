@@ -1,9 +1,14 @@
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 
 from core import catalog
 from core.errors import ValidationError
+from core.models import Generation
+from core.params import GenerationParams
+from core.services import generations
+from core.services.generations import GenerationForm, UploadedImage
 
 OFFLINE = catalog.MODELS[catalog.OFFLINE_MODEL]
 
@@ -11,7 +16,8 @@ OFFLINE = catalog.MODELS[catalog.OFFLINE_MODEL]
 def test_offline_model_is_free_and_says_it_is_not_ai():
     assert "not AI" in OFFLINE.label
     for res in OFFLINE.resolutions:
-        assert catalog.price_usd(OFFLINE, duration_seconds=8, resolution=res, sample_count=4) == 0
+        params = GenerationParams(OFFLINE.id, "p", duration_seconds=8, resolution=res, sample_count=4)
+        assert catalog.price_usd(params) == 0
 
 
 def test_price_is_seconds_times_rate_times_videos():
@@ -27,7 +33,8 @@ def test_price_is_seconds_times_rate_times_videos():
         usd_per_second={"720p": Decimal("0.40")},
         price_read_on="2026-09-20",
     )
-    assert catalog.price_usd(spec, duration_seconds=8, resolution="720p", sample_count=2) == Decimal("6.40")
+    params = GenerationParams("x", "p", duration_seconds=8, resolution="720p", sample_count=2)
+    assert catalog.price_usd(params, spec=spec) == Decimal("6.40")
 
 
 @pytest.mark.parametrize(
@@ -104,3 +111,55 @@ def test_good_prompt_is_trimmed_and_keeps_newlines_and_unicode():
 def test_unknown_model():
     with pytest.raises(ValidationError, match="Unknown model 'veo-9'"):
         catalog.get_model("veo-9")
+
+
+def every_request() -> list[GenerationForm]:
+    """Every request the catalog allows: each model, mode, resolution, duration and number of videos."""
+    inputs = {
+        "image": (("first_frame", 1),),
+        "frames": (("first_frame", 1), ("last_frame", 1)),
+        "reference": (("reference", 2),),
+    }
+    forms = []
+    for spec in catalog.MODELS.values():
+        for mode in spec.modes:
+            images = tuple(
+                UploadedImage(role=role, name=f"{role}.png", data=b"")
+                for role, n in inputs.get(mode, ())
+                for _ in range(n)
+            )
+            for resolution in spec.resolutions:
+                for duration in spec.durations:
+                    for samples in range(1, spec.max_samples + 1):
+                        form = GenerationForm(
+                            model=spec.id,
+                            prompt="p",
+                            mode=mode,
+                            resolution=resolution,
+                            duration_seconds=duration,
+                            sample_count=samples,
+                            aspect_ratio="16:9",
+                            images=images,
+                            extend_of_id="e" * 32 if mode == "extend" else None,
+                        )
+                        try:
+                            generations.quote(form)
+                        except ValidationError:
+                            continue  # a combination the model refuses (e.g. 1080p needs 8 s)
+                        forms.append(form)
+    return forms
+
+
+def test_the_page_the_submit_and_the_settle_agree_on_every_price():
+    """The page shows, the submit reserves and the settle charges the same amount, from one function."""
+    requests = every_request()
+    assert len({form.model for form in requests}) == len(catalog.MODELS)
+    assert {form.mode for form in requests} == set(catalog.MODES)
+    for form in requests:
+        reserved = generations.quote(form)  # what submit_generation reserves; the page shows it too
+        row = Generation(**form.params.columns())  # the row as submit writes it
+        settled = catalog.price_usd(replace(GenerationParams.of(row), sample_count=form.sample_count))
+        assert reserved == settled == catalog.price_usd(form.params), form
+        if form.sample_count > 1 and settled > 0:  # a video the provider did not make is not charged
+            fewer = catalog.price_usd(replace(GenerationParams.of(row), sample_count=form.sample_count - 1))
+            assert fewer < settled
