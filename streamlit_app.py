@@ -17,6 +17,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from core.errors import ConfigurationError
 from pages._ui import auth, boundary, guards, state
 from pages._ui.widgets import md
 
@@ -35,7 +36,12 @@ PAGE_FILES = (
 )
 """Every file page; a page a session may not open still answers at its address (see ``stand_ins``)."""
 
-studio = state.get_studio()
+try:
+    studio = state.get_studio()
+except ConfigurationError as exc:  # production refuses a missing, weak or default secret, by name
+    boundary.log.error("the studio refused its configuration: %s", exc)
+    st.error(f"This studio cannot start until an administrator fixes its configuration: {md(str(exc))}")
+    st.stop()
 authenticator = auth.make_authenticator(studio)
 user = auth.current_user(studio, authenticator)
 

@@ -34,7 +34,7 @@ from core.errors import NotFoundError, ValidationError
 from core.services.auth import LoginResult
 from core.services.users import UserView
 from core.studio import Studio
-from pages._ui import state
+from pages._ui import boundary, state
 from pages._ui.widgets import md
 
 COOKIE_NAME = "veogen_auth"
@@ -295,7 +295,9 @@ def login_form(studio: Studio) -> None:
         st.subheader("Log in", anchor=False)
         st.text_input("Username", key=LOGIN_USERNAME, autocomplete="username")
         st.text_input("Password", type="password", key=LOGIN_PASSWORD, autocomplete="current-password")
-        st.form_submit_button("Log in", type="primary", on_click=submit_login, args=(studio,))
+        st.form_submit_button(
+            "Log in", type="primary", on_click=boundary.guarded(submit_login, "login"), args=(studio,)
+        )
 
 
 def opening_message() -> None:

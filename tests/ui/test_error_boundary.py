@@ -18,8 +18,11 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet
 from streamlit import config
+from streamlit.testing.v1 import AppTest
 
+from core.config import get_settings
 from core.studio import Studio
+from pages._ui import state
 from tests.ui.conftest import ROOT, UiEnv, log_in, open_page, studio_env, texts
 
 pytestmark = pytest.mark.ui
@@ -142,3 +145,22 @@ def test_fragments_and_dialogs_go_through_the_boundary(path: str) -> None:
         and node.value.id == "st"
     ]
     assert not direct, f"{path}: st.fragment/st.dialog at lines {direct}; use boundary.fragment/boundary.dialog"
+
+
+def test_in_production_a_missing_secret_stops_the_web_process_with_a_plain_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The web process refuses to start like the others do: the variable named, no traceback."""
+    with studio_env(tmp_path, monkeypatch):
+        monkeypatch.setenv("VEOGEN_ENV", "production")
+        monkeypatch.setenv("VEOGEN_COOKIE_KEY", secrets.token_urlsafe(48))
+        monkeypatch.delenv("VEOGEN_SECRET_KEY", raising=False)
+        get_settings.cache_clear()
+        state.get_studio.clear()
+        at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=30).run()
+        shown = texts(at)
+        assert "VEOGEN_SECRET_KEY must be set" in shown
+        assert "Traceback" not in shown and not at.exception
+        assert not at.get("text_input")  # no login form: nothing runs on a refused configuration
+        monkeypatch.setenv("VEOGEN_ENV", "development")
+        get_settings.cache_clear()
