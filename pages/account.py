@@ -15,7 +15,7 @@ import streamlit as st
 from core.errors import ValidationError
 from core.status import Status
 from pages._ui import account_widgets, auth, state
-from pages._ui.widgets import excerpt, fmt_usd, md
+from pages._ui.widgets import excerpt, fmt_usd, md, show_error
 
 OPEN_STATUSES = [status.value for status in Status if not status.is_final]
 """Statuses of a generation that is still on its way (queued … processing)."""
@@ -55,7 +55,7 @@ if change:
         try:
             studio.accounts.change_password(user.id, current, new)
         except ValidationError as exc:
-            st.error(md(str(exc)))
+            show_error(exc)
         else:
             auth.renew_session()  # this tab stays logged in with a fresh cookie; the others have ended
             ss[CHANGED_AT] = datetime.now(UTC)

@@ -13,10 +13,10 @@ from datetime import date
 
 import streamlit as st
 
-from core.errors import PermissionDeniedError, ValidationError
+from core.errors import ValidationError
 from core.services.analytics import DateRange
 from pages._ui import analytics_widgets, guards, state
-from pages._ui.widgets import md
+from pages._ui.widgets import show_error
 
 admin = guards.require_admin()
 studio = state.get_studio()
@@ -41,16 +41,13 @@ if len(days) != 2:
 try:
     span = DateRange(days[0], days[1])
 except ValidationError as exc:
-    st.error(md(str(exc)))
+    show_error(exc)
     st.stop()
 with right:
     period = st.selectbox("Budget month", span.periods, key="analytics_period", help="A month of the range.")
 
-try:
-    with st.spinner("Adding up the history…"):
-        report = studio.analytics.report(admin.id, span, str(period))
-except PermissionDeniedError:
-    guards.refuse_admin_page()
+with st.spinner("Adding up the history…"):
+    report = guards.admin_read(admin, lambda actor: studio.analytics.report(actor, span, str(period)))
 
 if report.is_empty:
     st.info(f"Nothing happened from {span.start} to {span.end}: no generation was created and no cost settled.")

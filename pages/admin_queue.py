@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.errors import PermissionDeniedError
 from pages._ui import boundary, guards, queue_widgets, state
 
 REFRESH_SECONDS = 5
@@ -18,10 +17,7 @@ REFRESH_SECONDS = 5
 admin = guards.require_admin()
 studio = state.get_studio()
 
-try:
-    snap = studio.operations.snapshot(admin.id)
-except PermissionDeniedError:
-    guards.refuse_admin_page()
+snap = guards.admin_read(admin, studio.operations.snapshot)
 
 st.title("Queue")
 state.show_flash()
@@ -29,10 +25,7 @@ state.show_flash()
 
 @boundary.fragment(run_every=REFRESH_SECONDS)
 def live_header() -> None:
-    try:
-        queue_widgets.header(studio.operations.snapshot(admin.id))
-    except PermissionDeniedError:
-        st.error(guards.ADMIN_ONLY)
+    queue_widgets.header(guards.admin_read(admin, studio.operations.snapshot))
 
 
 live_header()

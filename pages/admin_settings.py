@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.errors import PermissionDeniedError
 from pages._ui import account_widgets, guards, state
 
 LABELS = {
@@ -25,10 +24,7 @@ LABELS = {
 admin = guards.require_admin()
 studio = state.get_studio()
 
-try:
-    credentials = studio.accounts.team_credentials(admin.id)
-except PermissionDeniedError:
-    guards.refuse_admin_page()
+credentials = guards.admin_read(admin, studio.accounts.team_credentials)
 
 st.title("Settings")
 state.show_flash()

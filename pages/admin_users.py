@@ -8,17 +8,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.errors import PermissionDeniedError
 from pages._ui import account_widgets, guards, state
 
 admin = guards.require_admin()
 studio = state.get_studio()
 
-try:
-    users = studio.accounts.list_users(admin.id)
-    events = studio.accounts.events(admin.id)
-except PermissionDeniedError:
-    guards.refuse_admin_page()
+users = guards.admin_read(admin, studio.accounts.list_users)
+events = guards.admin_read(admin, studio.accounts.events)
 
 st.title("Users")
 state.show_flash()

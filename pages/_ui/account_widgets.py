@@ -19,8 +19,7 @@ from core.services.credentials import CredentialView, check_credential
 from core.services.users import ROLES, UserView, check_limits
 from core.studio import Studio
 from pages._ui import boundary, state
-from pages._ui.guards import ADMIN_ONLY
-from pages._ui.widgets import fmt_time, fmt_usd, md
+from pages._ui.widgets import error_message, fmt_time, fmt_usd, md, show_error
 
 REVEAL = "users_reveal"
 """Session key of a one-time secret to show once: ``(headline, secret, note)``."""
@@ -32,16 +31,12 @@ MAX_LIMIT_CHARS = 20
 """Longest budget or cap an admin may type, in characters."""
 
 
-def show_refusal(exc: Exception) -> None:
-    st.error(ADMIN_ONLY if isinstance(exc, PermissionDeniedError) else md(str(exc)))
-
-
 def act(action: Callable[[], object], done: str) -> None:
     """Run an account action; on success flash ``done`` (Markdown: escape usernames) and rerun, else say why not."""
     try:
         action()
     except ERRORS as exc:
-        show_refusal(exc)
+        show_error(exc)
         return
     state.flash(done)
     st.rerun()
@@ -82,7 +77,7 @@ def credential_editor(
         try:
             save(value)
         except ERRORS as exc:
-            ss[outcome] = ("error", ADMIN_ONLY if isinstance(exc, PermissionDeniedError) else md(str(exc)))
+            ss[outcome] = ("error", error_message(exc))
         else:
             ss[outcome] = ("success", done)
 
@@ -180,7 +175,7 @@ def new_user_form(studio: Studio, actor_id: int, *, invite: bool) -> None:
     try:
         user, secret = make(actor_id, username, str(role), email)
     except ERRORS as exc:
-        show_refusal(exc)
+        show_error(exc)
         return
     if invite:
         reveal(
@@ -234,7 +229,7 @@ def user_actions(studio: Studio, actor_id: int, user: UserView) -> None:
             try:
                 _, password = accounts.reset_password(actor_id, user.id)
             except ERRORS as exc:
-                show_refusal(exc)
+                show_error(exc)
             else:
                 reveal(
                     f"New password for {user.username}:",
@@ -264,7 +259,7 @@ def user_actions(studio: Studio, actor_id: int, user: UserView) -> None:
             try:
                 budget, cap = parse_limits(budget_text, cap_text)
             except ValidationError as exc:
-                st.error(md(str(exc)))
+                show_error(exc)
             else:
                 act(
                     lambda: accounts.set_limits(actor_id, user.id, budget, cap),

@@ -35,7 +35,7 @@ from core.services.auth import LoginResult
 from core.services.users import UserView
 from core.studio import Studio
 from pages._ui import boundary, state
-from pages._ui.widgets import md
+from pages._ui.widgets import md, show_error
 
 COOKIE_NAME = "veogen_auth"
 """Name of the login cookie."""
@@ -322,7 +322,7 @@ def invitation_form(studio: Studio, token: str) -> None:
     try:
         user = studio.accounts.accept_invite(token, password)
     except ValidationError as exc:
-        st.error(md(str(exc)))
+        show_error(exc)
         return
     st.session_state[NOTICE] = ("success", f"{INVITE_ACCEPTED} Your username is **{md(user.username)}**.")
     st.query_params.pop("invite", None)
@@ -345,7 +345,7 @@ def registration_form(studio: Studio) -> None:
     try:
         user = studio.accounts.register(username, email, password)
     except ValidationError as exc:
-        st.error(md(str(exc)))
+        show_error(exc)
         return
     st.session_state[NOTICE] = ("success", f"{ACCOUNT_CREATED} Your username is **{md(user.username)}**.")
     st.rerun()

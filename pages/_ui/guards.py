@@ -8,15 +8,18 @@ Imports streamlit and ``core``/``pages._ui`` only.
 
 from __future__ import annotations
 
-from typing import NoReturn
+from collections.abc import Callable
+from typing import NoReturn, TypeVar
 
 import streamlit as st
 
-from core.errors import NotFoundError
+from core.errors import NotFoundError, PermissionDeniedError
 from pages._ui import auth, state
+from pages._ui.widgets import ADMIN_ONLY
 
-ADMIN_ONLY = "This page is for administrators."
 ONE_TIME_NOTICE = "Change your password first: your account was given a one-time password."
+
+T = TypeVar("T")
 
 ACCOUNT_PAGE = "pages/account.py"
 ADMIN_USERS_PAGE = "pages/admin_users.py"
@@ -40,6 +43,18 @@ def require_user() -> state.CurrentUser:
         st.warning(ONE_TIME_NOTICE)
         st.stop()
     return user
+
+
+def admin_read(admin: state.CurrentUser, read: Callable[[int], T]) -> T:
+    """Call an admin service on behalf of ``admin``; a role refusal ends the page with the one refusal.
+
+    Every admin page reads its data through this, after :func:`require_admin`:
+    the service checks the role again, and a user demoted meanwhile sees only the refusal.
+    """
+    try:
+        return read(admin.id)
+    except PermissionDeniedError:
+        refuse_admin_page()
 
 
 def require_admin() -> state.CurrentUser:

@@ -15,7 +15,7 @@ from core.operations import QueueSnapshot
 from core.services.operations import FailureRow, OperationRow
 from core.studio import Studio
 from pages._ui import state
-from pages._ui.widgets import fmt_time, fmt_usd, md
+from pages._ui.widgets import error_message, fmt_time, fmt_usd, md
 
 SELECTED_CANCEL = "veogen_queue_cancel"
 """Session key of the queued generation picked for Cancel on the Queue page."""
@@ -136,7 +136,7 @@ def cancel_form(studio: Studio, admin_id: int, queued: list[OperationRow]) -> No
         try:
             studio.operations.cancel(admin_id, chosen)
         except VeoGenError as exc:
-            state.flash(md(str(exc)), "error")
+            state.flash(error_message(exc), "error")
         else:
             state.flash("Canceled; its reservation was released.")
         st.rerun()
@@ -153,7 +153,7 @@ def retry_form(studio: Studio, admin_id: int, failures: list[FailureRow]) -> Non
         try:
             new, created = studio.operations.retry(admin_id, chosen)
         except VeoGenError as exc:
-            state.flash(md(str(exc)), "error")
+            state.flash(error_message(exc), "error")
         else:
             state.flash(
                 f"Retrying as generation {new.id[:8]} for its owner ({fmt_usd(new.price_usd)} reserved)."

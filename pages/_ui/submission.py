@@ -102,7 +102,7 @@ def submit(studio: Studio, user_id: int, form: GenerationForm) -> None:
     except ValidationError as exc:
         show_error(exc)
     except BudgetError as exc:
-        st.error(md(str(exc)))
+        show_error(exc)
     except ConfirmationRequired as exc:
         ss[state.PENDING_REPEAT] = PendingRepeat(replace(form, confirm_repeat=False), exc.existing_id, str(exc))
     else:

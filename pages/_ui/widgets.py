@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import streamlit as st
 
 from core.catalog import MODES
-from core.errors import NotFoundError, StorageError, ValidationError, VeoGenError
+from core.errors import NotFoundError, PermissionDeniedError, StorageError, ValidationError, VeoGenError
 from core.services.generations import RETRYABLE, EventView, GenerationView, VideoView
 from core.status import Status
 from core.studio import Studio
@@ -176,13 +176,31 @@ FIELD_LABELS = {
 """Create-page labels of the fields a ValidationError can name."""
 
 
-def show_error(exc: ValidationError) -> None:
-    """Show a validation error, naming the field it is about when the message does not already."""
+ADMIN_ONLY = "This page is for administrators."
+"""What a non-admin is told, whatever the admin-only thing was."""
+
+
+def error_message(exc: VeoGenError) -> str:
+    """The one mapping from a refusal to what a page shows (Markdown-safe).
+
+    A role refusal says the one admin-only sentence; a validation error names the
+    field it is about when its message does not already; anything else is its own
+    plain message. Unexpected errors never come here: the error boundary
+    (``pages/_ui/boundary.py``) shows those as an incident id.
+    """
+    if isinstance(exc, PermissionDeniedError):
+        return ADMIN_ONLY
     message = str(exc)
-    label = FIELD_LABELS.get(exc.field or "", exc.field or "")
-    if label and not message.startswith(label):
-        message = f"{label}: {message}"
-    st.error(md(message))
+    if isinstance(exc, ValidationError):
+        label = FIELD_LABELS.get(exc.field or "")
+        if label and not message.startswith(label):
+            message = f"{label}: {message}"
+    return md(message)
+
+
+def show_error(exc: VeoGenError) -> None:
+    """Show a refusal as an error box, in the words of :func:`error_message`."""
+    st.error(error_message(exc))
 
 
 def thumbnail(studio: Studio, user_id: int, view: GenerationView) -> None:
@@ -290,7 +308,7 @@ def actions(
                 studio.cancel(user_id, view.id)
                 state.flash("Generation canceled; nothing was charged.")
             except (ValidationError, NotFoundError) as exc:
-                state.flash(md(str(exc)), "error")
+                state.flash(error_message(exc), "error")
             st.rerun()
         if view.status in RETRYABLE and st.button(
             "Retry", key=f"{key}-retry", icon=":material/replay:" if icons else None
@@ -311,7 +329,7 @@ def actions(
                 try:
                     studio.delete(user_id, view.id)
                 except (ValidationError, NotFoundError, StorageError) as exc:
-                    state.flash(md(str(exc)), "error")
+                    state.flash(error_message(exc), "error")
                 else:
                     state.flash("Generation deleted.")
                     if after_delete:
@@ -327,7 +345,7 @@ def retry(studio: Studio, user_id: int, generation_id: str) -> None:
     try:
         new, created = studio.retry(user_id, generation_id)
     except VeoGenError as exc:
-        state.flash(md(str(exc)), "error")
+        state.flash(error_message(exc), "error")
         st.rerun()
     state.flash(
         f"Retrying as a new generation ({fmt_usd(new.price_usd)} reserved)."
