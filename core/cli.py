@@ -192,7 +192,10 @@ def _up(args: argparse.Namespace) -> int:
             sup.spawn(f"worker-{n + 1}", [py, "-m", "workers.main"])
         sup.spawn("scheduler", [py, "-m", "workers.scheduler"])
         sup.spawn("exporter", [py, "-m", "core.cli", "exporter"])
-        sup.spawn("web", [py, "-m", "streamlit", "run", str(ROOT / "web.py")])
+        web = [py, "-m", "streamlit", "run", str(ROOT / "web.py")]
+        if settings.env == "production":  # no traceback in the browser, even before the app's first line
+            web.append("--client.showErrorDetails=none")
+        sup.spawn("web", web)
         return sup.run()
     finally:
         if redis_proc is not None:

@@ -287,10 +287,6 @@ class Studio:
 
     # -- users --------------------------------------------------------------
 
-    def login_credentials(self) -> dict[str, dict[str, dict[str, object]]]:
-        with self.sessions() as session:
-            return users.login_credentials(session=session)
-
     def user(self, username: str) -> users.UserView:
         with self.sessions() as session:
             return users.get_user(session=session, username=username)

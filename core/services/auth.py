@@ -1,7 +1,8 @@
 """Logging in, and keeping sessions honest.
 
-streamlit-authenticator draws the form and sets the cookie; this module decides.
-Around its weaknesses (see ARCHITECTURE.md, "Known traps") it adds:
+Our login form (``pages/_ui/auth.py``) asks; this module decides, reading only
+the one user who is logging in. Around streamlit-authenticator's old weaknesses
+(see ARCHITECTURE.md, "Known traps") it keeps:
 
 - failed logins counted per username (known or not, so a lock reveals nothing)
   and per client address, with a lock that always expires;

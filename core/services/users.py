@@ -167,23 +167,6 @@ def any_admin(*, session: Session) -> bool:
     return session.execute(select(User.id).where(User.role == "admin")).first() is not None
 
 
-def login_credentials(*, session: Session) -> dict[str, dict[str, dict[str, object]]]:
-    """Return enabled users in the shape streamlit-authenticator reads (hashes, never passwords)."""
-    users = session.execute(select(User).where(User.disabled.is_(False))).scalars()
-    return {
-        "usernames": {
-            u.username: {
-                "email": u.email,
-                "first_name": u.name,
-                "last_name": "",
-                "password": u.password_hash,
-                "roles": [u.role],
-            }
-            for u in users
-        }
-    }
-
-
 # -- admin operations ------------------------------------------------------
 
 
