@@ -186,3 +186,24 @@ def fifty_concurrent_submits(studio: Any, form: Callable[..., GenerationForm], p
     assert made == {budgeted: 5, capped: 3, free: 16}
     assert results.count("created") == 24 and results.count("refused") == 26
     assert spent == {budgeted: price * 5, capped: price * 3, free: price * 16}
+
+
+@contextmanager
+def bare_streamlit(folder: Path) -> Iterator[int]:
+    """A one-line Streamlit app, started without VeoGen's launcher (no framing headers, no upload check); its port."""
+    (folder / "page.py").write_text('import streamlit as st\n\nst.write("A page.")\n')
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMLIT_")}
+    with (folder / "streamlit.log").open("wb") as log:
+        # From the repository root, so .streamlit/config.toml (server.maxUploadSize) applies.
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(folder / "page.py"), "--server.port", str(port)],
+            cwd=ROOT, env=env, stdout=log, stderr=log,
+        )  # fmt: skip
+    try:
+        started = wait_until(lambda: healthy(port) or proc.poll() is not None, timeout=60)
+        assert started and proc.poll() is None, (folder / "streamlit.log").read_text()
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)

@@ -2,8 +2,9 @@
 
 A person logs in through it and stays logged in after a reload: the login cookie is written by a
 component frame of the studio's own origin, which `frame-ancestors 'self'` must still allow. A page of
-another site cannot frame the studio through nginx; the same page frames bare Streamlit (`make run`,
-which sends no such header) — the control that shows the check can tell the two apart.
+another site can frame the studio neither through nginx nor directly (`make run` starts it through
+its launcher, `web.py`, which sends the same headers); the same page frames a bare one-line Streamlit
+app — the control that shows the check can tell the two apart.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from playwright.sync_api import Frame, Page, expect
 
 from bench.upload_memory import running_nginx
 from tests.e2e.conftest import ADMIN_PASSWORD, log_in
-from tests.support import RunningStudio, wait_until
+from tests.support import RunningStudio, bare_streamlit, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -82,11 +83,13 @@ def test_a_person_logs_in_through_nginx_and_stays_logged_in(front: str, page: Pa
     expect(page.get_by_role("heading", name="Create a video")).to_be_visible()
 
 
-def test_another_site_cannot_frame_the_studio_through_nginx(
-    front: str, studio_up: RunningStudio, page: Page, other_site: str
+def test_another_site_cannot_frame_the_studio_through_nginx_or_directly(
+    front: str, studio_up: RunningStudio, page: Page, other_site: str, tmp_path: Path
 ):
     assert framed(page, other_site, f"{front}/").url.startswith("chrome-error://")
-    # Bare Streamlit sends no framing header: the same page frames it.
-    bare = framed(page, other_site, f"{studio_up.url}/")
-    assert bare.url.startswith(studio_up.url)
-    expect(bare.locator("body")).to_contain_text("Log in", timeout=30_000)
+    assert framed(page, other_site, f"{studio_up.url}/").url.startswith("chrome-error://")
+    # A Streamlit app without the launcher sends no framing header: the same page frames it.
+    with bare_streamlit(tmp_path) as port:
+        bare = framed(page, other_site, f"http://127.0.0.1:{port}/")
+        assert bare.url.startswith(f"http://127.0.0.1:{port}")
+        expect(bare.locator("body")).to_contain_text("A page.", timeout=30_000)

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +21,7 @@ import requests
 
 from bench.upload_memory import Visitor, running_nginx
 from core.images import MAX_IMAGE_BYTES
-from tests.support import ROOT, free_port, healthy, wait_until
+from tests.support import bare_streamlit
 
 pytestmark = pytest.mark.integration
 
@@ -34,24 +32,8 @@ UPLOAD_PATH = "/_stcore/upload_file"
 
 @pytest.fixture(scope="module")
 def streamlit_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    folder = tmp_path_factory.mktemp("streamlit")
-    (folder / "page.py").write_text('import streamlit as st\n\nst.write("A page.")\n')
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("STREAMLIT_")}
-    with (folder / "streamlit.log").open("wb") as log:
-        # From the repository root, so .streamlit/config.toml (server.maxUploadSize) applies.
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(folder / "page.py"), "--server.port", str(port)],
-            cwd=ROOT, env=env, stdout=log, stderr=log,
-        )  # fmt: skip
-    try:
-        assert wait_until(lambda: healthy(port) or proc.poll() is not None, timeout=60) and proc.poll() is None, (
-            folder / "streamlit.log"
-        ).read_text()
+    with bare_streamlit(tmp_path_factory.mktemp("streamlit")) as port:
         yield port
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
 
 
 @pytest.fixture(scope="module")
