@@ -2,7 +2,7 @@
 
 Runs against the database `bench.seed_history` filled (1,000,000 generations by
 default; run that first). Prints the median of ``--repeat`` scrapes of the
-database gauges (``core.services.operations.health``, what every Prometheus
+database gauges (``core.services.health.measure``, what every Prometheus
 scrape runs) and of the whole exporter output (with Redis), each as a ratio to
 a full ``count(*)`` of the generations table in the same process.
 
@@ -23,7 +23,6 @@ from bench.seed_history import DEFAULT_URL
 from core.config import Settings
 from core.exporter import build_registry
 from core.models import utcnow
-from core.services import operations
 from core.studio import build_studio
 
 
@@ -54,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def health() -> None:
         with studio.sessions() as session:
-            operations.health(
+            health.measure(
                 session=session, now=utcnow(), stuck_after_seconds=settings.stuck_after_seconds, limits=studio.limits
             )
 

@@ -1,7 +1,7 @@
 """Pipeline bench: N generations through the whole pipeline against bare RQ no-op jobs, in one process.
 
 Each generation is submitted with ``studio.submit``; then, in passes until
-every one is final, ``studio.scheduling.admit()`` submits the queued ones to
+every one is final, ``studio.admission.admit()`` submits the queued ones to
 the provider (``Pipeline.start``, what the scheduler process does every
 second) and one in-process ``rq.SimpleWorker`` burst runs the jobs that
 enqueued (``workers.tasks``, today one poll per generation), with the offline
@@ -220,12 +220,12 @@ def open_count(studio: Any, ids: list[str]) -> int:
 def admit_and_drain(studio: Any, ids: list[str]) -> dict[str, Any]:
     """Admit and drain in passes until every one of ``ids`` is final; return the times and counts.
 
-    One pass is one ``studio.scheduling.admit()`` (which starts at most
+    One pass is one ``studio.admission.admit()`` (which starts at most
     ``CANDIDATES_PER_PASS`` generations) then one burst. The finality check
     between passes is not timed. Bounded: a run that needs more passes than
     the candidate pages allow is stuck, and stops with an error.
     """
-    from core.services.scheduling import CANDIDATES_PER_PASS
+    from core.admission import CANDIDATES_PER_PASS
 
     max_passes = MAX_PASSES_PER_CANDIDATE_PAGE * (len(ids) // CANDIDATES_PER_PASS + 1)
     admit_seconds = drain_seconds = 0.0
@@ -235,7 +235,7 @@ def admit_and_drain(studio: Any, ids: list[str]) -> dict[str, Any]:
             raise SystemExit(f"still {open_count(studio, ids)} open generations after {passes} admission passes")
         passes += 1
         started = time.perf_counter()
-        admitted += len(studio.scheduling.admit())
+        admitted += len(studio.admission.admit())
         admit_seconds += time.perf_counter() - started
         seconds, finished, failures = burst(studio.queue)
         drain_seconds += seconds
@@ -376,7 +376,7 @@ def report(f: dict[str, Any]) -> str:
             "",
             "How each figure was obtained:",
             "  submit: wall time of the studio.submit calls (row, reservation and event committed; no job enqueued).",
-            "  admission: wall time of the studio.scheduling.admit() calls, which run Pipeline.start for every"
+            "  admission: wall time of the studio.admission.admit() calls, which run Pipeline.start for every"
             " queued generation (provider submit, status changes, the poll job enqueued).",
             "  pipeline: admission plus the wall time of the SimpleWorker bursts that drain the jobs it enqueued,"
             " in passes until every generation is final; all generations checked 'succeeded'.",

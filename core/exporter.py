@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from core.models import utcnow
 from core.queue import QUEUE_NAME
-from core.services import operations
+from core.services import health
 
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
@@ -99,7 +99,7 @@ class StudioCollector(Collector):
         settings = self.studio.settings
         try:
             with self.studio.sessions() as session:
-                h = operations.health(
+                h = health.measure(
                     session=session,
                     now=utcnow(),
                     stuck_after_seconds=settings.stuck_after_seconds,

@@ -41,10 +41,11 @@ if TYPE_CHECKING:
     from redis import Redis
 
     from core.accounts import Accounts
-    from core.operations import Operations
+    from core.admission import Admission
+    from core.pipeline import Pipeline
+    from core.queue_admin import QueueAdmin
+    from core.reconciler import Reconciler
     from core.services.analytics import Analytics
-    from core.services.pipeline import Pipeline
-    from core.services.scheduling import Scheduling
 
 log = logging.getLogger(__name__)
 
@@ -97,11 +98,11 @@ class Studio:
         return Analytics(self)
 
     @cached_property
-    def operations(self) -> Operations:
+    def queue_admin(self) -> QueueAdmin:
         """Operator views and actions: queue depths, in-flight and stuck generations, cancel and retry."""
-        from core.operations import Operations
+        from core.queue_admin import QueueAdmin
 
-        return Operations(self)
+        return QueueAdmin(self)
 
     def provider_settings(self, user_id: int | None = None) -> Settings:
         """Settings with the Veo credentials in force: the user's own key, else the team's, else the environment's.
@@ -145,7 +146,7 @@ class Studio:
 
     @cached_property
     def pipeline(self) -> Pipeline:
-        from core.services.pipeline import Pipeline
+        from core.pipeline import Pipeline
 
         return Pipeline(
             settings=self.settings,
@@ -156,10 +157,18 @@ class Studio:
         )
 
     @cached_property
-    def scheduling(self) -> Scheduling:
-        from core.services.scheduling import Scheduling
+    def admission(self) -> Admission:
+        """Which queued generations go to the provider now (the scheduler process runs it)."""
+        from core.admission import Admission
 
-        return Scheduling(self.pipeline)
+        return Admission(self.pipeline)
+
+    @cached_property
+    def reconciler(self) -> Reconciler:
+        """Rows that lost their job get their next step (the scheduler process runs it)."""
+        from core.reconciler import Reconciler
+
+        return Reconciler(self.pipeline)
 
     # -- catalog ------------------------------------------------------------
 

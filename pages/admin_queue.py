@@ -1,6 +1,6 @@
 """Queue (admins): is it healthy, what is stuck, what failed — and cancel or retry through the owner's path.
 
-A thin page: the guard first, then ``studio.operations`` (which checks the role
+A thin page: the guard first, then ``studio.queue_admin`` (which checks the role
 again) and the widgets in ``pages/_ui/queue_widgets.py``. The header refreshes
 itself every few seconds. Imports only streamlit, ``core`` and ``pages._ui``.
 """
@@ -17,7 +17,7 @@ REFRESH_SECONDS = 5
 admin = guards.require_admin()
 studio = state.get_studio()
 
-snap = guards.admin_read(admin, studio.operations.snapshot)
+snap = guards.admin_read(admin, studio.queue_admin.snapshot)
 
 st.title("Queue")
 state.show_flash()
@@ -25,7 +25,7 @@ state.show_flash()
 
 @boundary.fragment(run_every=REFRESH_SECONDS)
 def live_header() -> None:
-    queue_widgets.header(guards.admin_read(admin, studio.operations.snapshot))
+    queue_widgets.header(guards.admin_read(admin, studio.queue_admin.snapshot))
 
 
 live_header()

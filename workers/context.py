@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from core.config import get_settings
-from core.services.pipeline import Pipeline
+from core.pipeline import Pipeline
 from core.studio import build_studio
 
 

@@ -122,7 +122,6 @@ def main(max_seconds: float | None = None) -> None:
     metrics.serve(settings.metrics_host, [settings.scheduler_metrics_port])
     studio = build_studio(settings)
     queue = studio.queue
-    scheduling = studio.scheduling
     leader = Leadership(queue)
     sealer = Sealer(studio.analytics.seal)
     stopping = False
@@ -146,11 +145,11 @@ def main(max_seconds: float | None = None) -> None:
                         move_due_jobs(queue)
                         return leader.refresh()
 
-                    scheduling.admit(between=between)
+                    studio.admission.admit(between=between)
                     sealer.maybe_start()
                     if time.monotonic() >= next_reconcile:
                         StartedJobRegistry(queue=queue.queue).cleanup()
-                        scheduling.reconcile()
+                        studio.reconciler.reconcile()
                         next_reconcile = time.monotonic() + settings.reconcile_interval_seconds
             except Exception:  # a Redis or database hiccup must not stop the scheduler
                 log.exception("scheduler tick failed; trying again")

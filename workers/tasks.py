@@ -2,7 +2,7 @@
 
 Enqueued by dotted path (``core.queue.POLL_JOB``), so the web process never
 imports this module. Submitting is not a worker job: the scheduler's admission
-pass does it (core.services.scheduling).
+pass does it (core.admission).
 """
 
 from __future__ import annotations

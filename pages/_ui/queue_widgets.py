@@ -11,8 +11,8 @@ from collections.abc import Iterable
 import streamlit as st
 
 from core.errors import VeoGenError
-from core.operations import QueueSnapshot
-from core.services.operations import FailureRow, OperationRow
+from core.queue_admin import QueueSnapshot
+from core.services.health import FailureRow, UnfinishedRow
 from core.studio import Studio
 from pages._ui import state
 from pages._ui.widgets import error_message, fmt_time, fmt_usd, md
@@ -76,7 +76,7 @@ def header(snap: QueueSnapshot) -> None:
     )
 
 
-def operations_table(rows: Iterable[OperationRow], no_live_job: set[str]) -> None:
+def operations_table(rows: Iterable[UnfinishedRow], no_live_job: set[str]) -> None:
     data = [
         {
             "generation": r.id,
@@ -124,7 +124,7 @@ def _pick(label: str, choices: dict[str, str], key: str) -> str | None:
     return st.selectbox(label, list(choices), format_func=lambda gid: choices[gid], key=key)
 
 
-def cancel_form(studio: Studio, admin_id: int, queued: list[OperationRow]) -> None:
+def cancel_form(studio: Studio, admin_id: int, queued: list[UnfinishedRow]) -> None:
     """Cancel a queued generation: the owner's Cancel, on their behalf (reservation released)."""
     if not queued:
         st.caption("Nothing is queued.")
@@ -134,7 +134,7 @@ def cancel_form(studio: Studio, admin_id: int, queued: list[OperationRow]) -> No
     )
     if chosen and st.button("Cancel it", key="queue-cancel", icon=":material/block:"):
         try:
-            studio.operations.cancel(admin_id, chosen)
+            studio.queue_admin.cancel(admin_id, chosen)
         except VeoGenError as exc:
             state.flash(error_message(exc), "error")
         else:
@@ -151,7 +151,7 @@ def retry_form(studio: Studio, admin_id: int, failures: list[FailureRow]) -> Non
     chosen = _pick("Failed or filtered generation", choices, SELECTED_RETRY)
     if chosen and st.button("Retry it", key="queue-retry", icon=":material/replay:"):
         try:
-            new, created = studio.operations.retry(admin_id, chosen)
+            new, created = studio.queue_admin.retry(admin_id, chosen)
         except VeoGenError as exc:
             state.flash(error_message(exc), "error")
         else:

@@ -39,7 +39,7 @@ def studio(tmp_path: Path, standin: VeoStandIn) -> Iterator[Studio]:
 
 def drive(studio: Studio, gid: str, user: int) -> None:
     """Admission, then the polls the workers would run, in this process."""
-    studio.scheduling.admit()
+    studio.admission.admit()
     for _ in range(20):
         view = studio.get_generation(user, gid)
         if view.is_final:

@@ -30,7 +30,7 @@ def test_submit_writes_row_reservation_and_event_and_leaves_the_start_to_admissi
     assert kinds == ["reserve"]
     assert events == ["queued"]
     assert studio.queue.queue.get_job_ids() == []  # the scheduler's admission pass submits it
-    assert studio.scheduling.admit() == [view.id]
+    assert studio.admission.admit() == [view.id]
     assert studio.get_generation(alice, view.id).status is Status.RUNNING
 
 

@@ -10,14 +10,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
+from core.admission import Admission
 from core.models import Generation, LedgerEntry, Video
+from core.pipeline import Pipeline
 from core.providers.base import GenerationRequest, OperationState, ProviderVideo
 from core.providers.offline import OfflineProvider
 from core.queue import POLL_JOB, job_id
+from core.reconciler import Reconciler
 from core.services import ledger
 from core.services.generations import GenerationForm
-from core.services.pipeline import Pipeline
-from core.services.scheduling import Scheduling
 from core.status import Status
 from core.studio import Studio
 
@@ -204,7 +205,7 @@ def test_reconcile_requeues_the_poll_after_a_flushed_redis(studio: Studio, alice
     gid = submit(studio, alice)
     p.start(gid, 0)  # running, its first poll scheduled in Redis
     studio.redis.flushall()
-    sched = Scheduling(p)
+    sched = Reconciler(p)
     assert sched.reconcile().requeued == []  # fresh rows are left alone for a while
     _age(studio, gid, 60)
     assert sched.reconcile().requeued == [gid]
@@ -224,7 +225,7 @@ def test_reconcile_leaves_live_jobs_and_queued_rows_alone(studio: Studio, alice:
     p.start(started, 0)
     _age(studio, queued, 60)
     _age(studio, started, 60)
-    assert Scheduling(p).reconcile().requeued == []  # admission owns queued rows; the poll is scheduled
+    assert Reconciler(p).reconcile().requeued == []  # admission owns queued rows; the poll is scheduled
 
 
 def test_an_interrupted_paid_submit_is_never_resent_and_keeps_its_reservation(studio: Studio, alice: int):
@@ -234,7 +235,7 @@ def test_an_interrupted_paid_submit_is_never_resent_and_keeps_its_reservation(st
     with studio.sessions() as s, s.begin():  # the scheduler died between marking and storing the name
         s.execute(update(Generation).where(Generation.id == gid).values(status="submitting"))
     _age(studio, gid, 60)
-    Scheduling(p).reconcile()
+    Reconciler(p).reconcile()
     r = row(studio, gid)
     assert provider.submissions == 0
     assert (r.status, r.error_code) == ("failed", "SUBMIT_OUTCOME_UNKNOWN")
@@ -248,9 +249,9 @@ def test_an_interrupted_free_submit_is_queued_again(studio: Studio, alice: int):
     with studio.sessions() as s, s.begin():
         s.execute(update(Generation).where(Generation.id == gid).values(status="submitting"))
     _age(studio, gid, 60)
-    Scheduling(p).reconcile()
+    Reconciler(p).reconcile()
     assert row(studio, gid).status == "queued"
-    assert Scheduling(p).admit() == [gid]
+    assert Admission(p).admit() == [gid]
 
 
 def test_reconcile_fails_generations_past_the_deadline(studio: Studio, alice: int):
@@ -259,7 +260,7 @@ def test_reconcile_fails_generations_past_the_deadline(studio: Studio, alice: in
     with studio.sessions() as s, s.begin():
         r = s.get(Generation, gid)
         s.execute(update(Generation).where(Generation.id == gid).values(created_at=r.created_at - timedelta(hours=2)))
-    assert Scheduling(p).reconcile().expired == [gid]
+    assert Reconciler(p).reconcile().expired == [gid]
     r = row(studio, gid)
     assert r.status == "failed" and "did not finish within 30 minutes" in (r.error_message or "")
 

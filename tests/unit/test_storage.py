@@ -41,7 +41,15 @@ def test_local_path_only_for_local_storage(store: Storage):
 
 
 @pytest.mark.parametrize(
-    "key", ["../etc/passwd", "1/../../x", "/abs/path", "1/not-a-generation/0.mp4", "a/" + "0" * 32 + "/0.mp4", "1/" + "0" * 32 + "/0.mp4\n"]
+    "key",
+    [
+        "../etc/passwd",
+        "1/../../x",
+        "/abs/path",
+        "1/not-a-generation/0.mp4",
+        "a/" + "0" * 32 + "/0.mp4",
+        "1/" + "0" * 32 + "/0.mp4\n",
+    ],
 )
 def test_keys_not_made_by_the_server_are_refused(store: Storage, key: str):
     with pytest.raises(StorageError, match="did not make"):

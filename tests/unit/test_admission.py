@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from core.admission import Admission, fair_order
 from core.errors import ProviderError
 from core.models import utcnow
+from core.pipeline import Pipeline
 from core.providers.base import GenerationRequest
-from core.services.pipeline import Pipeline
-from core.services.scheduling import Scheduling, fair_order
 from core.studio import Studio
 from tests.unit.test_pipeline import PaidProvider, row, submit
 
 
-def scheduling_with(studio: Studio, provider: PaidProvider, **limits: object) -> Scheduling:
+def admission_with(studio: Studio, provider: PaidProvider, **limits: object) -> Admission:
     settings = studio.settings.model_copy(update=limits)
     pipeline = Pipeline(
         settings=settings,
@@ -22,7 +22,7 @@ def scheduling_with(studio: Studio, provider: PaidProvider, **limits: object) ->
         store=studio.store,
         providers=lambda *_: provider,
     )
-    return Scheduling(pipeline)
+    return Admission(pipeline)
 
 
 def test_fair_order_round_robins_between_users_least_busy_first():
@@ -35,9 +35,7 @@ def test_fair_order_round_robins_between_users_least_busy_first():
 
 def test_one_users_fifty_queued_do_not_starve_anothers_one(studio: Studio, alice: int, bob: int):
     provider = PaidProvider()
-    sched = scheduling_with(
-        studio, provider, max_concurrent_operations=4, user_max_concurrent=2, submits_per_minute=100
-    )
+    sched = admission_with(studio, provider, max_concurrent_operations=4, user_max_concurrent=2, submits_per_minute=100)
     alice_ids = [submit(studio, alice) for _ in range(50)]
     bob_id = submit(studio, bob)  # submitted last, behind alice's fifty
     first = sched.admit()
@@ -49,9 +47,7 @@ def test_one_users_fifty_queued_do_not_starve_anothers_one(studio: Studio, alice
 
 def test_studio_wide_concurrency_and_rate_caps_hold(studio: Studio, alice: int, bob: int):
     provider = PaidProvider()
-    sched = scheduling_with(
-        studio, provider, max_concurrent_operations=10, user_max_concurrent=10, submits_per_minute=3
-    )
+    sched = admission_with(studio, provider, max_concurrent_operations=10, user_max_concurrent=10, submits_per_minute=3)
     for _ in range(6):
         submit(studio, alice)
     assert len(sched.admit()) == 3  # the per-minute cap
@@ -76,7 +72,7 @@ class QuotaProvider(PaidProvider):
 
 def test_a_429_waits_the_servers_delay_and_is_not_counted_as_a_failure(studio: Studio, alice: int):
     provider = QuotaProvider()
-    sched = scheduling_with(studio, provider, max_provider_retries=0)
+    sched = admission_with(studio, provider, max_provider_retries=0)
     gid = submit(studio, alice)
     assert sched.admit() == [gid]
     r = row(studio, gid)
@@ -94,7 +90,7 @@ def test_a_refused_request_fails_at_once_with_the_providers_words(studio: Studio
         def submit(self, request: GenerationRequest) -> str:
             raise ProviderError("Veo answered 400 INVALID_ARGUMENT: 1080p needs 8 s", code="INVALID_ARGUMENT")
 
-    sched = scheduling_with(studio, Refusing())
+    sched = admission_with(studio, Refusing())
     gid = submit(studio, alice)
     sched.admit()
     r = row(studio, gid)
@@ -104,7 +100,7 @@ def test_a_refused_request_fails_at_once_with_the_providers_words(studio: Studio
 
 def test_a_pass_stops_when_the_scheduler_loses_leadership(studio: Studio, alice: int):
     provider = PaidProvider()
-    sched = scheduling_with(studio, provider, max_concurrent_operations=100, user_max_concurrent=100)
+    sched = admission_with(studio, provider, max_concurrent_operations=100, user_max_concurrent=100)
     for _ in range(5):
         submit(studio, alice)
     calls = []
@@ -130,7 +126,7 @@ def test_a_429_while_polling_waits_and_polls_again_never_resubmitting(studio: St
             return super().poll(operation_name)
 
     provider = BusyPolls()
-    sched = scheduling_with(studio, provider, max_provider_retries=0)
+    sched = admission_with(studio, provider, max_provider_retries=0)
     gid = submit(studio, alice)
     sched.admit()
     for _ in range(2):

@@ -1,16 +1,13 @@
-"""Admission and reconciliation: the scheduler process's two duties.
+"""Admission: which queued generations go to the provider now (one of the scheduler process's duties).
 
-**Admission** decides which queued generations go to the provider now, and
+Admission decides which queued generations go to the provider now, and
 submits them (``Pipeline.start``) in this one process: a studio-wide cap on
 operations in flight and on submissions per minute (sized to the project's
 Veo quota), a per-user cap, a 429's retry delay honoured through
 ``not_before``, and round-robin between users so one user's fifty queued
 generations never starve another user's one. Paid providers are held to the
 caps; the offline renderer, which costs nothing, only to the ordering.
-
-**Reconciliation** finds rows that lost their job (a SIGKILLed worker, a
-flushed Redis) and enqueues the right next step; rows past the deadline fail
-with a clear message.
+The other duty, reconciliation, is ``core.reconciler``.
 """
 
 from __future__ import annotations
@@ -18,19 +15,15 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select
 
 from core import metrics
-from core.db import transaction
 from core.errors import TransitionError
 from core.models import Generation, utcnow
-from core.queue import POLL_JOB
-from core.services.lifecycle import bump_seq, record_event, transition
-from core.services.pipeline import UNKNOWN_OUTCOME, Pipeline, get_row
-from core.status import UNFINISHED, Status
+from core.pipeline import Pipeline
+from core.status import Status
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +32,6 @@ IN_FLIGHT = (Status.SUBMITTING.value, Status.RUNNING.value)
 
 CANDIDATES_PER_PASS = 500
 """Queued generations looked at per admission pass (oldest first)."""
-
-
-@dataclass(frozen=True)
-class ReconcileReport:
-    checked: int
-    requeued: list[str]
-    expired: list[str]
 
 
 def fair_order(candidates: list[tuple[str, int, int]], in_flight_by_user: dict[int, int]) -> list[tuple[str, int, int]]:
@@ -62,15 +48,13 @@ def fair_order(candidates: list[tuple[str, int, int]], in_flight_by_user: dict[i
     return ordered
 
 
-class Scheduling:
-    """Admission and reconciliation over one pipeline."""
+class Admission:
+    """Admission over one pipeline: owns its reads; submissions go through ``Pipeline.start``."""
 
     def __init__(self, pipeline: Pipeline) -> None:
         self.pipeline = pipeline
         self.settings = pipeline.settings
         self.sessions = pipeline.sessions
-
-    # -- admission ----------------------------------------------------------
 
     def admit(self, now: datetime | None = None, between: Callable[[], bool] | None = None) -> list[str]:
         """Submit the queued generations that may go now, fairly; return their ids.
@@ -142,69 +126,3 @@ class Scheduling:
             if between is not None and not between():
                 break
         return admitted
-
-    # -- reconciliation -----------------------------------------------------
-
-    def reconcile(self) -> ReconcileReport:
-        """Give every stale, job-less generation its next step; fail those past the deadline."""
-        now = utcnow()
-        stale_before = now - timedelta(seconds=self.settings.stale_after_seconds)
-        deadline_before = now - timedelta(seconds=self.settings.operation_deadline_seconds)
-        with self.sessions() as session:
-            rows = session.execute(
-                select(
-                    Generation.id,
-                    Generation.job_seq,
-                    Generation.status,
-                    Generation.operation_name,
-                    Generation.provider,
-                    Generation.created_at,
-                    Generation.updated_at,
-                ).where(Generation.status.in_(UNFINISHED))
-            ).all()
-        requeued: list[str] = []
-        expired: list[str] = []
-        for gid, seq, status, operation, provider_name, created_at, updated_at in rows:
-            if created_at < deadline_before:
-                minutes = self.settings.operation_deadline_seconds // 60
-                self.pipeline.fail(
-                    gid, None, f"The generation did not finish within {minutes} minutes.", code="DEADLINE"
-                )
-                expired.append(gid)
-                continue
-            if status == Status.QUEUED.value or updated_at > stale_before:
-                continue  # queued rows are admission's; fresh rows are being worked on
-            if status == Status.SUBMITTING.value and not operation:
-                self._settle_interrupted_submit(gid, seq, provider_name)
-                continue
-            if self.pipeline.queue.is_live(gid, seq):
-                continue
-            try:
-                with transaction(self.sessions) as session:
-                    row = get_row(session, gid)
-                    record_event(session=session, generation=row, kind="reconcile", detail="no live job; polling again")
-                    new = bump_seq(session=session, generation=row, expected=seq)
-            except TransitionError:
-                continue
-            self.pipeline.queue.enqueue(POLL_JOB, gid, new)
-            requeued.append(gid)
-        metrics.RECONCILE_REQUEUED.inc(len(requeued))
-        metrics.RECONCILE_EXPIRED.inc(len(expired))
-        if requeued or expired:
-            log.info("reconcile: requeued %s, expired %s", requeued, expired)
-        return ReconcileReport(checked=len(rows), requeued=requeued, expired=expired)
-
-    def _settle_interrupted_submit(self, generation_id: str, seq: int, provider_name: str) -> None:
-        """A submit that stopped half-way: a free provider may try again; a paid one never does."""
-        if self.pipeline.providers(provider_name, None).idempotent_submit:
-            with transaction(self.sessions) as session:
-                row = get_row(session, generation_id)
-                transition(
-                    session=session,
-                    generation=row,
-                    to=Status.QUEUED,
-                    seq=seq,
-                    detail="the submit was interrupted; queued again (the offline renderer costs nothing)",
-                )
-        else:
-            self.pipeline.fail(generation_id, seq, UNKNOWN_OUTCOME, code="SUBMIT_OUTCOME_UNKNOWN", release=False)

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 
 from core.errors import NotFoundError, PermissionDeniedError, ValidationError
 from core.models import Event, Generation, LedgerEntry, utcnow
-from core.services import ledger, operations
+from core.services import health, ledger
 from core.status import Status
 from core.studio import Studio
 from tests.support import offline_form
@@ -75,7 +75,7 @@ def test_health_gives_exact_counts_ages_and_money(studio: Studio, alice: int, bo
     studio.accounts.set_limits(admin, alice, monthly_budget_usd=Decimal("1.00"), max_open_generations=None)
 
     with studio.sessions() as s:
-        h = operations.health(
+        h = health.measure(
             session=s, now=utcnow(), stuck_after_seconds=studio.settings.stuck_after_seconds, limits=studio.limits
         )
 
@@ -100,7 +100,7 @@ def test_snapshot_finds_a_running_generation_that_lost_its_job(studio: Studio, a
     studio.pipeline.start(gid, 0)
     studio.redis.flushdb()  # the poll job is gone, as after a flushed Redis
     backdate(studio, gid, studio.settings.stale_after_seconds + 5, "updated_at")
-    snap = studio.operations.snapshot(admin)
+    snap = studio.queue_admin.snapshot(admin)
     assert [r.id for r in snap.stuck] == [gid] and snap.no_live_job == {gid}
     assert snap.jobs == {"queued": 0, "scheduled": 0, "started": 0, "failed": 0}
     assert snap.workers_alive == 0 and snap.scheduler_leading is False
@@ -110,9 +110,9 @@ def test_snapshot_finds_a_running_generation_that_lost_its_job(studio: Studio, a
 def test_only_admins_see_the_queue_or_act_on_it(studio: Studio, alice: int, bob: int):
     gid = studio.submit(alice, offline_form())[0].id
     for call in (
-        lambda: studio.operations.snapshot(bob),
-        lambda: studio.operations.cancel(bob, gid),
-        lambda: studio.operations.retry(bob, gid),
+        lambda: studio.queue_admin.snapshot(bob),
+        lambda: studio.queue_admin.cancel(bob, gid),
+        lambda: studio.queue_admin.retry(bob, gid),
     ):
         with pytest.raises(PermissionDeniedError):
             call()
@@ -121,7 +121,7 @@ def test_only_admins_see_the_queue_or_act_on_it(studio: Studio, alice: int, bob:
 
 def test_an_admin_cancel_is_the_owners_cancel(studio: Studio, alice: int, admin: int):
     gid = studio.submit(alice, offline_form())[0].id
-    view = studio.operations.cancel(admin, gid)
+    view = studio.queue_admin.cancel(admin, gid)
     assert view.status is Status.CANCELED and view.user_id == alice
     with studio.sessions() as s:
         kinds = sorted(s.execute(select(LedgerEntry.kind).where(LedgerEntry.generation_id == gid)).scalars())
@@ -131,9 +131,9 @@ def test_an_admin_cancel_is_the_owners_cancel(studio: Studio, alice: int, admin:
     assert kinds == ["release", "reserve"]
     assert detail == "canceled by administrator root"
     with pytest.raises(ValidationError, match="Only a queued generation"):
-        studio.operations.cancel(admin, gid)
+        studio.queue_admin.cancel(admin, gid)
     with pytest.raises(NotFoundError):
-        studio.operations.cancel(admin, "0" * 32)
+        studio.queue_admin.cancel(admin, "0" * 32)
 
 
 def test_retry_makes_one_new_generation_however_often_it_is_asked(studio: Studio, alice: int, admin: int):
@@ -143,7 +143,7 @@ def test_retry_makes_one_new_generation_however_often_it_is_asked(studio: Studio
     assert created and new.status is Status.QUEUED and new.remix_of_id == source
     assert (new.prompt, new.seed, new.model) == ("a crane at dawn", 7, "offline-preview")
     again, created_again = studio.retry(alice, source)
-    by_admin, created_by_admin = studio.operations.retry(admin, source)
+    by_admin, created_by_admin = studio.queue_admin.retry(admin, source)
     assert again.id == by_admin.id == new.id and not created_again and not created_by_admin
     with studio.sessions() as s:
         reserves = s.execute(select(LedgerEntry.generation_id).where(LedgerEntry.kind == "reserve")).scalars().all()

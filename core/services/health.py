@@ -54,7 +54,7 @@ class Health:
     """Users at or above each of ``BUDGET_FRACTIONS`` of their budget."""
 
 
-def health(*, session: Session, now: datetime, stuck_after_seconds: float, limits: Limits) -> Health:
+def measure(*, session: Session, now: datetime, stuck_after_seconds: float, limits: Limits) -> Health:
     """Read the studio's state in a handful of aggregate queries."""
     by_status = {s.value: 0 for s in Status}
     for status, count in session.execute(select(Generation.status, func.count()).group_by(Generation.status)):
@@ -148,7 +148,7 @@ def _budgets(session: Session, period: str, limits: Limits) -> list[tuple[Decima
 
 
 @dataclass(frozen=True)
-class OperationRow:
+class UnfinishedRow:
     """One unfinished generation, as the Queue page lists it."""
 
     id: str
@@ -170,7 +170,7 @@ class OperationRow:
     poll_count: int
 
 
-def unfinished(*, session: Session, now: datetime, limit: int = 200) -> list[OperationRow]:
+def unfinished(*, session: Session, now: datetime, limit: int = 200) -> list[UnfinishedRow]:
     """Unfinished generations, the longest-running first."""
     started = func.coalesce(Generation.submitted_at, Generation.created_at)
     rows = session.execute(
@@ -181,7 +181,7 @@ def unfinished(*, session: Session, now: datetime, limit: int = 200) -> list[Ope
         .limit(limit)
     ).all()
     return [
-        OperationRow(
+        UnfinishedRow(
             id=g.id,
             username=username,
             user_id=g.user_id,

@@ -1,6 +1,6 @@
 """The steps of a generation's life: start (submit), poll, fetch, process.
 
-``start`` runs in the admission controller (core.services.scheduling, inside the
+``start`` runs in the admission controller (core.admission, inside the
 scheduler process), so paid submissions never happen in the worker processes
 that get killed, recycled and scaled; the other steps are short RQ jobs on the
 workers. Each step is safe to run twice: it first checks the row's
@@ -72,9 +72,9 @@ class Pipeline:
         self.store = store
         self.providers = providers
 
-    # -- scheduling ---------------------------------------------------------
+    # -- next steps ---------------------------------------------------------
 
-    def schedule(self, generation_id: str, seq: int, step: str, *, delay: float = 0, **values: object) -> int:
+    def enqueue_step(self, generation_id: str, seq: int, step: str, *, delay: float = 0, **values: object) -> int:
         """Take the next fencing token, commit, then enqueue ``step``; returns the new token.
 
         If the enqueue fails the row keeps the token and goes stale, and the
@@ -159,7 +159,7 @@ class Pipeline:
             already, interrupted = bool(row.operation_name), row.status == Status.SUBMITTING.value
             provider_name, user_id = row.provider, row.user_id
         if already:
-            self.schedule(generation_id, seq, POLL_JOB)
+            self.enqueue_step(generation_id, seq, POLL_JOB)
             return
         # Never while a session is open: reading the credentials takes a connection of its own.
         provider = self.providers(provider_name, user_id)
@@ -207,7 +207,7 @@ class Pipeline:
                 detail=f"accepted by {provider.name}",
                 operation_name=operation,
             )
-        self.schedule(generation_id, seq, POLL_JOB, delay=self.settings.poll_interval_seconds)
+        self.enqueue_step(generation_id, seq, POLL_JOB, delay=self.settings.poll_interval_seconds)
 
     def _after_submit_error(self, generation_id: str, seq: int, exc: ProviderError, paid: bool) -> None:
         """Not accepted: wait and queue again (429, 5xx), or fail (a refusal, or an answer that never came)."""
@@ -269,7 +269,7 @@ class Pipeline:
                 self.settings.poll_max_interval_seconds,
                 self.settings.poll_interval_seconds * (1.5 ** min(polls, 20)),
             )
-            self.schedule(generation_id, seq, POLL_JOB, delay=delay, poll_count=polls + 1)
+            self.enqueue_step(generation_id, seq, POLL_JOB, delay=delay, poll_count=polls + 1)
             return
         if state.kind == "failed":
             self._after_poll_error(generation_id, seq, state)
@@ -323,7 +323,9 @@ class Pipeline:
                 )
         if retry:
             delay = state.retry_after_seconds or self._retry_delay(attempts)
-            self.schedule(generation_id, seq, POLL_JOB, delay=delay, retry_count=attempts if quota else attempts + 1)
+            self.enqueue_step(
+                generation_id, seq, POLL_JOB, delay=delay, retry_count=attempts if quota else attempts + 1
+            )
         else:
             message = state.message or "The provider reported an error."
             self.fail(
@@ -457,7 +459,7 @@ class Pipeline:
                     detail=f"internal error ({type(exc).__name__}); retrying",
                 )
         if attempts < self.settings.max_provider_retries:
-            self.schedule(generation_id, seq, step, delay=self._retry_delay(attempts), retry_count=attempts + 1)
+            self.enqueue_step(generation_id, seq, step, delay=self._retry_delay(attempts), retry_count=attempts + 1)
         else:
             self.fail(
                 generation_id,

@@ -18,9 +18,9 @@ from redis.exceptions import RedisError
 
 from core.errors import NotFoundError
 from core.models import utcnow
-from core.services import operations, users
+from core.services import health, users
 from core.services.generations import GenerationView
-from core.services.operations import FailureRow, Health, OperationRow
+from core.services.health import FailureRow, Health, UnfinishedRow
 from core.status import Status
 
 if TYPE_CHECKING:
@@ -38,8 +38,8 @@ class QueueSnapshot:
     """RQ jobs by state (queued, scheduled, started, failed); empty when Redis did not answer."""
     workers_alive: int
     scheduler_leading: bool
-    unfinished: list[OperationRow]
-    stuck: list[OperationRow]
+    unfinished: list[UnfinishedRow]
+    stuck: list[UnfinishedRow]
     """In flight, untouched for ``VEOGEN_STUCK_AFTER_SECONDS``, or with no live job past the staleness window."""
     failures: list[FailureRow]
     failed_jobs: list[str]
@@ -48,7 +48,7 @@ class QueueSnapshot:
     no_live_job: set[str] = field(default_factory=set)
 
 
-class Operations:
+class QueueAdmin:
     """Queue views and actions for admins."""
 
     def __init__(self, studio: Studio) -> None:
@@ -64,14 +64,14 @@ class Operations:
         self._admin(actor_id)
         now = utcnow()
         with self.studio.sessions() as session:
-            health = operations.health(
+            measured = health.measure(
                 session=session,
                 now=now,
                 stuck_after_seconds=self.settings.stuck_after_seconds,
                 limits=self.studio.limits,
             )
-            rows = operations.unfinished(session=session, now=now)
-            failures = operations.recent_failures(session=session)
+            rows = health.unfinished(session=session, now=now)
+            failures = health.recent_failures(session=session)
         queue = self.studio.queue
         jobs: dict[str, int] = {}
         alive, leading, failed_jobs, redis_error = 0, False, [], None
@@ -98,7 +98,7 @@ class Operations:
             and (row.idle_seconds > self.settings.stuck_after_seconds or row.id in no_live)
         ]
         return QueueSnapshot(
-            health=health,
+            health=measured,
             jobs=jobs,
             workers_alive=alive,
             scheduler_leading=leading,
@@ -113,7 +113,7 @@ class Operations:
 
     def _owner(self, generation_id: str) -> int:
         with self.studio.sessions() as session:
-            owner = operations.owner_of(session=session, generation_id=generation_id)
+            owner = health.owner_of(session=session, generation_id=generation_id)
         if owner is None:
             raise NotFoundError("No such generation.")
         return owner
