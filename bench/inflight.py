@@ -121,7 +121,7 @@ def submit_all(studio: Any, users: int, n: int) -> tuple[list[str], float]:
     """Create ``users`` creators and submit ``n`` generations round-robin between them; return ids and seconds."""
     from core.services.generations import GenerationForm
 
-    user_ids = [studio.create_user(f"bench{u + 1}", "bench-password-1").id for u in range(users)]
+    user_ids = [studio.accounts.add_user(f"bench{u + 1}", "bench-password-1").id for u in range(users)]
     started = time.perf_counter()
     ids = []
     for i in range(n):
@@ -133,7 +133,7 @@ def submit_all(studio: Any, users: int, n: int) -> tuple[list[str], float]:
             resolution="720p",
             idempotency_key=uuid.uuid4().hex,
         )
-        ids.append(studio.submit(user_ids[i % users], form)[0].id)
+        ids.append(studio.generations.submit(user_ids[i % users], form)[0].id)
     return ids, time.perf_counter() - started
 
 
@@ -254,7 +254,7 @@ def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
         env = child_env(settings)
         studio = build_studio(settings)
         stack.callback(studio.engine.dispose)
-        if "veo" not in studio.providers:
+        if "veo" not in studio.providers.usable():
             raise SystemExit("the Veo provider is not configured in the bench settings")
         timeout = args.latency * 2 + 120 + args.n * 0.5
         (folder / "logs-pipeline").mkdir()

@@ -196,7 +196,7 @@ def submit_many(studio: Any, user_id: int, n: int) -> tuple[list[str], float]:
         for i in range(n)
     ]
     started = time.perf_counter()
-    ids = [studio.submit(user_id, form)[0].id for form in forms]
+    ids = [studio.generations.submit(user_id, form)[0].id for form in forms]
     return ids, time.perf_counter() - started
 
 
@@ -285,7 +285,7 @@ def run(settings: Any, n: int, warmup: int) -> dict[str, Any]:
     studio = build_studio(settings)
     studio.pipeline.providers = lambda *_lookup: provider  # admission submits through the same provider
     try:
-        user = studio.create_user("bench", "bench-password-1")
+        user = studio.accounts.add_user("bench", "bench-password-1")
 
         # Warm-up: first imports, codec start-up, SQL compilation and Redis connections are not measured.
         ids, _ = submit_many(studio, user.id, warmup)

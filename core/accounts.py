@@ -1,8 +1,9 @@
-"""The accounts side of the studio: logging in, sessions, user management, credentials.
+"""Accounts: logging in, sessions, every user method, credentials — the noun class that owns their transactions.
 
-A facade like core.studio: each method owns its transaction and calls the
-services in core/services (auth, users, credentials), which check roles
-themselves. Pages reach it as ``studio.accounts``. Imports no UI code.
+Each method owns its transaction and calls the services in core/services (auth,
+users, credentials), which check roles themselves. Built by
+``core.studio.build_studio`` with its dependencies; pages reach it as
+``studio.accounts``. Imports no UI code.
 """
 
 from __future__ import annotations
@@ -10,28 +11,31 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session, sessionmaker
 
 from core import metrics
+from core.config import Settings
 from core.db import transaction
 from core.errors import NotFoundError, ValidationError
 from core.models import User
+from core.providers.registry import ProviderRegistry
 from core.services import auth, credentials, users
 from core.services.auth import LoginResult, Throttle
-from core.services.credentials import CredentialView
+from core.services.credentials import CredentialView, Vault
 from core.services.users import UserView
-
-if TYPE_CHECKING:
-    from core.studio import Studio
 
 
 class Accounts:
     """Login, sessions, users and credentials for one studio."""
 
-    def __init__(self, studio: Studio) -> None:
-        self.studio = studio
-        self.settings = studio.settings
-        self.sessions = studio.sessions
+    def __init__(
+        self, *, settings: Settings, sessions: sessionmaker[Session], vault: Vault, providers: ProviderRegistry
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.vault = vault
+        self.providers = providers
         self.throttle = Throttle(
             max_failures=self.settings.login_max_failures,
             lock_seconds=self.settings.login_lock_seconds,
@@ -120,6 +124,48 @@ class Accounts:
                 session=session, token=token, password=password, min_password_chars=self.settings.min_password_chars
             )
 
+    # -- the shell and the first start ---------------------------------------------
+
+    def by_username(self, username: str) -> UserView:
+        """A user by name (NotFoundError when there is none); pages re-read the role with it."""
+        with self.sessions() as session:
+            return users.get_user(session=session, username=username)
+
+    def add_user(
+        self, username: str, password: str, role: str = "creator", *, email: str = "", name: str = ""
+    ) -> UserView:
+        """Create a user with a password chosen by the operator at the shell (``veogen user add``), no actor.
+
+        Pages never call this: an admin on the Users page uses :meth:`create_user`,
+        which checks the role and gives a one-time password.
+        """
+        with transaction(self.sessions) as session:
+            return users.create_user(
+                session=session,
+                username=username,
+                password=password,
+                role=role,
+                email=email,
+                name=name,
+                min_password_chars=self.settings.min_password_chars,
+            )
+
+    def ensure_admin(self, password: str = "") -> str | None:
+        """Create the first admin if there is none; return its password when one was made."""
+        with transaction(self.sessions) as session:
+            if users.any_admin(session=session):
+                return None
+            chosen = password or users.generate_password()
+            users.create_user(
+                session=session,
+                username="admin",
+                password=chosen,
+                role="admin",
+                name="Administrator",
+                min_password_chars=self.settings.min_password_chars,
+            )
+            return chosen
+
     # -- admin ----------------------------------------------------------------
 
     def list_users(self, actor_id: int) -> list[UserView]:
@@ -189,25 +235,25 @@ class Accounts:
 
     def team_credentials(self, actor_id: int) -> list[CredentialView]:
         with self.sessions() as session:
-            return credentials.team_credential_views(session=session, vault=self.studio.vault, actor_id=actor_id)
+            return credentials.team_credential_views(session=session, vault=self.vault, actor_id=actor_id)
 
     def set_team_credential(self, actor_id: int, name: str, value: str) -> CredentialView:
         with transaction(self.sessions) as session:
             view = credentials.set_team_credential(
-                session=session, vault=self.studio.vault, actor_id=actor_id, name=name, value=value
+                session=session, vault=self.vault, actor_id=actor_id, name=name, value=value
             )
-        self.studio.forget_credentials()
+        self.providers.forget()
         return view
 
     def personal_key(self, user_id: int) -> CredentialView:
         with self.sessions() as session:
-            value = credentials.personal_key(session=session, vault=self.studio.vault, user_id=user_id)
+            value = credentials.personal_key(session=session, vault=self.vault, user_id=user_id)
         return CredentialView("personal_key", bool(value), credentials.masked(value))
 
     def set_personal_key(self, user_id: int, value: str) -> CredentialView:
         with transaction(self.sessions) as session:
             if session.get(User, user_id) is None:
                 raise NotFoundError("No such user.")
-            view = credentials.set_personal_key(session=session, vault=self.studio.vault, user_id=user_id, value=value)
-        self.studio.forget_credentials()
+            view = credentials.set_personal_key(session=session, vault=self.vault, user_id=user_id, value=value)
+        self.providers.forget()
         return view

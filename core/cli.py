@@ -42,7 +42,7 @@ def _init(_args: argparse.Namespace) -> int:
     settings.check_secrets()  # before anything is written
     settings.prepare_data_dir()
     upgrade_database(settings.resolved_database_url())
-    password = build_studio(settings).ensure_admin(settings.admin_password)
+    password = build_studio(settings).accounts.ensure_admin(settings.admin_password)
     if password and not settings.admin_password:
         print(
             f"\n  First start: created user 'admin' with password  {password}\n"

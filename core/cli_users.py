@@ -38,7 +38,7 @@ def _operator(studio: Studio) -> int:
 
 
 def _target(studio: Studio, username: str) -> int:
-    return studio.user(username.strip().lower()).id
+    return studio.accounts.by_username(username.strip().lower()).id
 
 
 def add(args: argparse.Namespace) -> int:
@@ -51,7 +51,7 @@ def add(args: argparse.Namespace) -> int:
     else:
         password = generate_password()
         print(f"password for {args.username}: {password}")
-    user = _studio().create_user(args.username, password, role=args.role, email=args.email or "")
+    user = _studio().accounts.add_user(args.username, password, role=args.role, email=args.email or "")
     print(f"created {user.role} {user.username}")
     return 0
 

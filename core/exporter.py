@@ -110,7 +110,7 @@ class StudioCollector(Collector):
             self.errors.labels("database").inc()
             return
         yield _labelled("veogen_generations", "Generations by status.", "status", h.by_status)
-        providers = sorted(set(h.in_flight) | set(self.studio.providers) | {"offline"})
+        providers = sorted(set(h.in_flight) | self.studio.providers.usable() | {"offline"})
         yield _labelled(
             "veogen_operations_in_flight",
             "Generations submitting, running, fetching or processing, by provider.",

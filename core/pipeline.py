@@ -25,7 +25,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from core import catalog, media, metrics, storage
+from core import catalog, metrics, storage
 from core.config import Settings
 from core.db import transaction
 from core.errors import MediaError, ProviderError, StorageError, TransitionError
@@ -415,6 +415,8 @@ class Pipeline:
             )
 
     def _process_one(self, user_id: int, generation_id: str, index: int) -> Video:
+        from core import media  # PyAV and Pillow: loaded by workers (preloaded there), never by the web process
+
         key = storage.video_key(user_id, generation_id, index)
         with tempfile.TemporaryDirectory(prefix="veogen-") as tmp:
             local = self.store.local_path(key)

@@ -1,8 +1,8 @@
 """The operator side of the studio (admins): the queue at a glance, and cancel/retry on anyone's generation.
 
-A facade like core.accounts: each method checks the actor is an admin, owns its
-session, and for actions goes through the very methods a creator's own
-buttons use (``Studio.cancel``, ``Studio.retry``), on behalf of the owner, so
+The noun class of the operators' queue: each method checks the actor is an admin,
+owns its session, and for actions goes through the very methods a creator's own
+buttons use (``Generations.cancel``, ``Generations.retry``), on behalf of the owner, so
 the ledger and the rules are the same and nothing is submitted twice. Imports
 no UI code.
 """
@@ -24,7 +24,12 @@ from core.services.health import FailureRow, Health, UnfinishedRow
 from core.status import Status
 
 if TYPE_CHECKING:
-    from core.studio import Studio
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from core.config import Settings
+    from core.generations import Generations
+    from core.queue import JobQueue
+    from core.services.budgets import Limits
 
 log = logging.getLogger(__name__)
 
@@ -51,28 +56,39 @@ class QueueSnapshot:
 class QueueAdmin:
     """Queue views and actions for admins."""
 
-    def __init__(self, studio: Studio) -> None:
-        self.studio = studio
-        self.settings = studio.settings
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        queue: JobQueue,
+        limits: Limits,
+        generations: Generations,
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.queue = queue
+        self.limits = limits
+        self.generations = generations
 
     def _admin(self, actor_id: int) -> str:
-        with self.studio.sessions() as session:
+        with self.sessions() as session:
             return users.require_admin(session, actor_id).username
 
     def snapshot(self, actor_id: int) -> QueueSnapshot:
         """The queue now: counts, in-flight generations with their ages, stuck ones, recent failures."""
         self._admin(actor_id)
         now = utcnow()
-        with self.studio.sessions() as session:
+        with self.sessions() as session:
             measured = health.measure(
                 session=session,
                 now=now,
                 stuck_after_seconds=self.settings.stuck_after_seconds,
-                limits=self.studio.limits,
+                limits=self.limits,
             )
             rows = health.unfinished(session=session, now=now)
             failures = health.recent_failures(session=session)
-        queue = self.studio.queue
+        queue = self.queue
         jobs: dict[str, int] = {}
         alive, leading, failed_jobs, redis_error = 0, False, [], None
         no_live: set[str] = set()
@@ -112,7 +128,7 @@ class QueueAdmin:
         )
 
     def _owner(self, generation_id: str) -> int:
-        with self.studio.sessions() as session:
+        with self.sessions() as session:
             owner = health.owner_of(session=session, generation_id=generation_id)
         if owner is None:
             raise NotFoundError("No such generation.")
@@ -121,9 +137,9 @@ class QueueAdmin:
     def cancel(self, actor_id: int, generation_id: str) -> GenerationView:
         """Cancel anyone's queued generation, as its owner's Cancel button does (reservation released)."""
         name = self._admin(actor_id)
-        return self.studio.cancel(self._owner(generation_id), generation_id, by=f"administrator {name}")
+        return self.generations.cancel(self._owner(generation_id), generation_id, by=f"administrator {name}")
 
     def retry(self, actor_id: int, generation_id: str) -> tuple[GenerationView, bool]:
         """Retry anyone's failed generation as a new one, as its owner's Retry button does (their budget)."""
         self._admin(actor_id)
-        return self.studio.retry(self._owner(generation_id), generation_id)
+        return self.generations.retry(self._owner(generation_id), generation_id)

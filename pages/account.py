@@ -64,7 +64,7 @@ if must_change:
     st.stop()
 
 st.subheader("This month", anchor=False)
-budget = studio.budget(user.id)
+budget = studio.generations.budget(user.id)
 share = float(budget.committed_usd / budget.budget_usd) if budget.budget_usd > 0 else 1.0
 st.progress(min(1.0, max(0.0, share)))
 st.markdown(
@@ -74,7 +74,7 @@ st.markdown(
 st.caption("Reserved when you submit, settled with the real cost when the video is ready, released if it fails.")
 
 st.subheader("Open generations", anchor=False)
-page = studio.list_generations(user.id, statuses=OPEN_STATUSES)
+page = studio.generations.list_generations(user.id, statuses=OPEN_STATUSES)
 st.caption(f"{budget.open_generations} of at most {budget.max_open_generations} at once.")
 if not page.items:
     st.caption("None right now.")

@@ -20,7 +20,7 @@ from pages._ui import create_form, state, submission, widgets
 user = state.require_user()
 studio = state.get_studio()
 ss = st.session_state
-specs = {spec.id: spec for spec in studio.models()}
+specs = {spec.id: spec for spec in studio.generations.models()}
 
 st.title("Create a video")
 state.show_flash()

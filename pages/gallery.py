@@ -56,7 +56,7 @@ if ss.get(state.GALLERY_FILTERS) != filters:  # new filters start again at page 
 
 
 def load() -> GenerationPage:
-    result = studio.list_generations(
+    result = studio.generations.list_generations(
         user.id, page=ss.get(state.GALLERY_PAGE, 1), statuses=statuses, models=models, search=search
     )
     ss[state.GALLERY_PAGE] = result.page  # the service clamps a page past the end

@@ -25,7 +25,7 @@ if not generation_id:
 try:
     if not state.looks_like_id(generation_id):
         raise NotFoundError("No such generation.")
-    view = studio.get_generation(user.id, generation_id)
+    view = studio.generations.get_generation(user.id, generation_id)
 except NotFoundError:
     # Unknown and not-yours look the same: nothing about the row is shown.
     st.error("No such generation.")
@@ -35,7 +35,7 @@ st.title("Generation")
 state.show_flash()
 st.text(widgets.excerpt(view.prompt, 160))
 # Veo keeps a video two days; only then can it be extended (the service decides which).
-extendable = view.provider == "veo" and view.id in {v.id for v in studio.extendable(user.id)}
+extendable = view.provider == "veo" and view.id in {v.id for v in studio.generations.extendable(user.id)}
 
 
 def after_delete() -> None:
@@ -55,7 +55,7 @@ def status_panel(current: GenerationView) -> None:
             st.switch_page(state.CREATE_PAGE, query_params={"extend": current.id})
     st.subheader("Timeline", anchor=False)
     try:
-        widgets.timeline(studio.timeline(user.id, current.id))
+        widgets.timeline(studio.generations.timeline(user.id, current.id))
     except NotFoundError:
         st.error("No such generation.")
 

@@ -146,9 +146,9 @@ def fifty_concurrent_submits(studio: Any, form: Callable[..., GenerationForm], p
     from core.errors import BudgetError
     from core.models import Generation, LedgerEntry, User
 
-    budgeted = studio.create_user("budgeted", "a long enough password").id
-    capped = studio.create_user("capped", "a long enough password").id
-    free = studio.create_user("roomy", "a long enough password").id
+    budgeted = studio.accounts.add_user("budgeted", "a long enough password").id
+    capped = studio.accounts.add_user("capped", "a long enough password").id
+    free = studio.accounts.add_user("roomy", "a long enough password").id
     with studio.engine.begin() as conn:
         conn.execute(update(User).where(User.id == budgeted).values(monthly_budget_usd=price * 5))
         conn.execute(update(User).where(User.id == capped).values(max_open_generations=3))
@@ -156,21 +156,21 @@ def fifty_concurrent_submits(studio: Any, form: Callable[..., GenerationForm], p
 
     def attempt(i: int) -> str:
         try:
-            studio.submit(users[i % 3], form(f"crowd {i}"))
+            studio.generations.submit(users[i % 3], form(f"crowd {i}"))
         except BudgetError:
             return "refused"
         except Exception as exc:  # the defect: sqlalchemy's raw TimeoutError after 30 s
             return f"raw {type(exc).__name__}: {exc}"
         return "created"
 
-    ttl = core.studio.CREDENTIALS_TTL_SECONDS
-    core.studio.CREDENTIALS_TTL_SECONDS = 0
+    ttl = core.providers.registry.CREDENTIALS_TTL_SECONDS
+    core.providers.registry.CREDENTIALS_TTL_SECONDS = 0
     started = time.monotonic()
     try:
         with NestedCheckouts(studio.engine) as nesting, ThreadPoolExecutor(max_workers=50) as pool:
             results = list(pool.map(attempt, range(50)))
     finally:
-        core.studio.CREDENTIALS_TTL_SECONDS = ttl
+        core.providers.registry.CREDENTIALS_TTL_SECONDS = ttl
     elapsed = time.monotonic() - started
     assert [r for r in results if r not in ("created", "refused")] == []
     assert nesting.nested == []

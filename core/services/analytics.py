@@ -11,7 +11,7 @@
 
 Sealed days are read from the rollups, the rest from the live tables (see
 core.services.rollups). Functions take ``session`` keyword-only, return frozen
-dataclasses and never commit; :class:`Analytics` (``studio.analytics``) owns
+dataclasses and never commit; :class:`core.analytics.Analytics` (``studio.analytics``) owns
 the sessions and refuses anyone but an admin. Imports SQLAlchemy and ``core``
 only; never streamlit.
 """
@@ -24,12 +24,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.db import transaction
 from core.errors import ValidationError
 from core.models import Generation, LedgerEntry, RollupBudget, RollupGenerations, RollupSpend, User, utcnow
 from core.services.budgets import Limits
@@ -41,18 +39,11 @@ from core.services.rollups import (
     duration_histograms,
     grouped,
     on_days,
-    pending_seal,
     percentile_of,
     read_split,
-    seal_history,
     within,
 )
-from core.services.users import require_admin
 from core.status import Status
-
-if TYPE_CHECKING:
-    from core.studio import Studio
-
 
 DEFAULT_RANGE_DAYS = 30
 """Days the page shows unless told otherwise, today (UTC) included."""
@@ -316,40 +307,3 @@ def burn_budgets(*, session: Session, period: str, limits: Limits, today: date |
 
 
 # -- the facade ---------------------------------------------------------------------------------
-
-
-class Analytics:
-    """The Analytics page's data for one studio; every read refuses non-admins."""
-
-    def __init__(self, studio: Studio) -> None:
-        self.sessions = studio.sessions
-        self.limits = studio.limits
-
-    def default_range(self) -> DateRange:
-        return default_range()
-
-    def seal(self) -> None:
-        """Roll up the days that can no longer change; a read and nothing more when there are none.
-
-        Every report calls it first; a periodic task may call it too, so that no page waits for it.
-        """
-        with self.sessions() as session:
-            if pending_seal(session=session) == (None, None):
-                return
-        with transaction(self.sessions) as session:
-            seal_history(session=session)
-
-    def report(self, actor_id: int, span: DateRange, period: str) -> Report:
-        """Everything the page shows for ``span`` and the budget ``period``."""
-        with self.sessions() as session:
-            require_admin(session, actor_id)
-        self.seal()
-        with self.sessions() as session:
-            return Report(
-                span=span,
-                counts=count_generations(session=session, span=span),
-                timings=time_generations(session=session, span=span),
-                daily_spend=spend_by_day(session=session, span=span),
-                user_spend=spend_by_user(session=session, span=span),
-                budgets=burn_budgets(session=session, period=period, limits=self.limits),
-            )

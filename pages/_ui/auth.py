@@ -203,7 +203,7 @@ def write_cookie() -> None:
 def ended_notice(studio: Studio, username: str) -> tuple[str, str]:
     """What to tell someone whose session was just ended."""
     try:
-        disabled = bool(username) and studio.user(username).disabled
+        disabled = bool(username) and studio.accounts.by_username(username).disabled
     except NotFoundError:
         disabled = False
     return ("error", ACCOUNT_DISABLED) if disabled else ("warning", SESSION_ENDED)
@@ -256,7 +256,7 @@ def opening() -> bool:
 
 def start_session(studio: Studio, result: LoginResult) -> None:
     """Log this tab in after a successful check; the next script body writes the cookie."""
-    user = studio.user(str(result.username))
+    user = studio.accounts.by_username(str(result.username))
     ss = st.session_state
     ss.update(
         authentication_status=True,

@@ -113,7 +113,7 @@ def remix(studio: Studio, user_id: int, specs: dict[str, ModelSpec]) -> str | No
         try:
             if not state.looks_like_id(requested):
                 raise NotFoundError("No such generation.")
-            source = studio.get_generation(user_id, requested).as_form()
+            source = studio.generations.get_generation(user_id, requested).as_form()
         except NotFoundError:
             st.error("No such generation to remix.")
         else:
@@ -126,7 +126,7 @@ def remix(studio: Studio, user_id: int, specs: dict[str, ModelSpec]) -> str | No
     if not remix_of:
         return None
     try:
-        original = studio.get_generation(user_id, remix_of)
+        original = studio.generations.get_generation(user_id, remix_of)
     except NotFoundError:
         ss.pop(state.REMIX_ID, None)
         return None
@@ -148,14 +148,14 @@ def apply_extend_request(studio: Studio, user_id: int, specs: dict[str, ModelSpe
     if requested == ss.get(state.EXTEND_LOADED):
         return
     ss[state.EXTEND_LOADED] = requested
-    if requested not in {view.id for view in studio.extendable(user_id)}:
+    if requested not in {view.id for view in studio.generations.extendable(user_id)}:
         st.error("This video cannot be extended: only your own Veo videos of the last two days can.")
         return
     extenders = [spec.id for spec in specs.values() if "extend" in spec.modes]
     if not extenders:
         st.error("No model on this studio can extend a video.")
         return
-    source = studio.get_generation(user_id, requested)
+    source = studio.generations.get_generation(user_id, requested)
     ss[MODEL] = source.model if source.model in extenders else extenders[0]
     ss[MODE] = "extend"
     ss[EXTEND] = requested
@@ -261,7 +261,7 @@ def image_inputs(mode: str) -> tuple[tuple[UploadedImage, ...], bool]:
 
 def extend_source(studio: Studio, user_id: int) -> GenerationView | None:
     """Pick one of the user's Veo videos to extend; None (with the reason) when there is none."""
-    sources = {view.id: view for view in studio.extendable(user_id)}
+    sources = {view.id: view for view in studio.generations.extendable(user_id)}
     if not sources:
         st.info(NO_EXTENDABLE)
         return None
@@ -282,7 +282,7 @@ def _improve(studio: Studio) -> None:
     ss = st.session_state
     original = str(ss.get(PROMPT) or "")
     try:
-        improved = studio.improve_prompt(original)
+        improved = studio.generations.improve_prompt(original)
     except ValidationError as exc:
         ss[state.PROMPT_HELP_ERROR] = md(str(exc))
     except ProviderError as exc:
@@ -309,7 +309,7 @@ def prompt_area(studio: Studio, mode: str) -> str:
         placeholder="A red fox running through fresh snow at sunrise, slow motion",
     )
     text = prompt or ""
-    unavailable = studio.prompt_help_unavailable()
+    unavailable = studio.generations.prompt_help_unavailable()
     with st.container(horizontal=True, horizontal_alignment="distribute", vertical_alignment="center"):
         count = f"{len(text)} / {catalog.MAX_PROMPT_CHARS} characters"
         st.caption(count if len(text) <= catalog.MAX_PROMPT_CHARS else f":red[{count} — too long]")

@@ -61,7 +61,7 @@ def require_admin() -> state.CurrentUser:
     """Return the logged-in admin; anyone else gets the refusal (the role is read from the database)."""
     user = require_user()
     try:
-        current = state.get_studio().user(user.username)
+        current = state.get_studio().accounts.by_username(user.username)
     except NotFoundError:
         refuse_admin_page()
     if current.id != user.id or not current.is_admin:

@@ -56,7 +56,7 @@ def _missing_input(exc: ValidationError, form: GenerationForm) -> bool:
 def price(studio: Studio, spec: ModelSpec, form: GenerationForm) -> Decimal | None:
     """Show the request's price (or what is wrong with it); return the price when known."""
     try:
-        amount = studio.quote(form)
+        amount = studio.generations.quote(form)
     except ValidationError as exc:
         if not _missing_input(exc, form):
             show_error(exc)
@@ -78,7 +78,7 @@ def budget_line(budget: BudgetView) -> str:
 
 def budget_panel(studio: Studio, user_id: int, amount: Decimal | None) -> None:
     """The budget line, and a warning when this request would be refused for money or the cap."""
-    budget = studio.budget(user_id)
+    budget = studio.generations.budget(user_id)
     st.caption(md(budget_line(budget)))
     if amount is not None and amount > budget.remaining_usd:
         st.warning(
@@ -98,7 +98,7 @@ def submit(studio: Studio, user_id: int, form: GenerationForm) -> None:
     """Submit ``form``; follow the generation it made, or say why nothing was made."""
     ss = st.session_state
     try:
-        view, created = studio.submit(user_id, form)
+        view, created = studio.generations.submit(user_id, form)
     except ValidationError as exc:
         show_error(exc)
     except BudgetError as exc:

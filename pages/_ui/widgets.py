@@ -206,7 +206,9 @@ def show_error(exc: VeoGenError) -> None:
 def thumbnail(studio: Studio, user_id: int, view: GenerationView) -> None:
     if view.status is Status.SUCCEEDED and view.videos:
         try:
-            st.image(studio.media_bytes(user_id, view.id, view.videos[0].index, "thumbnail"), width="stretch")
+            st.image(
+                studio.generations.media_bytes(user_id, view.id, view.videos[0].index, "thumbnail"), width="stretch"
+            )
             return
         except (StorageError, NotFoundError):
             st.caption("Thumbnail missing from storage.")
@@ -246,7 +248,7 @@ def input_images(studio: Studio, user_id: int, view: GenerationView) -> None:
     captions: list[str] = []
     for index, role in enumerate(view.input_roles):
         try:
-            shown.append(studio.input_bytes(user_id, view.id, index))
+            shown.append(studio.generations.input_bytes(user_id, view.id, index))
         except (StorageError, NotFoundError):
             st.caption(f"{ROLE_LABELS.get(role, role)}: missing from storage.")
             continue
@@ -305,7 +307,7 @@ def actions(
             "Cancel", key=f"{key}-cancel", icon=":material/block:" if icons else None
         ):
             try:
-                studio.cancel(user_id, view.id)
+                studio.generations.cancel(user_id, view.id)
                 state.flash("Generation canceled; nothing was charged.")
             except (ValidationError, NotFoundError) as exc:
                 state.flash(error_message(exc), "error")
@@ -327,7 +329,7 @@ def actions(
             if st.button("Confirm delete", key=f"{key}-confirm", type="primary"):
                 st.session_state.pop(state.CONFIRM_DELETE, None)
                 try:
-                    studio.delete(user_id, view.id)
+                    studio.generations.delete(user_id, view.id)
                 except (ValidationError, NotFoundError, StorageError) as exc:
                     state.flash(error_message(exc), "error")
                 else:
@@ -343,7 +345,7 @@ def actions(
 def retry(studio: Studio, user_id: int, generation_id: str) -> None:
     """Submit the request again as a new generation (its price reserved) and open it; say why when refused."""
     try:
-        new, created = studio.retry(user_id, generation_id)
+        new, created = studio.generations.retry(user_id, generation_id)
     except VeoGenError as exc:
         state.flash(error_message(exc), "error")
         st.rerun()
@@ -358,7 +360,7 @@ def retry(studio: Studio, user_id: int, generation_id: str) -> None:
 def video_player(studio: Studio, user_id: int, view: GenerationView, video: VideoView) -> None:
     """One video: the player, a download button, and its facts."""
     try:
-        data = studio.media_bytes(user_id, view.id, video.index)
+        data = studio.generations.media_bytes(user_id, view.id, video.index)
     except (StorageError, NotFoundError):
         st.error("This video is missing from storage.")
         return
@@ -399,13 +401,13 @@ def live_panel(studio: Studio, user_id: int, generation_id: str, body: Callable[
     The timer is set only while the generation is in progress; when it turns final the
     fragment reruns the whole page once, which then draws the panel without a timer.
     """
-    first = studio.get_generation(user_id, generation_id)
+    first = studio.generations.get_generation(user_id, generation_id)
     polling = not first.is_final
 
     @boundary.fragment(run_every=REFRESH_SECONDS if polling else None)
     def panel() -> None:
         try:
-            view = studio.get_generation(user_id, generation_id)
+            view = studio.generations.get_generation(user_id, generation_id)
         except NotFoundError:
             st.error("No such generation.")
             return
@@ -425,7 +427,7 @@ def creation_status(studio: Studio, user_id: int, view: GenerationView) -> None:
         progress(view)
     if view.status is Status.SUCCEEDED:
         try:
-            st.video(studio.media_bytes(user_id, view.id, view.videos[0].index))
+            st.video(studio.generations.media_bytes(user_id, view.id, view.videos[0].index))
         except (StorageError, NotFoundError, IndexError):
             st.error("The video is missing from storage.")
     outcome(view)

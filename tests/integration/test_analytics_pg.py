@@ -60,7 +60,9 @@ def studio(tmp_path: Path, pg_url: str) -> Iterator[Studio]:
 
 @pytest.fixture
 def people(studio: Studio) -> tuple[int, int]:
-    return studio.create_user("alice", "correct horse battery").id, studio.create_user("bob", "another long secret").id
+    return studio.accounts.add_user("alice", "correct horse battery").id, studio.accounts.add_user(
+        "bob", "another long secret"
+    ).id
 
 
 def test_sessions_here_are_not_in_utc(studio: Studio) -> None:
@@ -187,7 +189,7 @@ def test_concurrent_seals_take_turns(studio: Studio, people: tuple[int, int]) ->
 
 def test_the_facade_refuses_creators_and_reports_to_admins(studio: Studio, people: tuple[int, int]) -> None:
     alice, bob = people
-    admin = studio.create_user("root", "an admin's long secret", role="admin").id
+    admin = studio.accounts.add_user("root", "an admin's long secret", role="admin").id
     write_history(studio, history(alice, bob))
     with pytest.raises(PermissionDeniedError):
         studio.analytics.report(bob, SPAN, "2026-10")

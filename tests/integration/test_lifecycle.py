@@ -58,14 +58,16 @@ def check_books(studio: Studio, user: int, ids: list[str]) -> None:
 
 
 def test_generations_flow_through_real_workers(studio: Studio, processes: Processes):
-    user = studio.create_user("carol", "a long enough password").id
-    ids = [studio.submit(user, form(f"clip {i}", sample_count=1 + i % 2)).__getitem__(0).id for i in range(4)]
+    user = studio.accounts.add_user("carol", "a long enough password").id
+    ids = [
+        studio.generations.submit(user, form(f"clip {i}", sample_count=1 + i % 2)).__getitem__(0).id for i in range(4)
+    ]
     processes.worker()
     processes.worker()
     processes.scheduler()
     assert wait_until(lambda: all_final(studio, ids), timeout=90), statuses(studio, ids)
     check_books(studio, user, ids)
-    timeline = studio.timeline(user, ids[0])
+    timeline = studio.generations.timeline(user, ids[0])
     assert [e.to_status for e in timeline if e.kind == "status"] == [
         "queued",
         "submitting",
@@ -78,9 +80,11 @@ def test_generations_flow_through_real_workers(studio: Studio, processes: Proces
 
 def test_sigkilled_workers_lose_nothing_and_pay_nothing_twice(studio: Studio, processes: Processes):
     """Workers are SIGKILLed over and over mid-job; every generation still ends once, books balanced."""
-    user = studio.create_user("dave", "a long enough password").id
+    user = studio.accounts.add_user("dave", "a long enough password").id
     ids = [
-        studio.submit(user, form(f"storm {i}", duration_seconds=4, resolution="360p", sample_count=1 + i % 2))[0].id
+        studio.generations.submit(
+            user, form(f"storm {i}", duration_seconds=4, resolution="360p", sample_count=1 + i % 2)
+        )[0].id
         for i in range(10)
     ]
     workers = [processes.worker(), processes.worker()]
@@ -103,8 +107,8 @@ def test_sigkilled_workers_lose_nothing_and_pay_nothing_twice(studio: Studio, pr
 
 
 def test_a_flushed_redis_is_recovered_from_the_database(studio: Studio, processes: Processes):
-    user = studio.create_user("erin", "a long enough password").id
-    ids = [studio.submit(user, form(f"lost {i}"))[0].id for i in range(5)]
+    user = studio.accounts.add_user("erin", "a long enough password").id
+    ids = [studio.generations.submit(user, form(f"lost {i}"))[0].id for i in range(5)]
     processes.scheduler()  # admits them; their first polls wait in Redis for a worker
     assert wait_until(lambda: set(statuses(studio, ids).values()) == {"running"}, timeout=30), statuses(studio, ids)
     studio.redis.flushdb()  # every scheduled poll is gone
@@ -119,10 +123,10 @@ def test_a_flushed_redis_is_recovered_from_the_database(studio: Studio, processe
 
 
 def test_concurrent_double_submits_make_one_generation(studio: Studio):
-    user = studio.create_user("frank", "a long enough password").id
+    user = studio.accounts.add_user("frank", "a long enough password").id
     same = form("double click")
     with ThreadPoolExecutor(max_workers=8) as pool:
-        results = list(pool.map(lambda _: studio.submit(user, same), range(16)))
+        results = list(pool.map(lambda _: studio.generations.submit(user, same), range(16)))
     assert len({view.id for view, _ in results}) == 1
     assert sum(created for _, created in results) == 1
     with studio.sessions() as s:

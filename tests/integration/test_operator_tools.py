@@ -99,12 +99,12 @@ def prometheus_query(port: int, query: str) -> list[dict[str, object]]:
 def test_metrics_pass_promtool_and_a_real_prometheus_scrapes_them(
     studio: Studio, settings: Settings, processes: Processes, tmp_path: Path
 ):
-    user = studio.create_user("olga", "a long enough password").id
-    gid = studio.submit(user, offline_form("metrics: a lantern on a pier"))[0].id
+    user = studio.accounts.add_user("olga", "a long enough password").id
+    gid = studio.generations.submit(user, offline_form("metrics: a lantern on a pier"))[0].id
     processes.scheduler()
     processes.worker()
     start_cli(processes, "exporter")
-    assert wait_until(lambda: studio.get_generation(user, gid).status is Status.SUCCEEDED, timeout=90)
+    assert wait_until(lambda: studio.generations.get_generation(user, gid).status is Status.SUCCEEDED, timeout=90)
 
     ports = {
         "veogen-exporter": settings.exporter_port,
@@ -177,8 +177,8 @@ def test_the_dashboard_wants_a_password_and_requeueing_never_pays_twice(
     studio: Studio, settings: Settings, processes: Processes, standin: VeoStandIn
 ):
     standin.configure(latency_seconds=4)
-    user = studio.create_user("petra", "a long enough password").id
-    gid = studio.submit(user, veo_form("dashboard: a heron takes off"))[0].id
+    user = studio.accounts.add_user("petra", "a long enough password").id
+    gid = studio.generations.submit(user, veo_form("dashboard: a heron takes off"))[0].id
     processes.scheduler()
     processes.worker()
     start_cli(processes, "dashboard")
@@ -228,8 +228,8 @@ def test_the_dashboard_wants_a_password_and_requeueing_never_pays_twice(
     same_origin = {"Sec-Fetch-Site": "same-origin", "Origin": base}
     status, body = get(base + "/requeue/veogen", auth=operator, method="POST", headers=same_origin)
     assert status == 200 and json.loads(body)["count"] == current + 1, body
-    assert wait_until(lambda: studio.get_generation(user, gid).status.is_final, timeout=90)
-    assert studio.get_generation(user, gid).status is Status.SUCCEEDED
+    assert wait_until(lambda: studio.generations.get_generation(user, gid).status.is_final, timeout=90)
+    assert studio.generations.get_generation(user, gid).status is Status.SUCCEEDED
     assert wait_until(lambda: studio.queue.counts()["queued"] == 0, timeout=30)
     assert registry.get_job_count(cleanup=False) == 0  # every requeued job ran, and did nothing paid
     finished = studio.queue.queue.finished_job_registry.get_job_ids(cleanup=False)

@@ -36,8 +36,8 @@ def test_a_job_waiting_on_the_queue_is_live_and_one_taken_by_a_dead_worker_is_no
 def test_polls_lost_between_dequeue_and_start_are_recovered_within_the_stale_window(
     studio: Studio, processes: Processes
 ):
-    user = studio.create_user("ines", "a long enough password").id
-    ids = [studio.submit(user, form(f"taken {i}"))[0].id for i in range(3)]
+    user = studio.accounts.add_user("ines", "a long enough password").id
+    ids = [studio.generations.submit(user, form(f"taken {i}"))[0].id for i in range(3)]
     processes.scheduler()  # admits them; their polls become due on the queue with no worker to take them
     queue = studio.queue.queue
     assert wait_until(lambda: set(statuses(studio, ids).values()) == {"running"}, timeout=30), statuses(studio, ids)

@@ -72,9 +72,9 @@ def test_killed_workers_and_a_flushed_redis_never_lose_or_double_pay(
     """N generations while workers are SIGKILLed over and over and Redis is flushed once:
     all end final, the stand-in saw exactly N submissions, and the ledger balances."""
     standin.configure(latency_seconds=1.5, polls_before_done=1)
-    user = studio.create_user("gina", "a long enough password").id
+    user = studio.accounts.add_user("gina", "a long enough password").id
     n = 12
-    ids = [studio.submit(user, veo_form(f"kill test {i}: a kite over the dunes"))[0].id for i in range(n)]
+    ids = [studio.generations.submit(user, veo_form(f"kill test {i}: a kite over the dunes"))[0].id for i in range(n)]
     workers = [processes.worker(), processes.worker()]
     processes.scheduler()
     rng = random.Random(11)
@@ -113,8 +113,8 @@ def test_a_scheduler_killed_while_submitting_never_submits_again(
     """The one window no design closes: Veo accepted, the answer never reached us. We never resend;
     the generation fails with a plain message and its price stays reserved for review."""
     standin.configure(submit_answer_delay_seconds=30)
-    user = studio.create_user("hank", "a long enough password").id
-    gid = studio.submit(user, veo_form("a lighthouse keeper waves"))[0].id
+    user = studio.accounts.add_user("hank", "a long enough password").id
+    gid = studio.generations.submit(user, veo_form("a lighthouse keeper waves"))[0].id
     scheduler = processes.scheduler()
     assert wait_until(lambda: standin.stats().submissions == 1, timeout=20)
     scheduler.kill()
@@ -123,7 +123,7 @@ def test_a_scheduler_killed_while_submitting_never_submits_again(
     processes.scheduler()  # takes over once the dead leader's lock expires
     processes.worker()
     assert wait_until(lambda: all_final(studio, [gid]), timeout=60), statuses(studio, [gid])
-    g = studio.get_generation(user, gid)
+    g = studio.generations.get_generation(user, gid)
     assert g.status is Status.FAILED
     assert "not sent again" in (g.error_message or "")
     time.sleep(2)
@@ -133,13 +133,13 @@ def test_a_scheduler_killed_while_submitting_never_submits_again(
 
 
 def test_concurrent_submits_never_overspend_a_budget(studio: Studio):
-    user = studio.create_user("ivy", "a long enough password").id
+    user = studio.accounts.add_user("ivy", "a long enough password").id
     with studio.engine.begin() as conn:
         conn.execute(update(User).where(User.id == user).values(monthly_budget_usd=Decimal("2.00")))
 
     def attempt(i: int) -> str:
         try:
-            studio.submit(user, veo_form(f"race {i}"))
+            studio.generations.submit(user, veo_form(f"race {i}"))
         except BudgetError:
             return "refused"
         return "created"
@@ -154,13 +154,13 @@ def test_concurrent_submits_never_overspend_a_budget(studio: Studio):
 
 
 def test_concurrent_submits_never_pass_the_open_generation_cap(studio: Studio):
-    user = studio.create_user("jack", "a long enough password").id
+    user = studio.accounts.add_user("jack", "a long enough password").id
     with studio.engine.begin() as conn:
         conn.execute(update(User).where(User.id == user).values(max_open_generations=3))
 
     def attempt(i: int) -> bool:
         try:
-            studio.submit(user, veo_form(f"cap {i}"))
+            studio.generations.submit(user, veo_form(f"cap {i}"))
         except BudgetError:
             return False
         return True
@@ -172,12 +172,12 @@ def test_concurrent_submits_never_pass_the_open_generation_cap(studio: Studio):
 def test_safety_filtered_generations_show_googles_reasons_and_cost_nothing(
     studio: Studio, standin: VeoStandIn, processes: Processes
 ):
-    user = studio.create_user("kim", "a long enough password").id
-    gid = studio.submit(user, veo_form("[[rai]] something the filter stops"))[0].id
+    user = studio.accounts.add_user("kim", "a long enough password").id
+    gid = studio.generations.submit(user, veo_form("[[rai]] something the filter stops"))[0].id
     processes.scheduler()
     processes.worker()
     assert wait_until(lambda: all_final(studio, [gid]), timeout=60)
-    g = studio.get_generation(user, gid)
+    g = studio.generations.get_generation(user, gid)
     assert g.status is Status.FILTERED
     assert any("safety" in reason for reason in g.safety_reasons)
     assert g.cost_usd == 0

@@ -101,7 +101,7 @@ def test_a_logged_in_upload_is_taken_where_an_anonymous_one_is_not(running: Runn
 
 
 def test_a_revoked_cookie_uploads_nothing(running: RunningStudio, studio: Studio) -> None:
-    admin = studio.user("admin")
+    admin = studio.accounts.by_username("admin")
     user, _ = studio.accounts.create_user(admin.id, "leaver", "creator")
     cookie = login_cookie(studio, "leaver")
     visitor = Visitor(running.url)

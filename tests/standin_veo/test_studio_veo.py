@@ -41,7 +41,7 @@ def drive(studio: Studio, gid: str, user: int) -> None:
     """Admission, then the polls the workers would run, in this process."""
     studio.admission.admit()
     for _ in range(20):
-        view = studio.get_generation(user, gid)
+        view = studio.generations.get_generation(user, gid)
         if view.is_final:
             return
         with studio.sessions() as s:
@@ -51,7 +51,7 @@ def drive(studio: Studio, gid: str, user: int) -> None:
 
 def test_a_prompt_becomes_a_stored_veo_video_with_its_real_cost(studio: Studio, standin: VeoStandIn):
     standin.configure(polls_before_done=2)
-    user = studio.create_user("nora", "correct horse battery").id
+    user = studio.accounts.add_user("nora", "correct horse battery").id
     form = GenerationForm(
         model="veo-3.1-generate-001",
         prompt="A glass of water ripples as a train passes",
@@ -59,10 +59,10 @@ def test_a_prompt_becomes_a_stored_veo_video_with_its_real_cost(studio: Studio, 
         resolution="1080p",
         idempotency_key=uuid.uuid4().hex,
     )
-    view, _ = studio.submit(user, form)
+    view, _ = studio.generations.submit(user, form)
     assert view.price_usd == Decimal("3.20")  # 8 s × $0.40
     drive(studio, view.id, user)
-    done = studio.get_generation(user, view.id)
+    done = studio.generations.get_generation(user, view.id)
     assert done.status is Status.SUCCEEDED
     assert done.cost_usd == Decimal("3.20")
     video = done.videos[0]
@@ -71,19 +71,19 @@ def test_a_prompt_becomes_a_stored_veo_video_with_its_real_cost(studio: Studio, 
     with studio.sessions() as s:
         assert ledger.committed_usd(session=s, user_id=user) == Decimal("3.20")
     assert standin.stats().submissions == 1
-    assert studio.extendable(user) == []  # Veo extends 720p videos only; this one is 1080p
+    assert studio.generations.extendable(user) == []  # Veo extends 720p videos only; this one is 1080p
 
 
 def test_improve_prompt_uses_the_text_model(studio: Studio):
-    assert studio.prompt_help_unavailable() is None
-    assert studio.improve_prompt("  a cat on a roof  ") == enhance_prompt("a cat on a roof")
+    assert studio.generations.prompt_help_unavailable() is None
+    assert studio.generations.improve_prompt("  a cat on a roof  ") == enhance_prompt("a cat on a roof")
 
 
 def test_prompt_help_says_why_it_is_unavailable_without_a_key(tmp_path: Path):
     settings = make_settings(tmp_path)
     upgrade_database(settings.resolved_database_url())
     studio = build_studio(settings, redis=fakeredis.FakeRedis())
-    assert studio.prompt_help_unavailable() == "Prompt help needs a Gemini API key (VEOGEN_GEMINI_API_KEY)."
+    assert studio.generations.prompt_help_unavailable() == "Prompt help needs a Gemini API key (VEOGEN_GEMINI_API_KEY)."
     with pytest.raises(ProviderUnavailableError):
-        studio.improve_prompt("a cat")
-    assert all(m.provider == "offline" for m in studio.models())
+        studio.generations.improve_prompt("a cat")
+    assert all(m.provider == "offline" for m in studio.generations.models())

@@ -65,7 +65,7 @@ class UiEnv:
     bob: UserView
 
     def submit(self, user: UserView, prompt: str, **fields: object) -> GenerationView:
-        view, created = self.studio.submit(user.id, offline_form(prompt, **fields))
+        view, created = self.studio.generations.submit(user.id, offline_form(prompt, **fields))
         assert created
         return view
 
@@ -80,7 +80,7 @@ class UiEnv:
         pipeline = self.studio.pipeline
         pipeline.start(generation_id, self.job_seq(generation_id))
         for _ in range(5):
-            view = self.studio.get_generation(self._owner(generation_id), generation_id)
+            view = self.studio.generations.get_generation(self._owner(generation_id), generation_id)
             if view.is_final:
                 return view
             pipeline.poll(generation_id, self.job_seq(generation_id))
@@ -93,7 +93,7 @@ class UiEnv:
             return row.user_id
 
     def count(self, user: UserView) -> int:
-        return self.studio.list_generations(user.id).total
+        return self.studio.generations.list_generations(user.id).total
 
 
 @pytest.fixture(autouse=True)
@@ -134,8 +134,8 @@ def studio_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **env: str) -> I
     settings = get_settings()
     upgrade_database(settings.resolved_database_url())
     studio = build_studio(settings)
-    alice = studio.create_user("alice", PASSWORDS["alice"], name="Alice")
-    bob = studio.create_user("bob", PASSWORDS["bob"], name="Bob")
+    alice = studio.accounts.add_user("alice", PASSWORDS["alice"], name="Alice")
+    bob = studio.accounts.add_user("bob", PASSWORDS["bob"], name="Bob")
     try:
         yield UiEnv(studio=studio, data_dir=data_dir, alice=alice, bob=bob)
     finally:

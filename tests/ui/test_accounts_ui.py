@@ -36,18 +36,18 @@ MAX_FAILURES = 3
 def accounts_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[UiEnv]:
     """The page-test studio (alice and bob, creators) with an admin "root" and a lock after 3 failures."""
     with studio_env(tmp_path, monkeypatch, VEOGEN_LOGIN_MAX_FAILURES=str(MAX_FAILURES)) as env:
-        env.studio.create_user("root", ADMIN_PASSWORD, role="admin", name="Root")
+        env.studio.accounts.add_user("root", ADMIN_PASSWORD, role="admin", name="Root")
         yield env
 
 
 def admin_of(env: UiEnv) -> UserView:
-    return env.studio.user("root")
+    return env.studio.accounts.by_username("root")
 
 
 def in_force(env: UiEnv, user: UserView | None = None) -> str:
     """The Gemini key a generation of ``user`` would use now (read afresh, past the per-process cache)."""
-    env.studio.forget_credentials()
-    return env.studio.provider_settings(user.id if user else None).gemini_api_key
+    env.studio.providers.forget()
+    return env.studio.providers.settings_for(user.id if user else None).gemini_api_key
 
 
 def errors(at: AppTest) -> list[str]:
@@ -182,7 +182,7 @@ def test_a_new_user_must_change_the_password_before_anything_else(accounts_env: 
     assert "Password changed. Every other session of yours has ended." in texts(at)
     at = open_page(at, CREATE)  # this tab stays logged in, with the whole studio now
     assert [t.value for t in at.title] == ["Create a video"]
-    assert not accounts_env.studio.user("carol").must_change_password
+    assert not accounts_env.studio.accounts.by_username("carol").must_change_password
 
 
 def test_reset_password_shows_the_new_one_once_and_ends_the_users_session(accounts_env: UiEnv) -> None:
@@ -209,17 +209,17 @@ def test_admin_sets_role_and_limits_and_disables(accounts_env: UiEnv) -> None:
     at.text_input(key=f"users_{alice.id}_cap").input("2")
     button(at, "Save limits").click().run()
     assert "Limits of alice saved." in texts(at)
-    view = accounts_env.studio.user("alice")
+    view = accounts_env.studio.accounts.by_username("alice")
     assert (view.monthly_budget_usd, view.max_open_generations) == (Decimal("7.25"), 2)
 
     at.selectbox(key=f"users_{alice.id}_role").select("admin")
     button(at, "Save role").click().run()
-    assert accounts_env.studio.user("alice").role == "admin"
+    assert accounts_env.studio.accounts.by_username("alice").role == "admin"
     button(at, "Disable").click().run()
-    assert accounts_env.studio.user("alice").disabled
+    assert accounts_env.studio.accounts.by_username("alice").disabled
     assert users_table(at)["alice"]["Status"] == "disabled"
     button(at, "Re-enable").click().run()
-    assert not accounts_env.studio.user("alice").disabled
+    assert not accounts_env.studio.accounts.by_username("alice").disabled
 
 
 def test_the_last_admin_cannot_be_disabled_and_the_page_says_why(accounts_env: UiEnv) -> None:
@@ -227,7 +227,7 @@ def test_the_last_admin_cannot_be_disabled_and_the_page_says_why(accounts_env: U
     at.selectbox(key="users_selected").select(admin_of(accounts_env).id).run()
     button(at, "Disable").click().run()
     assert errors(at) == ["This is the last enabled administrator; make another admin first."]
-    assert not accounts_env.studio.user("root").disabled
+    assert not accounts_env.studio.accounts.by_username("root").disabled
 
 
 def test_a_taken_username_is_refused_on_the_users_page(accounts_env: UiEnv) -> None:
@@ -365,7 +365,7 @@ def test_the_account_page_shows_spend_against_budget_and_open_generations(accoun
 
 def test_the_account_page_counts_reserved_money(veo_env: UiEnv) -> None:
     form = GenerationForm(model="veo-3.1-fast-generate-001", prompt="a paid clip", idempotency_key=uuid.uuid4().hex)
-    view, _ = veo_env.studio.submit(veo_env.alice.id, form)
+    view, _ = veo_env.studio.generations.submit(veo_env.alice.id, form)
     assert view.price_usd > 0
     at = open_page(log_in("alice"), ACCOUNT)
     assert f"${view.price_usd:,.2f} of $50.00 spent or reserved" in texts(at)
@@ -428,7 +428,7 @@ def test_self_registration_is_offered_only_when_enabled(tmp_path: Path, monkeypa
         fields["repeat"].input("frank-own-password-3")
         button(at, "Create account").click().run()
         assert "Account created; log in." in texts(at)
-        assert env.studio.user("frank").role == "creator"
+        assert env.studio.accounts.by_username("frank").role == "creator"
 
 
 def test_without_self_registration_there_is_only_the_login_form(accounts_env: UiEnv) -> None:

@@ -30,7 +30,7 @@ ADMIN_PASSWORD = "root-password-for-tests"
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[UiEnv]:
     with studio_env(tmp_path, monkeypatch) as env:
-        env.studio.create_user("root", ADMIN_PASSWORD, role="admin", name="Root")
+        env.studio.accounts.add_user("root", ADMIN_PASSWORD, role="admin", name="Root")
         yield env
 
 

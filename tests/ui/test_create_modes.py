@@ -66,7 +66,7 @@ def veo_text_form(prompt: str, model: str = VEO, **fields: object) -> Generation
 
 
 def finished_veo_video(env: UiEnv, prompt: str) -> GenerationView:
-    view, _ = env.studio.submit(env.alice.id, veo_text_form(prompt))
+    view, _ = env.studio.generations.submit(env.alice.id, veo_text_form(prompt))
     done = env.finish(view.id)
     assert done.status is Status.SUCCEEDED, done.error_message
     return done
@@ -171,7 +171,7 @@ def test_image_to_video_creates_a_generation_with_its_first_frame(veo_env: UiEnv
     assert not errors(at)
     button(at, "Generate").click().run()  # no prompt: it is optional with a first frame
     assert not errors(at)
-    [view] = veo_env.studio.list_generations(veo_env.alice.id).items
+    [view] = veo_env.studio.generations.list_generations(veo_env.alice.id).items
     assert (view.mode, view.input_roles) == ("image", ["first_frame"])
 
     at = open_page(at, DETAIL, id=view.id)
@@ -189,7 +189,7 @@ def test_frames_mode_sends_both_frames(veo_env: UiEnv) -> None:
     at.file_uploader(key="create_last_frame").set_value(("dusk.png", png(128, 72), "image/png")).run()
     assert [i.captions for i in at.get("image")] == [["96×64"], ["128×72"]]
     button(at, "Generate").click().run()
-    [view] = veo_env.studio.list_generations(veo_env.alice.id).items
+    [view] = veo_env.studio.generations.list_generations(veo_env.alice.id).items
     assert view.input_roles == ["first_frame", "last_frame"]
 
 
@@ -202,7 +202,7 @@ def test_reference_images_over_the_limit_are_refused(veo_env: UiEnv) -> None:
     assert veo_env.count(veo_env.alice) == 0
     at.file_uploader(key="create_references").set_value(files[:2]).run()
     button(at, "Generate").click().run()
-    [view] = veo_env.studio.list_generations(veo_env.alice.id).items
+    [view] = veo_env.studio.generations.list_generations(veo_env.alice.id).items
     assert (view.mode, view.input_roles, view.duration_seconds) == ("reference", ["reference", "reference"], 8)
 
 
@@ -212,14 +212,14 @@ def test_reference_images_over_the_limit_are_refused(veo_env: UiEnv) -> None:
 def test_budget_line_shows_money_left_and_open_generations(ui_env: UiEnv) -> None:
     ui_env.submit(ui_env.alice, "one open generation")
     at = log_in("alice")
-    period = ui_env.studio.budget(ui_env.alice.id).period
+    period = ui_env.studio.generations.budget(ui_env.alice.id).period
     assert f"Budget for {period}: $50.00 of $50.00 left · 1 of 20 open generations" in texts(at)
 
 
 def test_a_request_over_budget_is_warned_about_and_refused(veo_env: UiEnv) -> None:
     set_budget(veo_env, "0.10")
     at = fill_prompt(choose(log_in("alice"), LITE), "a hummingbird at a flower")
-    period = veo_env.studio.budget(veo_env.alice.id).period
+    period = veo_env.studio.generations.budget(veo_env.alice.id).period
     assert "**Price: $0.20 — reserved from your budget now, settled when the video is ready**" in [
         m.value for m in at.markdown
     ]
@@ -234,14 +234,14 @@ def test_a_request_over_budget_is_warned_about_and_refused(veo_env: UiEnv) -> No
 def test_the_budget_line_counts_what_was_just_submitted(veo_env: UiEnv) -> None:
     at = fill_prompt(choose(log_in("alice"), LITE), "rain on a window")
     button(at, "Generate").click().run()
-    period = veo_env.studio.budget(veo_env.alice.id).period
+    period = veo_env.studio.generations.budget(veo_env.alice.id).period
     assert f"Budget for {period}: $49.80 of $50.00 left · 1 of 20 open generations" in texts(at)
 
 
 def test_repeating_a_paid_request_asks_before_paying_for_another(veo_env: UiEnv) -> None:
     at = fill_prompt(choose(log_in("alice"), LITE), "a lighthouse at dusk")
     button(at, "Generate").click().run()
-    [first] = veo_env.studio.list_generations(veo_env.alice.id).items
+    [first] = veo_env.studio.generations.list_generations(veo_env.alice.id).items
     button(at, "Make another with these settings").click().run()
     button(at, "Generate").click().run()
     assert veo_env.count(veo_env.alice) == 1
@@ -337,7 +337,7 @@ def test_extend_from_the_detail_page_preselects_the_video_and_charges_the_extens
     at = fill_prompt(open_page(at, CREATE, extend=source.id), "the sailboat heads out to open sea")
     assert at.selectbox(key="create_extend").value == source.id
     button(at, "Generate").click().run()
-    newest = veo_env.studio.list_generations(veo_env.alice.id).items[0]
+    newest = veo_env.studio.generations.list_generations(veo_env.alice.id).items[0]
     assert (newest.mode, newest.extend_of_id) == ("extend", source.id)
     assert newest.price_usd == rate * catalog.EXTENSION_SECONDS
 
@@ -349,7 +349,7 @@ def test_detail_of_an_offline_video_has_no_extend_button(ui_env: UiEnv) -> None:
 
 
 def test_an_extend_link_to_someone_elses_video_is_refused(veo_env: UiEnv) -> None:
-    theirs, _ = veo_env.studio.submit(veo_env.bob.id, veo_text_form("bob's private harbour"))
+    theirs, _ = veo_env.studio.generations.submit(veo_env.bob.id, veo_text_form("bob's private harbour"))
     veo_env.finish(theirs.id)
     at = open_page(log_in("alice"), CREATE, extend=theirs.id)
     assert "This video cannot be extended: only your own Veo videos of the last two days can." in errors(at)
@@ -357,7 +357,7 @@ def test_an_extend_link_to_someone_elses_video_is_refused(veo_env: UiEnv) -> Non
 
 
 def test_detail_shows_the_safety_filters_reason(veo_env: UiEnv) -> None:
-    view, _ = veo_env.studio.submit(veo_env.alice.id, veo_text_form("a forbidden scene [[rai]]"))
+    view, _ = veo_env.studio.generations.submit(veo_env.alice.id, veo_text_form("a forbidden scene [[rai]]"))
     done = veo_env.finish(view.id)
     assert done.status is Status.FILTERED
     at = open_page(log_in("alice"), DETAIL, id=view.id)

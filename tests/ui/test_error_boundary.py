@@ -21,7 +21,7 @@ from streamlit import config
 from streamlit.testing.v1 import AppTest
 
 from core.config import get_settings
-from core.studio import Studio
+from core.generations import Generations
 from pages._ui import state
 from tests.ui.conftest import ROOT, UiEnv, log_in, open_page, studio_env, texts
 
@@ -57,17 +57,17 @@ def prod_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[UiEnv]
 
 
 def break_listing(monkeypatch: pytest.MonkeyPatch, *, from_call: int = 1) -> None:
-    """Make ``Studio.list_generations`` raise like a database error, from its ``from_call``-th call on."""
-    original = Studio.list_generations
+    """Make ``Generations.list_generations`` raise like a database error, from its ``from_call``-th call on."""
+    original = Generations.list_generations
     calls = {"n": 0}
 
-    def failing(self: Studio, *args: Any, **kwargs: Any) -> Any:
+    def failing(self: Generations, *args: Any, **kwargs: Any) -> Any:
         calls["n"] += 1
         if calls["n"] >= from_call:
             raise RuntimeError(LEAK)
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(Studio, "list_generations", failing)
+    monkeypatch.setattr(Generations, "list_generations", failing)
 
 
 def incident_of(shown: str) -> str:

@@ -28,7 +28,7 @@ ADMIN_PASSWORD = "root-password-for-tests"
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[UiEnv]:
     with studio_env(tmp_path, monkeypatch, VEOGEN_WEB_METRICS_PORT="0") as env:
-        env.studio.create_user("root", ADMIN_PASSWORD, role="admin", name="Root")
+        env.studio.accounts.add_user("root", ADMIN_PASSWORD, role="admin", name="Root")
         yield env
 
 
@@ -87,7 +87,7 @@ def test_hostile_limits_are_refused_and_nothing_changes(env: UiEnv, budget: str,
     button(at, "Save limits").click().run()
     assert not at.exception
     assert errors(at) == [message]
-    after = env.studio.user("alice")
+    after = env.studio.accounts.by_username("alice")
     assert (after.monthly_budget_usd, after.max_open_generations) == (None, None)
 
 
@@ -116,5 +116,5 @@ def test_a_hostile_team_credential_is_refused_and_not_stored(env: UiEnv) -> None
     at.button(key="settings_vertex_project-save").click().run()
     assert not at.exception
     assert any(e.startswith("Vertex project is ") and "the limit is 256" in e for e in errors(at)), errors(at)
-    root = env.studio.user("root")
+    root = env.studio.accounts.by_username("root")
     assert not any(c.is_set for c in env.studio.accounts.team_credentials(root.id))

@@ -127,7 +127,7 @@ def test_price_is_shown_before_submitting(ui_env: UiEnv) -> None:
 def test_options_offered_are_exactly_the_chosen_models(ui_env: UiEnv) -> None:
     at = log_in("alice")
     spec = catalog.MODELS[at.selectbox(key="create_model").value]
-    assert at.selectbox(key="create_model").options == [spec.label for spec in ui_env.studio.models()]
+    assert at.selectbox(key="create_model").options == [spec.label for spec in ui_env.studio.generations.models()]
     assert at.selectbox(key="create_duration").options == [f"{d} s" for d in spec.durations]
     assert at.selectbox(key="create_resolution").options == list(spec.resolutions)
     assert at.selectbox(key="create_aspect").options == list(spec.aspect_ratios)
@@ -159,7 +159,7 @@ def test_fixed_seed_goes_into_the_generation(ui_env: UiEnv) -> None:
     at.number_input(key="create_seed").set_value(1234).run()
     at.selectbox(key="create_resolution").select("240p").run()
     button(at, "Generate").click().run()
-    [view] = ui_env.studio.list_generations(ui_env.alice.id).items
+    [view] = ui_env.studio.generations.list_generations(ui_env.alice.id).items
     assert (view.seed, view.resolution) == (1234, "240p")
 
 
@@ -182,7 +182,7 @@ def test_remix_prefills_the_form(ui_env: UiEnv) -> None:
     assert at.selectbox(key="create_samples").value == 2
     assert "Remixing “a neon city at night”" in texts(at)
     button(at, "Generate").click().run()
-    newest = ui_env.studio.list_generations(ui_env.alice.id).items[0]
+    newest = ui_env.studio.generations.list_generations(ui_env.alice.id).items[0]
     assert newest.id != source.id and newest.remix_of_id == source.id
 
 
@@ -248,7 +248,7 @@ def test_gallery_cancel_a_queued_generation(ui_env: UiEnv) -> None:
     view = ui_env.submit(ui_env.alice, "a slow train")
     at = open_page(log_in("alice"), GALLERY)
     button(at, "Cancel").click().run()
-    assert ui_env.studio.get_generation(ui_env.alice.id, view.id).status is Status.CANCELED
+    assert ui_env.studio.generations.get_generation(ui_env.alice.id, view.id).status is Status.CANCELED
     assert "Generation canceled; nothing was charged." in texts(at)
 
 
@@ -412,7 +412,7 @@ def test_urls_in_prompts_and_provider_messages_are_not_links_on_gallery_and_deta
 
 
 def test_urls_in_provider_messages_are_not_links_on_the_queue_page(ui_env: UiEnv) -> None:
-    ui_env.studio.create_user("root", "root-password-for-tests", role="admin")
+    ui_env.studio.accounts.add_user("root", "root-password-for-tests", role="admin")
     fail_with_provider_message(ui_env, URL_TEXT)
     at = open_page(log_in("root", "root-password-for-tests"), "pages/admin_queue.py")
     assert not at.exception
@@ -421,7 +421,7 @@ def test_urls_in_provider_messages_are_not_links_on_the_queue_page(ui_env: UiEnv
 
 
 def test_a_username_that_looks_like_a_web_address_is_not_a_link(ui_env: UiEnv) -> None:
-    ui_env.studio.create_user("www.evil.example", "www-password-for-tests")
+    ui_env.studio.accounts.add_user("www.evil.example", "www-password-for-tests")
     at = log_in("www.evil.example", "www-password-for-tests")
     assert not at.exception
     assert markdown_links(at) == []

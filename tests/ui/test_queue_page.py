@@ -22,7 +22,7 @@ ADMIN_PASSWORD = "root-password-for-tests"
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[UiEnv]:
     with studio_env(tmp_path, monkeypatch, VEOGEN_WEB_METRICS_PORT="0") as env:
-        env.studio.create_user("root", ADMIN_PASSWORD, role="admin", name="Root")
+        env.studio.accounts.add_user("root", ADMIN_PASSWORD, role="admin", name="Root")
         yield env
 
 
@@ -50,7 +50,7 @@ def test_an_admin_sees_the_queue_and_cancels_for_the_owner(env: UiEnv):
     at.selectbox(key="veogen_queue_cancel").select(queued.id)
     button(at, "Cancel it").click().run()
     assert "Canceled; its reservation was released." in texts(at)
-    assert env.studio.get_generation(env.alice.id, queued.id).status is Status.CANCELED
+    assert env.studio.generations.get_generation(env.alice.id, queued.id).status is Status.CANCELED
     with env.studio.sessions() as s:
         kinds = sorted(s.execute(select(LedgerEntry.kind).where(LedgerEntry.generation_id == queued.id)).scalars())
     assert kinds == ["release", "reserve"]
@@ -63,10 +63,10 @@ def test_an_admin_retry_is_a_new_generation_of_the_owner(env: UiEnv):
     at.selectbox(key="veogen_queue_retry").select(failed.id)
     button(at, "Retry it").click().run()
     assert "for its owner" in texts(at)
-    page = env.studio.list_generations(env.bob.id)
+    page = env.studio.generations.list_generations(env.bob.id)
     retry = next(g for g in page.items if g.id != failed.id)
     assert retry.status is Status.QUEUED and retry.remix_of_id == failed.id and retry.prompt == "a failing kite"
     at.selectbox(key="veogen_queue_retry").select(failed.id)
     button(at, "Retry it").click().run()
     assert "Already retried" in texts(at)
-    assert env.studio.list_generations(env.bob.id).total == 2
+    assert env.studio.generations.list_generations(env.bob.id).total == 2

@@ -24,9 +24,9 @@ def studio(tmp_path: Path) -> Iterator[Studio]:
 
 @pytest.fixture
 def alice(studio: Studio) -> int:
-    return studio.create_user("alice", "correct horse battery").id
+    return studio.accounts.add_user("alice", "correct horse battery").id
 
 
 @pytest.fixture
 def bob(studio: Studio) -> int:
-    return studio.create_user("bob", "another long secret").id
+    return studio.accounts.add_user("bob", "another long secret").id

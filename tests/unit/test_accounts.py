@@ -34,12 +34,12 @@ def studio(tmp_path: Path) -> Iterator[Studio]:
 
 @pytest.fixture
 def admin(studio: Studio) -> int:
-    return studio.create_user("boss", "an admin's long secret", role="admin").id
+    return studio.accounts.add_user("boss", "an admin's long secret", role="admin").id
 
 
 @pytest.fixture
 def alice(studio: Studio) -> int:
-    return studio.create_user("alice", ALICE_PASSWORD).id
+    return studio.accounts.add_user("alice", ALICE_PASSWORD).id
 
 
 def events(studio: Studio, kind: str) -> list[Event]:
@@ -176,7 +176,7 @@ def test_the_last_admin_cannot_be_demoted_or_disabled(studio: Studio, admin: int
 
 def test_limits_are_set_by_admins_and_used_by_budgets(studio: Studio, admin: int, alice: int):
     studio.accounts.set_limits(admin, alice, Decimal("12.50"), 4)
-    budget = studio.budget(alice)
+    budget = studio.generations.budget(alice)
     assert (budget.budget_usd, budget.max_open_generations) == (Decimal("12.50"), 4)
     with pytest.raises(ValidationError):
         studio.accounts.set_limits(admin, alice, Decimal(-1), None)
@@ -217,9 +217,9 @@ def test_credentials_are_encrypted_and_shown_by_last_four_only(studio: Studio, a
     assert "AIzaSy" not in stored and "1234" not in stored
     views = {v.name: v for v in studio.accounts.team_credentials(admin)}
     assert (views["gemini_api_key"].is_set, views["gemini_api_key"].last4) == (True, "1234")
-    assert "veo" in studio.providers  # a key set in the UI makes Veo available
-    assert studio.provider_settings().gemini_api_key == "AIzaSy-team-key-1234"
+    assert "veo" in studio.providers.usable()  # a key set in the UI makes Veo available
+    assert studio.providers.settings_for().gemini_api_key == "AIzaSy-team-key-1234"
     studio.accounts.set_personal_key(alice, "AIzaSy-alice-own-9876")
     assert studio.accounts.personal_key(alice).last4 == "9876"
-    assert studio.provider_settings(alice).gemini_api_key == "AIzaSy-alice-own-9876"
-    assert studio.provider_settings(admin).gemini_api_key == "AIzaSy-team-key-1234"
+    assert studio.providers.settings_for(alice).gemini_api_key == "AIzaSy-alice-own-9876"
+    assert studio.providers.settings_for(admin).gemini_api_key == "AIzaSy-team-key-1234"

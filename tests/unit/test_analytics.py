@@ -117,7 +117,7 @@ def history(alice: int, bob: int) -> list[Past]:
 
 @pytest.fixture
 def admin(studio: Studio) -> int:
-    return studio.create_user("root", "an admin's long secret", role="admin").id
+    return studio.accounts.add_user("root", "an admin's long secret", role="admin").id
 
 
 @pytest.fixture
@@ -253,7 +253,7 @@ def test_spend_by_user_largest_first(studio: Studio, past: list[str], alice: int
 
 
 def test_spend_survives_a_deleted_generation(studio: Studio, past: list[str], bob: int) -> None:
-    studio.delete(bob, past[2])  # bob's FULL generation of D1, settled at $3.20
+    studio.generations.delete(bob, past[2])  # bob's FULL generation of D1, settled at $3.20
     with studio.sessions() as session:
         assert session.get(Generation, past[2]) is None
         orphans = session.execute(select(func.count()).where(LedgerEntry.generation_id.is_(None))).scalar_one()
@@ -362,21 +362,21 @@ def test_today_and_the_hour_after_midnight_stay_live(studio: Studio, alice: int)
 def test_a_generation_through_the_real_pipeline_is_counted_timed_and_charged(
     studio: Studio, admin: int, alice: int
 ) -> None:
-    view, _ = studio.submit(alice, offline_form("a heron in the reeds"))
+    view, _ = studio.generations.submit(alice, offline_form("a heron in the reeds"))
     with studio.sessions() as session:
         row = session.get(Generation, view.id)
         assert row is not None
         seq = row.job_seq
     studio.pipeline.start(view.id, seq)
     for _ in range(5):
-        if studio.get_generation(alice, view.id).is_final:
+        if studio.generations.get_generation(alice, view.id).is_final:
             break
         with studio.sessions() as session:
             row = session.get(Generation, view.id)
             assert row is not None
             seq = row.job_seq
         studio.pipeline.poll(view.id, seq)
-    assert studio.get_generation(alice, view.id).status is Status.SUCCEEDED
+    assert studio.generations.get_generation(alice, view.id).status is Status.SUCCEEDED
     report = studio.analytics.report(admin, studio.analytics.default_range(), rollups.utcnow().strftime("%Y-%m"))
     assert [(c.model, c.status, c.count) for c in report.counts] == [("offline-preview", "succeeded", 1)]
     assert {(t.model, t.stage, t.count) for t in report.timings} == {

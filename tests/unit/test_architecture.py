@@ -70,3 +70,96 @@ def test_jobs_are_enqueued_by_dotted_paths_that_exist():
 
     code = f"import importlib; [getattr(importlib.import_module(p.rsplit('.', 1)[0]), p.rsplit('.', 1)[1]) for p in {[POLL_JOB]!r}]"
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+NOUN_CLASSES = {
+    "Generations": "core/generations.py",
+    "Accounts": "core/accounts.py",
+    "QueueAdmin": "core/queue_admin.py",
+    "Analytics": "core/analytics.py",
+    "Pipeline": "core/pipeline.py",
+    "Admission": "core/admission.py",
+    "Reconciler": "core/reconciler.py",
+    "ProviderRegistry": "core/providers/registry.py",
+}
+"""The classes that own transactions (or provider access), and where each lives: one owner per noun."""
+
+
+def calls_in(path: Path) -> set[str]:
+    """Names called in ``path`` (``Name(...)`` and ``x.Name(...)``)."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Call):
+            func = node.func
+            names.add(func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else "")
+    return names
+
+
+def test_services_take_a_session_and_never_commit():
+    """Functions in core/services never commit, begin or open a session: only the noun classes do."""
+    bad = []
+    for path in python_files("core/services"):
+        source = path.read_text()
+        for needle in (".commit(", "transaction(", "sessions()", ".begin("):
+            if needle in source:
+                bad.append(f"{path.relative_to(ROOT)} contains {needle}")
+    assert bad == []
+
+
+def test_only_the_wiring_module_constructs_the_noun_classes():
+    for name, home in NOUN_CLASSES.items():
+        assert f"class {name}" in (ROOT / home).read_text(), f"{name} is not in {home}"
+    builders = [
+        f"{path.relative_to(ROOT)} builds {name}"
+        for path in python_files("core", "workers", "pages", "streamlit_app.py", "web.py")
+        if path != ROOT / "core/studio.py"
+        for name in calls_in(path) & NOUN_CLASSES.keys()
+    ]
+    assert builders == []
+
+
+def test_the_studio_is_wiring_only():
+    """No method and no cache: a frozen record of what build_studio wired."""
+    tree = ast.parse((ROOT / "core/studio.py").read_text())
+    studio = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Studio")
+    assert [n.name for n in studio.body if isinstance(n, ast.FunctionDef)] == []
+    assert len((ROOT / "core/studio.py").read_text().splitlines()) <= 120
+
+
+def test_core_has_no_import_circle():
+    """Walk core's own imports (module level and lazy ones alike) and fail on any cycle."""
+    graph: dict[str, set[str]] = {}
+    for path in python_files("core"):
+        module = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        names = set()
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.add(node.module)
+                names.update(f"{node.module}.{alias.name}" for alias in node.names)  # from core import media
+        graph[module] = {n for n in names if n.startswith("core.")}
+
+    def resolve(name: str) -> str | None:
+        while name and name not in graph:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    cycles = []
+    state: dict[str, int] = {}
+
+    def visit(module: str, trail: list[str]) -> None:
+        state[module] = 1
+        for target in sorted(filter(None, (resolve(n) for n in graph[module]))):
+            if target == module or target == "core":
+                continue
+            if state.get(target) == 1:
+                cycles.append(" → ".join([*trail[trail.index(target) :], target]))
+            elif target not in state:
+                visit(target, [*trail, target])
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+    assert cycles == []

@@ -72,7 +72,7 @@ def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     settings = settings_in(tmp_path_factory.mktemp("template"))
     upgrade_database(settings.resolved_database_url())
     studio = build_studio(settings, redis=fakeredis.FakeRedis())
-    studio.create_user("lena", "correct horse battery")
+    studio.accounts.add_user("lena", "correct horse battery")
     studio.engine.dispose()
     return settings.data_dir / "veogen.db"
 
@@ -89,7 +89,7 @@ def studio(tmp_path: Path, migrated: Path) -> Iterator[Studio]:
 
 @pytest.fixture
 def user(studio: Studio) -> int:
-    return studio.user("lena").id
+    return studio.accounts.by_username("lena").id
 
 
 def form(prompt: str = "A heron lifts off a misty lake", **fields: object) -> GenerationForm:
@@ -124,7 +124,7 @@ def assert_nothing_stored(studio: Studio) -> None:
 
 def refused(studio: Studio, user: int, request: GenerationForm) -> ValidationError:
     with pytest.raises(ValidationError) as err:
-        studio.submit(user, request)
+        studio.generations.submit(user, request)
     assert_nothing_stored(studio)
     assert len(str(err.value)) < 400, "the message repeats the input back instead of naming the rule"
     return err.value
@@ -163,7 +163,7 @@ def test_a_blank_prompt_is_refused_as_empty(studio: Studio, user: int, blank: st
 def test_prompt_text_that_looks_like_code_is_kept_as_text(studio: Studio, user: int):
     """Markup, SQL and template syntax are not hostile to us: stored as typed, rendered as text by the pages."""
     prompt = "<script>alert(1)</script> '; DROP TABLE generations; -- {{7*7}} ${jndi:x} [a](http://evil.example)"
-    view, created = studio.submit(user, form(prompt))
+    view, created = studio.generations.submit(user, form(prompt))
     assert created and view.prompt == prompt
 
 
@@ -211,7 +211,7 @@ def test_a_hostile_source_id_is_no_such_generation(studio: Studio, user: int, so
     if source == "extend_of_id":
         fields.update(mode="extend", duration_seconds=8)
     with pytest.raises(NotFoundError, match="No such generation"):
-        studio.submit(user, form(**fields))
+        studio.generations.submit(user, form(**fields))
     assert_nothing_stored(studio)
 
 
@@ -230,7 +230,7 @@ def users_now(studio: Studio) -> int:
 def test_a_hostile_username_is_refused_and_no_user_is_made(studio: Studio, username: str):
     before = users_now(studio)
     with pytest.raises(ValidationError) as err:
-        studio.create_user(username, "correct horse battery")
+        studio.accounts.add_user(username, "correct horse battery")
     assert err.value.field == "username" and "Username must be" in str(err.value)
     assert users_now(studio) == before
 
@@ -238,7 +238,7 @@ def test_a_hostile_username_is_refused_and_no_user_is_made(studio: Studio, usern
 def test_a_display_name_over_the_limit_is_refused(studio: Studio):
     before = users_now(studio)
     with pytest.raises(ValidationError) as err:
-        studio.create_user("mia", "correct horse battery", name="M" * 50_000)
+        studio.accounts.add_user("mia", "correct horse battery", name="M" * 50_000)
     assert (
         err.value.field == "name" and str(err.value) == f"Name is 50000 characters long; the limit is {MAX_NAME_CHARS}."
     )
@@ -249,13 +249,15 @@ def test_a_display_name_over_the_limit_is_refused(studio: Studio):
 def test_invisible_and_control_characters_in_a_display_name_are_refused(studio: Studio, what: str):
     before = users_now(studio)
     with pytest.raises(ValidationError) as err:
-        studio.create_user("mia", "correct horse battery", name=f"Mia{INVISIBLE[what]}Admin")
+        studio.accounts.add_user("mia", "correct horse battery", name=f"Mia{INVISIBLE[what]}Admin")
     assert err.value.field == "name" and "invisible or control character (U+" in str(err.value)
     assert users_now(studio) == before
 
 
 def test_a_display_name_at_the_limit_is_kept(studio: Studio):
-    assert studio.create_user("mia", "correct horse battery", name="M" * MAX_NAME_CHARS).name == "M" * MAX_NAME_CHARS
+    assert (
+        studio.accounts.add_user("mia", "correct horse battery", name="M" * MAX_NAME_CHARS).name == "M" * MAX_NAME_CHARS
+    )
 
 
 @pytest.mark.parametrize(
@@ -266,7 +268,7 @@ def test_a_display_name_at_the_limit_is_kept(studio: Studio):
 def test_a_hostile_email_is_refused_and_no_user_is_made(studio: Studio, email: str):
     before = users_now(studio)
     with pytest.raises(ValidationError) as err:
-        studio.create_user("mia", "correct horse battery", email=email)
+        studio.accounts.add_user("mia", "correct horse battery", email=email)
     assert err.value.field == "email" and len(str(err.value)) < 200
     assert users_now(studio) == before
 
@@ -275,7 +277,7 @@ def test_a_hostile_email_is_refused_and_no_user_is_made(studio: Studio, email: s
 def test_a_password_too_long_for_bcrypt_is_refused_naming_the_limit(studio: Studio, password: str):
     before = users_now(studio)
     with pytest.raises(ValidationError, match="at most 72 bytes"):
-        studio.create_user("mia", password)
+        studio.accounts.add_user("mia", password)
     assert users_now(studio) == before
 
 
@@ -295,26 +297,26 @@ def test_a_hostile_login_username_gets_the_usual_answer_and_a_bounded_throttle_k
 @pytest.fixture
 def three(studio: Studio, user: int) -> int:
     for prompt in ("a purple octopus", "100% orange sunset", "under_score road"):
-        studio.submit(user, form(prompt, model="offline-preview", resolution="240p", duration_seconds=2))
+        studio.generations.submit(user, form(prompt, model="offline-preview", resolution="240p", duration_seconds=2))
     return user
 
 
 @pytest.mark.parametrize("length", [MAX_SEARCH_CHARS + 1, 50_000, 1_000_000])
 def test_a_search_over_the_limit_is_refused_naming_it(studio: Studio, three: int, length: int):
     with pytest.raises(ValidationError) as err:
-        studio.list_generations(three, search="x" * length)
+        studio.generations.list_generations(three, search="x" * length)
     assert err.value.field == "search"
     assert str(err.value) == f"Search is {length} characters long; the limit is {MAX_SEARCH_CHARS}."
 
 
 def test_a_search_at_the_limit_runs(studio: Studio, three: int):
-    assert studio.list_generations(three, search="x" * MAX_SEARCH_CHARS).total == 0
+    assert studio.generations.list_generations(three, search="x" * MAX_SEARCH_CHARS).total == 0
 
 
 @pytest.mark.parametrize("what", INVISIBLE)
 def test_invisible_and_control_characters_in_a_search_are_refused(studio: Studio, three: int, what: str):
     with pytest.raises(ValidationError, match=r"Search contains an invisible or control character \(U\+"):
-        studio.list_generations(three, search=f"octo{INVISIBLE[what]}pus")
+        studio.generations.list_generations(three, search=f"octo{INVISIBLE[what]}pus")
 
 
 @pytest.mark.parametrize(
@@ -330,7 +332,7 @@ def test_invisible_and_control_characters_in_a_search_are_refused(studio: Studio
 def test_like_wildcards_and_quotes_in_a_search_are_plain_characters(
     studio: Studio, three: int, search: str, found: list[str]
 ):
-    assert [v.prompt for v in studio.list_generations(three, search=search).items] == found
+    assert [v.prompt for v in studio.generations.list_generations(three, search=search).items] == found
 
 
 # -- uploads -----------------------------------------------------------------------------------------
@@ -416,9 +418,9 @@ def test_one_bad_upload_among_good_ones_stores_none_of_them(studio: Studio, user
 def test_a_polyglot_image_is_stored_only_as_its_re_encoded_pixels(studio: Studio, user: int, payload: bytes):
     """A valid PNG with a ZIP or an HTML page after its end: the pixels are kept, the payload is not."""
     image = UploadedImage(role="first_frame", name="poly.png", data=png() + payload)
-    view, created = studio.submit(user, form(mode="image", images=(image,)))
+    view, created = studio.generations.submit(user, form(mode="image", images=(image,)))
     assert created
-    stored = studio.input_bytes(user, view.id, 0)
+    stored = studio.generations.input_bytes(user, view.id, 0)
     assert payload not in stored and b"<script" not in stored and b"PK\x03\x04" not in stored
     assert Image.open(io.BytesIO(stored)).size == (320, 180)
 
@@ -430,12 +432,12 @@ def test_a_polyglot_image_is_stored_only_as_its_re_encoded_pixels(studio: Studio
 )
 def test_a_hostile_file_name_never_reaches_storage_or_the_message(studio: Studio, user: int, name: str):
     image = UploadedImage(role="first_frame", name=name, data=png())
-    view, _ = studio.submit(user, form(mode="image", images=(image,)))
+    view, _ = studio.generations.submit(user, form(mode="image", images=(image,)))
     [stored] = media_files(studio)
     assert stored.relative_to(Path(studio.store.root)).parts[:2] == (str(user), view.id)
     assert stored.name.startswith("input-") and "passwd" not in stored.name
     bad = UploadedImage(role="first_frame", name=name, data=b"GIF89a" + b"\x00" * 64)
     with pytest.raises(ValidationError) as err:
-        studio.submit(user, form("another heron", mode="image", images=(bad,)))
+        studio.generations.submit(user, form("another heron", mode="image", images=(bad,)))
     message = str(err.value)
     assert len(message) < 400 and "\x00" not in message and "\u202e" not in message and "/etc/" not in message

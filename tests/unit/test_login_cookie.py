@@ -44,7 +44,7 @@ def session_counts(studio: Studio, token: str) -> bool:
 
 def test_a_cookie_revoked_by_logout_stays_refused_after_the_expiry_is_lowered(studios: tuple[Studio, Studio]):
     long, short = studios
-    alice = long.create_user("alice", ALICE_PASSWORD).id
+    alice = long.accounts.add_user("alice", ALICE_PASSWORD).id
     token, expires = long.accounts.issue_cookie("alice")
     assert expires > datetime.now(UTC) + timedelta(days=29)
     assert session_counts(long, token) and session_counts(short, token)
@@ -57,7 +57,7 @@ def test_a_cookie_revoked_by_a_password_change_stays_refused_after_the_expiry_is
     studios: tuple[Studio, Studio],
 ):
     long, short = studios
-    alice = long.create_user("alice", ALICE_PASSWORD).id
+    alice = long.accounts.add_user("alice", ALICE_PASSWORD).id
     token, _ = long.accounts.issue_cookie("alice")
     long.accounts.change_password(alice, ALICE_PASSWORD, "a brand new secret")
     assert not session_counts(short, token)
@@ -99,7 +99,7 @@ def test_a_cookie_we_did_not_sign_or_that_expired_names_nobody(token: str | None
 
 def test_a_cookie_from_before_the_issue_time_counts_only_while_nothing_was_revoked(studios: tuple[Studio, Studio]):
     long, short = studios
-    alice = long.create_user("alice", ALICE_PASSWORD).id
+    alice = long.accounts.add_user("alice", ALICE_PASSWORD).id
     # streamlit-authenticator's claims: a username and an expiry, no issue time.
     legacy = jwt.encode({"username": "alice", "exp_date": (datetime.now(UTC) + timedelta(days=30)).timestamp()}, KEY)
     assert session_counts(short, legacy)

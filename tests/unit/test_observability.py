@@ -26,12 +26,12 @@ def sample(name: str, **labels: str) -> float:
 
 def test_a_status_change_is_counted_once_it_commits_and_not_after_a_rollback(studio: Studio, alice: int):
     before = sample("veogen_generation_transitions_total", provider="offline", status="canceled")
-    gid = studio.submit(alice, offline_form())[0].id
+    gid = studio.generations.submit(alice, offline_form())[0].id
     with pytest.raises(RuntimeError), studio.sessions.begin() as s:
         transition(session=s, generation=s.get(Generation, gid), to=Status.CANCELED)  # type: ignore[arg-type]
         raise RuntimeError("roll it back")
     assert sample("veogen_generation_transitions_total", provider="offline", status="canceled") == before
-    studio.cancel(alice, gid)
+    studio.generations.cancel(alice, gid)
     assert sample("veogen_generation_transitions_total", provider="offline", status="canceled") == before + 1
 
 
@@ -40,10 +40,10 @@ def test_a_finished_generation_counts_its_provider_calls_jobs_and_media_time(stu
     ok_before = sample(finished[0], **finished[1], status="succeeded")
     submits = sample("veogen_provider_requests_total", provider="offline", call="submit", outcome="ok")
     media = sample("veogen_media_processing_seconds_count", provider="offline")
-    gid = studio.submit(alice, offline_form())[0].id
+    gid = studio.generations.submit(alice, offline_form())[0].id
     studio.pipeline.start(gid, 0)
     studio.pipeline.poll(gid, 1)
-    assert studio.get_generation(alice, gid).status is Status.SUCCEEDED
+    assert studio.generations.get_generation(alice, gid).status is Status.SUCCEEDED
     assert sample(finished[0], **finished[1], status="succeeded") == ok_before + 1
     assert sample("veogen_provider_requests_total", provider="offline", call="submit", outcome="ok") == submits + 1
     assert sample("veogen_media_processing_seconds_count", provider="offline") == media + 1
@@ -54,8 +54,8 @@ def test_web_counts_submissions_and_logins(studio: Studio, alice: int):
     returned = sample("veogen_submissions_total", provider="offline", outcome="returned")
     failed = sample("veogen_logins_total", outcome="failed")
     form = offline_form()
-    studio.submit(alice, form)
-    studio.submit(alice, form)  # a double click: the same generation comes back
+    studio.generations.submit(alice, form)
+    studio.generations.submit(alice, form)  # a double click: the same generation comes back
     studio.accounts.login("alice", "wrong password", "10.0.0.1")
     assert sample("veogen_submissions_total", provider="offline", outcome="accepted") == accepted + 1
     assert sample("veogen_submissions_total", provider="offline", outcome="returned") == returned + 1
@@ -67,8 +67,8 @@ def test_json_logs_give_one_line_per_event_with_the_generation_id(
 ):
     configure_logging(level="INFO", fmt="json", process="worker")
     try:
-        gid = studio.submit(alice, offline_form())[0].id
-        studio.cancel(alice, gid)
+        gid = studio.generations.submit(alice, offline_form())[0].id
+        studio.generations.cancel(alice, gid)
     finally:
         configure_logging(level="WARNING", fmt="text", process="tests")
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
@@ -102,8 +102,8 @@ def test_the_exporter_reads_the_studio_at_scrape_time(studio: Studio, alice: int
 
     first = scrape()
     assert first[("veogen_generations", (("status", "queued"),))] == 0
-    studio.submit(alice, offline_form())
-    studio.submit(alice, offline_form())
+    studio.generations.submit(alice, offline_form())
+    studio.generations.submit(alice, offline_form())
     studio.redis.set("veogen:worker-alive:w1", 1, ex=10)
     second = scrape()
     assert second[("veogen_generations", (("status", "queued"),))] == 2

@@ -20,7 +20,7 @@ from core.reconciler import Reconciler
 from core.services import ledger
 from core.services.generations import GenerationForm
 from core.status import Status
-from core.studio import Studio
+from core.studio import Studio, build_studio
 
 
 class CountingProvider(OfflineProvider):
@@ -74,7 +74,7 @@ def submit(studio: Studio, user: int, samples: int = 1) -> str:
         sample_count=samples,
         idempotency_key=uuid.uuid4().hex,
     )
-    return studio.submit(user, form)[0].id
+    return studio.generations.submit(user, form)[0].id
 
 
 def row(studio: Studio, gid: str) -> Generation:
@@ -89,7 +89,7 @@ def test_full_run_stores_videos_and_settles(studio: Studio, alice: int):
     p.start(gid, 0)
     assert row(studio, gid).status == "running"
     p.poll(gid, row(studio, gid).job_seq)
-    view = studio.get_generation(alice, gid)
+    view = studio.generations.get_generation(alice, gid)
     assert view.status is Status.SUCCEEDED
     assert [v.index for v in view.videos] == [0, 1]
     assert view.videos[0].sha256 != view.videos[1].sha256
@@ -186,7 +186,7 @@ def test_safety_filter_records_reasons_and_releases(studio: Studio, alice: int):
     gid = submit(studio, alice)
     p.start(gid, 0)
     p.poll(gid, row(studio, gid).job_seq)
-    view = studio.get_generation(alice, gid)
+    view = studio.generations.get_generation(alice, gid)
     assert view.status is Status.FILTERED
     assert view.safety_reasons == ["Your prompt could not be turned into a video."]
     assert view.cost_usd == 0
@@ -271,7 +271,7 @@ def test_media_bytes_are_served_to_the_owner(studio: Studio, alice: int, kind: s
     gid = submit(studio, alice)
     p.start(gid, 0)
     p.poll(gid, row(studio, gid).job_seq)
-    data = studio.media_bytes(alice, gid, 0, kind)
+    data = studio.generations.media_bytes(alice, gid, 0, kind)
     assert data[4:8] == b"ftyp" if kind == "video" else data[:2] == b"\xff\xd8"
 
 
@@ -282,7 +282,7 @@ def test_delete_removes_row_and_files_but_keeps_spend_history(studio: Studio, al
     p.poll(gid, row(studio, gid).job_seq)
     folder = studio.store.local_path(f"{alice}/{gid}/0.mp4").parent
     assert folder.exists()
-    studio.delete(alice, gid)
+    studio.generations.delete(alice, gid)
     assert not folder.exists()
     with studio.sessions() as s:
         assert s.get(Generation, gid) is None
@@ -293,14 +293,13 @@ def test_delete_removes_row_and_files_but_keeps_spend_history(studio: Studio, al
 
 
 def test_pipeline_works_with_non_local_storage(studio: Studio, alice: int):
-    from core.storage import Storage
-
-    studio.store = Storage(f"memory://veogen-{uuid.uuid4().hex}")
+    in_memory = studio.settings.model_copy(update={"media_url": f"memory://veogen-{uuid.uuid4().hex}"})
+    studio = build_studio(in_memory, redis=studio.redis)  # the same database and Redis, media in memory
     p = pipeline_with(studio, CountingProvider())
     gid = submit(studio, alice)
     p.start(gid, 0)
     p.poll(gid, row(studio, gid).job_seq)
-    view = studio.get_generation(alice, gid)
+    view = studio.generations.get_generation(alice, gid)
     assert view.status is Status.SUCCEEDED
     assert studio.store.local_path(view.videos[0].storage_key) is None
-    assert studio.media_bytes(alice, gid, 0)[4:8] == b"ftyp"
+    assert studio.generations.media_bytes(alice, gid, 0)[4:8] == b"ftyp"

@@ -20,7 +20,7 @@ from tests.support import offline_form
 
 @pytest.fixture
 def admin(studio: Studio) -> int:
-    return studio.create_user("root", "an admin password here", role="admin").id
+    return studio.accounts.add_user("root", "an admin password here", role="admin").id
 
 
 def run_to_end(studio: Studio, gid: str) -> None:
@@ -62,14 +62,14 @@ def paid_history(studio: Studio, user: int, *, settled: str, open_price: str) ->
 
 
 def test_health_gives_exact_counts_ages_and_money(studio: Studio, alice: int, bob: int, admin: int):
-    done = studio.submit(alice, offline_form("done"))[0].id
+    done = studio.generations.submit(alice, offline_form("done"))[0].id
     run_to_end(studio, done)
-    waiting = studio.submit(alice, offline_form("waiting"))[0].id
+    waiting = studio.generations.submit(alice, offline_form("waiting"))[0].id
     backdate(studio, waiting, 120, "created_at")
-    running = studio.submit(bob, offline_form("running"))[0].id
+    running = studio.generations.submit(bob, offline_form("running"))[0].id
     studio.pipeline.start(running, 0)
     backdate(studio, running, studio.settings.stuck_after_seconds + 30, "submitted_at", "updated_at")
-    failed = studio.submit(bob, offline_form("failed"))[0].id
+    failed = studio.generations.submit(bob, offline_form("failed"))[0].id
     studio.pipeline.fail(failed, None, "refused", code="INVALID_ARGUMENT")
     paid_history(studio, alice, settled="0.80", open_price="0.40")
     studio.accounts.set_limits(admin, alice, monthly_budget_usd=Decimal("1.00"), max_open_generations=None)
@@ -96,7 +96,7 @@ def test_health_gives_exact_counts_ages_and_money(studio: Studio, alice: int, bo
 
 
 def test_snapshot_finds_a_running_generation_that_lost_its_job(studio: Studio, alice: int, admin: int):
-    gid = studio.submit(alice, offline_form())[0].id
+    gid = studio.generations.submit(alice, offline_form())[0].id
     studio.pipeline.start(gid, 0)
     studio.redis.flushdb()  # the poll job is gone, as after a flushed Redis
     backdate(studio, gid, studio.settings.stale_after_seconds + 5, "updated_at")
@@ -108,7 +108,7 @@ def test_snapshot_finds_a_running_generation_that_lost_its_job(studio: Studio, a
 
 
 def test_only_admins_see_the_queue_or_act_on_it(studio: Studio, alice: int, bob: int):
-    gid = studio.submit(alice, offline_form())[0].id
+    gid = studio.generations.submit(alice, offline_form())[0].id
     for call in (
         lambda: studio.queue_admin.snapshot(bob),
         lambda: studio.queue_admin.cancel(bob, gid),
@@ -116,11 +116,11 @@ def test_only_admins_see_the_queue_or_act_on_it(studio: Studio, alice: int, bob:
     ):
         with pytest.raises(PermissionDeniedError):
             call()
-    assert studio.get_generation(alice, gid).status is Status.QUEUED
+    assert studio.generations.get_generation(alice, gid).status is Status.QUEUED
 
 
 def test_an_admin_cancel_is_the_owners_cancel(studio: Studio, alice: int, admin: int):
-    gid = studio.submit(alice, offline_form())[0].id
+    gid = studio.generations.submit(alice, offline_form())[0].id
     view = studio.queue_admin.cancel(admin, gid)
     assert view.status is Status.CANCELED and view.user_id == alice
     with studio.sessions() as s:
@@ -137,34 +137,34 @@ def test_an_admin_cancel_is_the_owners_cancel(studio: Studio, alice: int, admin:
 
 
 def test_retry_makes_one_new_generation_however_often_it_is_asked(studio: Studio, alice: int, admin: int):
-    source = studio.submit(alice, offline_form("a crane at dawn", seed=7))[0].id
+    source = studio.generations.submit(alice, offline_form("a crane at dawn", seed=7))[0].id
     studio.pipeline.fail(source, None, "the provider was down", code="UNAVAILABLE")
-    new, created = studio.retry(alice, source)
+    new, created = studio.generations.retry(alice, source)
     assert created and new.status is Status.QUEUED and new.remix_of_id == source
     assert (new.prompt, new.seed, new.model) == ("a crane at dawn", 7, "offline-preview")
-    again, created_again = studio.retry(alice, source)
+    again, created_again = studio.generations.retry(alice, source)
     by_admin, created_by_admin = studio.queue_admin.retry(admin, source)
     assert again.id == by_admin.id == new.id and not created_again and not created_by_admin
     with studio.sessions() as s:
         reserves = s.execute(select(LedgerEntry.generation_id).where(LedgerEntry.kind == "reserve")).scalars().all()
     assert sorted(reserves) == sorted([source, new.id])
     run_to_end(studio, new.id)
-    assert studio.get_generation(alice, new.id).status is Status.SUCCEEDED
+    assert studio.generations.get_generation(alice, new.id).status is Status.SUCCEEDED
 
 
 def test_retry_refuses_what_could_pay_twice_or_is_not_final(studio: Studio, alice: int, bob: int):
-    queued = studio.submit(alice, offline_form("still queued"))[0].id
+    queued = studio.generations.submit(alice, offline_form("still queued"))[0].id
     with pytest.raises(ValidationError, match="Only a failed, filtered or canceled"):
-        studio.retry(alice, queued)
-    done = studio.submit(alice, offline_form("done"))[0].id
+        studio.generations.retry(alice, queued)
+    done = studio.generations.submit(alice, offline_form("done"))[0].id
     run_to_end(studio, done)
     with pytest.raises(ValidationError, match="this one is succeeded"):
-        studio.retry(alice, done)
-    lost = studio.submit(alice, offline_form("lost answer"))[0].id
+        studio.generations.retry(alice, done)
+    lost = studio.generations.submit(alice, offline_form("lost answer"))[0].id
     studio.pipeline.fail(lost, None, "no answer", code="SUBMIT_OUTCOME_UNKNOWN", release=False)
     with pytest.raises(ValidationError, match="could pay twice"):
-        studio.retry(alice, lost)
+        studio.generations.retry(alice, lost)
     with pytest.raises(NotFoundError):
-        studio.retry(bob, lost)  # another user's generation does not exist for bob
+        studio.generations.retry(bob, lost)  # another user's generation does not exist for bob
     with studio.sessions() as s:
         assert s.execute(select(Generation).where(Generation.remix_of_id.is_not(None))).first() is None

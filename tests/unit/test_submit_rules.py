@@ -35,7 +35,7 @@ def studio(tmp_path: Path) -> Iterator[Studio]:
 
 @pytest.fixture
 def user(studio: Studio) -> int:
-    return studio.create_user("lena", "correct horse battery").id
+    return studio.accounts.add_user("lena", "correct horse battery").id
 
 
 def paid(prompt: str = "A heron lifts off a misty lake", **fields: object) -> GenerationForm:
@@ -66,25 +66,25 @@ def media_files(studio: Studio) -> list[Path]:
 
 
 def test_veo_models_are_offered_when_veo_is_configured(studio: Studio):
-    ids = [m.id for m in studio.models()]
+    ids = [m.id for m in studio.generations.models()]
     assert "veo-3.1-generate-001" in ids and "offline-preview" in ids
 
 
 def test_an_identical_paid_request_asks_before_paying_again(studio: Studio, user: int):
-    first, _ = studio.submit(user, paid())
+    first, _ = studio.generations.submit(user, paid())
     with pytest.raises(ConfirmationRequired) as asked:
-        studio.submit(user, paid())
+        studio.generations.submit(user, paid())
     assert asked.value.existing_id == first.id
     assert "pays for another video" in str(asked.value)
-    again, created = studio.submit(user, paid(confirm_repeat=True))
+    again, created = studio.generations.submit(user, paid(confirm_repeat=True))
     assert created and again.id != first.id
-    studio.submit(user, paid("A different heron"))  # a different request needs no confirmation
+    studio.generations.submit(user, paid("A different heron"))  # a different request needs no confirmation
 
 
 def test_free_requests_never_ask(studio: Studio, user: int):
     offline = {"model": "offline-preview", "resolution": "240p", "duration_seconds": 2}
-    studio.submit(user, paid(**offline))
-    studio.submit(user, paid(**offline))
+    studio.generations.submit(user, paid(**offline))
+    studio.generations.submit(user, paid(**offline))
     assert rows(studio) == 2
 
 
@@ -92,7 +92,7 @@ def test_a_bad_upload_is_refused_and_nothing_is_stored(studio: Studio, user: int
     gif = b"GIF89a" + b"\x00" * 64
     form = paid(mode="image", images=(UploadedImage(role="first_frame", name="cat.png", data=gif),))
     with pytest.raises(ValidationError) as refused:
-        studio.submit(user, form)
+        studio.generations.submit(user, form)
     assert refused.value.field == "first_frame"
     assert "cat.png is not a PNG, JPEG or WebP image" in str(refused.value)
     assert rows(studio) == 0 and media_files(studio) == []
@@ -106,56 +106,56 @@ def test_a_good_upload_is_cleaned_stored_and_linked(studio: Studio, user: int):
             UploadedImage(role="last_frame", name="end.png", data=png(colour="orange")),
         ),
     )
-    view, _ = studio.submit(user, form)
+    view, _ = studio.generations.submit(user, form)
     assert view.input_roles == ["first_frame", "last_frame"]
     with studio.sessions() as s:
         inputs = s.execute(select(GenerationInput).order_by(GenerationInput.index)).scalars().all()
     assert [(i.width, i.height, i.mime_type) for i in inputs] == [(320, 180, "image/png")] * 2
-    assert studio.input_bytes(user, view.id, 1)[:8] == b"\x89PNG\r\n\x1a\n"
+    assert studio.generations.input_bytes(user, view.id, 1)[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_a_stranger_cannot_read_an_uploaded_image(studio: Studio, user: int):
     form = paid(mode="image", images=(UploadedImage(role="first_frame", name="a.png", data=png()),))
-    view, _ = studio.submit(user, form)
-    other = studio.create_user("mia", "another long secret").id
+    view, _ = studio.generations.submit(user, form)
+    other = studio.accounts.add_user("mia", "another long secret").id
     with pytest.raises(NotFoundError):
-        studio.input_bytes(other, view.id, 0)
+        studio.generations.input_bytes(other, view.id, 0)
 
 
 def test_mode_rules_name_what_is_missing(studio: Studio, user: int):
     with pytest.raises(ValidationError, match="Upload a last-frame image"):
-        studio.submit(user, paid(mode="frames", images=(UploadedImage("first_frame", "a.png", png()),)))
+        studio.generations.submit(user, paid(mode="frames", images=(UploadedImage("first_frame", "a.png", png()),)))
     refs = tuple(UploadedImage("reference", f"r{i}.png", png()) for i in range(4))
     with pytest.raises(ValidationError, match="1 to 3 reference images"):
-        studio.submit(user, paid(mode="reference", duration_seconds=8, images=refs))
+        studio.generations.submit(user, paid(mode="reference", duration_seconds=8, images=refs))
     with pytest.raises(ValidationError, match="Reference images need 8 s"):
-        studio.submit(user, paid(mode="reference", images=refs[:1]))
+        studio.generations.submit(user, paid(mode="reference", images=refs[:1]))
     with pytest.raises(ValidationError, match="does not offer"):
-        studio.submit(user, paid(model="veo-3.1-lite-generate-preview", mode="reference", images=refs[:1]))
+        studio.generations.submit(user, paid(model="veo-3.1-lite-generate-preview", mode="reference", images=refs[:1]))
     with pytest.raises(ValidationError, match="1080p needs 8 s"):
-        studio.submit(user, paid(resolution="1080p"))
+        studio.generations.submit(user, paid(resolution="1080p"))
     assert rows(studio) == 0 and media_files(studio) == []
 
 
 def test_only_a_finished_veo_video_can_be_extended(studio: Studio, user: int):
-    source, _ = studio.submit(user, paid())
+    source, _ = studio.generations.submit(user, paid())
     with pytest.raises(ValidationError, match="Only a finished video can be extended"):
-        studio.submit(user, paid(mode="extend", duration_seconds=8, extend_of_id=source.id))
+        studio.generations.submit(user, paid(mode="extend", duration_seconds=8, extend_of_id=source.id))
     with pytest.raises(NotFoundError):
-        studio.submit(user, paid(mode="extend", duration_seconds=8, extend_of_id=uuid.uuid4().hex))
+        studio.generations.submit(user, paid(mode="extend", duration_seconds=8, extend_of_id=uuid.uuid4().hex))
 
 
 def test_the_price_of_an_extension_is_the_seconds_it_adds(studio: Studio):
-    assert studio.quote(paid(mode="extend", duration_seconds=8, extend_of_id="x" * 32)) == Decimal("0.70")
+    assert studio.generations.quote(paid(mode="extend", duration_seconds=8, extend_of_id="x" * 32)) == Decimal("0.70")
 
 
 def test_budget_and_cap_messages_say_what_is_left(studio: Studio, user: int):
     with studio.engine.begin() as conn:
         conn.execute(update(User).where(User.id == user).values(monthly_budget_usd=Decimal("0.50")))
-    studio.submit(user, paid("one"))
+    studio.generations.submit(user, paid("one"))
     with pytest.raises(BudgetError, match=r"costs \$0\.40, but only \$0\.10 of your \$0\.50 budget"):
-        studio.submit(user, paid("two"))
-    budget = studio.budget(user)
+        studio.generations.submit(user, paid("two"))
+    budget = studio.generations.budget(user)
     assert (budget.committed_usd, budget.remaining_usd, budget.open_generations) == (
         Decimal("0.40"),
         Decimal("0.10"),
@@ -164,7 +164,7 @@ def test_budget_and_cap_messages_say_what_is_left(studio: Studio, user: int):
     with studio.engine.begin() as conn:
         conn.execute(update(User).where(User.id == user).values(monthly_budget_usd=None, max_open_generations=1))
     with pytest.raises(BudgetError, match="1 unfinished generations; the limit is 1"):
-        studio.submit(user, paid("three"))
+        studio.generations.submit(user, paid("three"))
 
 
 def test_concurrent_submits_on_sqlite_never_overspend(studio: Studio, user: int):
@@ -176,7 +176,7 @@ def test_concurrent_submits_on_sqlite_never_overspend(studio: Studio, user: int)
 
     def attempt(i: int) -> bool:
         try:
-            studio.submit(user, paid(f"race {i}"))
+            studio.generations.submit(user, paid(f"race {i}"))
         except BudgetError:
             return False
         return True

@@ -14,7 +14,7 @@ from core.studio import Studio
 
 @pytest.fixture
 def admin(studio: Studio) -> int:
-    return studio.create_user("boss", "an admin's long secret", role="admin").id
+    return studio.accounts.add_user("boss", "an admin's long secret", role="admin").id
 
 
 @pytest.mark.parametrize(
@@ -61,7 +61,7 @@ def test_limits_the_columns_cannot_hold_are_refused_by_the_service(
     studio: Studio, admin: int, budget: Decimal | None, cap: int | None, words: str
 ):
     """`veogen user set-limits` reaches the service without the page's checks (on PostgreSQL a raw DataError)."""
-    dora = studio.create_user("dora", "a long enough password").id
+    dora = studio.accounts.add_user("dora", "a long enough password").id
     with pytest.raises(ValidationError) as refused:
         studio.accounts.set_limits(admin, dora, budget, cap)
     assert str(refused.value) == words

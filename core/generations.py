@@ -1,0 +1,159 @@
+"""Generations for their owner: the noun class that owns their transactions.
+
+Submit (price, budget, cap and reservation in one transaction), read, cancel,
+retry, delete, media; the rules themselves are functions in
+``core/services/generations.py`` that take a session and never commit. Built by
+``core.studio.build_studio`` with its dependencies, never with the whole
+studio. Imports no UI or worker code.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from core import catalog, metrics
+from core.config import Settings
+from core.db import transaction
+from core.errors import VeoGenError
+from core.models import utcnow
+from core.providers.registry import ProviderRegistry
+from core.services import generations
+from core.services.budgets import BudgetView, Limits, budget_of
+from core.services.generations import EventView, GenerationForm, GenerationPage, GenerationView
+from core.storage import Storage
+
+
+class Generations:
+    """A creator's generations: every method checks ownership through the services it calls."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        store: Storage,
+        limits: Limits,
+        providers: ProviderRegistry,
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.store = store
+        self.limits = limits
+        self.providers = providers
+
+    # -- before submitting ------------------------------------------------------
+
+    def models(self) -> list[catalog.ModelSpec]:
+        """Models a creator may pick here."""
+        return catalog.models_for(self.providers.usable())
+
+    def quote(self, form: GenerationForm) -> Decimal:
+        """The price of a form (the model's rules checked), without submitting it."""
+        return generations.quote(form)
+
+    def budget(self, user_id: int) -> BudgetView:
+        """The user's budget, spend and open generations this month."""
+        with self.sessions() as session:
+            return budget_of(session=session, user_id=user_id, limits=self.limits)
+
+    def prompt_help_unavailable(self) -> str | None:
+        """Why "Improve prompt" cannot work here, or None when it can."""
+        return self.providers.prompt_help_unavailable()
+
+    def improve_prompt(self, prompt: str) -> str:
+        """Rewrite a prompt with the text model (checked like any prompt first)."""
+        text = catalog.clean_prompt(prompt, field_name="prompt", max_chars=catalog.MAX_PROMPT_CHARS, required=True)
+        improved = self.providers.prompt_helper().improve_prompt(text)
+        return improved[: catalog.MAX_PROMPT_CHARS]
+
+    def extendable(self, user_id: int) -> list[GenerationView]:
+        """The user's Veo videos that can still be extended."""
+        with self.sessions() as session:
+            return generations.list_extendable(session=session, user_id=user_id, now=utcnow())
+
+    # -- submitting ---------------------------------------------------------------
+
+    def submit(self, user_id: int, form: GenerationForm) -> tuple[GenerationView, bool]:
+        """Check, price and write the generation with its reservation, and commit.
+
+        The scheduler's admission pass submits it to the provider within a
+        second or so, subject to the quota caps and fairness between users.
+        """
+        spec = catalog.MODELS.get(form.model)
+        provider = spec.provider if spec else "unknown"
+        # Read before the write transaction: holding its connection while the credentials
+        # read waits for another would exhaust the pool under concurrent submits.
+        usable = self.providers.usable()
+        try:
+            with transaction(self.sessions) as session:
+                view, created = generations.submit_generation(
+                    session=session,
+                    user_id=user_id,
+                    form=form,
+                    providers=usable,
+                    limits=self.limits,
+                    store=self.store,
+                )
+        except VeoGenError:
+            metrics.SUBMISSIONS.labels(provider, "refused").inc()
+            raise
+        metrics.SUBMISSIONS.labels(provider, "accepted" if created else "returned").inc()
+        return view, created
+
+    def cancel(self, user_id: int, generation_id: str, *, by: str = "its owner") -> GenerationView:
+        with transaction(self.sessions) as session:
+            return generations.cancel_generation(session=session, user_id=user_id, generation_id=generation_id, by=by)
+
+    def retry(self, user_id: int, generation_id: str) -> tuple[GenerationView, bool]:
+        """Submit a failed, filtered or canceled generation's request again, as a new generation.
+
+        It goes through :meth:`submit` (model rules, budget, cap, a new
+        reservation); retrying the same generation twice returns the first retry.
+        """
+        with self.sessions() as session:
+            form = generations.retry_form(
+                session=session, user_id=user_id, generation_id=generation_id, store=self.store
+            )
+        return self.submit(user_id, form)
+
+    def delete(self, user_id: int, generation_id: str) -> None:
+        """Delete the row, then its files (a failed file delete leaves files, never a dangling row)."""
+        with transaction(self.sessions) as session:
+            view = generations.delete_generation(session=session, user_id=user_id, generation_id=generation_id)
+        self.store.delete_generation(view.user_id, view.id)
+
+    # -- reading ------------------------------------------------------------------
+
+    def list_generations(self, user_id: int, **filters: object) -> GenerationPage:
+        with self.sessions() as session:
+            return generations.list_generations(
+                session=session,
+                user_id=user_id,
+                page_size=self.settings.page_size,
+                **filters,  # type: ignore[arg-type]
+            )
+
+    def get_generation(self, user_id: int, generation_id: str) -> GenerationView:
+        with self.sessions() as session:
+            return generations.get_generation(session=session, user_id=user_id, generation_id=generation_id)
+
+    def timeline(self, user_id: int, generation_id: str) -> list[EventView]:
+        with self.sessions() as session:
+            return generations.timeline(session=session, user_id=user_id, generation_id=generation_id)
+
+    def input_bytes(self, user_id: int, generation_id: str, index: int) -> bytes:
+        """An uploaded image of the user's generation (after checking ownership)."""
+        with self.sessions() as session:
+            key, _mime = generations.input_of(
+                session=session, user_id=user_id, generation_id=generation_id, index=index
+            )
+        return self.store.get_bytes(key)
+
+    def media_bytes(self, user_id: int, generation_id: str, index: int, kind: str = "video") -> bytes:
+        """Return a video's (or its thumbnail's or poster's) bytes after checking ownership."""
+        with self.sessions() as session:
+            video = generations.video_of(session=session, user_id=user_id, generation_id=generation_id, index=index)
+        key = {"video": video.storage_key, "thumbnail": video.thumbnail_key, "poster": video.poster_key}[kind]
+        return self.store.get_bytes(key)
