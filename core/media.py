@@ -15,7 +15,6 @@ import io
 import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -25,6 +24,7 @@ import av.video.stream
 from PIL import Image
 
 from core.errors import MediaError
+from core.params import VideoFacts
 
 MP4_DEMUXER = "mov,mp4,m4a,3gp,3g2,mj2"
 """FFmpeg's name for the one demuxer we allow: ISO base media (MP4/MOV)."""
@@ -38,27 +38,13 @@ POSTER_JPEG_QUALITY = 90
 _CORRUPT = "the video file is corrupt or truncated"
 
 
-@dataclass(frozen=True)
-class MediaInfo:
-    """What a probe learns about a video file."""
-
-    duration_seconds: float
-    fps: float
-    width: int
-    height: int
-    codec: str
-    has_audio: bool
-    size_bytes: int
-    sha256: str
-
-
 def sha256_file(path: Path) -> str:
     """Return the hex SHA-256 of the file's bytes, read in chunks."""
     with path.open("rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-def probe_video(path: Path) -> MediaInfo:
+def probe_video(path: Path) -> VideoFacts:
     """Read a video's metadata, decode its first frame, and return what was found.
 
     Raises MediaError when the file is missing, is not a readable MP4, is truncated,
@@ -76,7 +62,7 @@ def probe_video(path: Path) -> MediaInfo:
         codec = stream.codec_context.name
         has_audio = len(container.streams.audio) > 0
         _first_frame(container, stream)
-    return MediaInfo(
+    return VideoFacts(
         duration_seconds=duration,
         fps=float(rate),
         width=width,

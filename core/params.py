@@ -43,3 +43,30 @@ class GenerationParams:
     def params(self) -> GenerationParams:
         """Just the parameters, without what a subclass adds (images, ids, status)."""
         return GenerationParams.of(self)
+
+
+@dataclass(frozen=True)
+class VideoFacts:
+    """What a probe learns about a produced video: the one statement of a video's facts.
+
+    ``core.media.probe_video`` returns it, the ``videos`` row stores it
+    (:meth:`columns`), and ``VideoView`` embeds it (as its base class).
+    """
+
+    duration_seconds: float
+    fps: float
+    width: int
+    height: int
+    codec: str
+    has_audio: bool
+    size_bytes: int
+    sha256: str
+
+    @classmethod
+    def of(cls, source: Any) -> VideoFacts:
+        """The facts of ``source`` (a row, a view: anything with these attribute names)."""
+        return VideoFacts(**{f.name: getattr(source, f.name) for f in fields(VideoFacts)})
+
+    def columns(self) -> dict[str, Any]:
+        """The facts as column values."""
+        return {f.name: getattr(self, f.name) for f in fields(VideoFacts)}

@@ -436,14 +436,7 @@ class Pipeline:
             storage_key=key,
             thumbnail_key=thumb_key,
             poster_key=poster_key,
-            sha256=info.sha256,
-            size_bytes=info.size_bytes,
-            duration_seconds=info.duration_seconds,
-            fps=info.fps,
-            width=info.width,
-            height=info.height,
-            codec=info.codec,
-            has_audio=info.has_audio,
+            **info.columns(),
         )
 
     def on_crash(self, generation_id: str, seq: int, step: str, exc: Exception) -> None:

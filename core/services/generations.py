@@ -22,7 +22,7 @@ from core import catalog, storage
 from core.errors import ConfirmationRequired, NotFoundError, ValidationError
 from core.images import check_image
 from core.models import Event, Generation, GenerationInput, new_id, utcnow
-from core.params import GenerationParams
+from core.params import GenerationParams, VideoFacts
 from core.services import ledger
 from core.services.budgets import Limits, check_budget
 from core.services.lifecycle import transition
@@ -58,20 +58,14 @@ class GenerationForm(GenerationParams):
         return sum(1 for image in self.images if image.role == role)
 
 
-@dataclass(frozen=True)
-class VideoView:
+@dataclass(frozen=True, kw_only=True)
+class VideoView(VideoFacts):
+    """A stored video as its owner sees it: its facts, and where its files are."""
+
     index: int
     storage_key: str
     thumbnail_key: str
     poster_key: str
-    duration_seconds: float
-    fps: float
-    width: int
-    height: int
-    codec: str
-    has_audio: bool
-    size_bytes: int
-    sha256: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -147,18 +141,11 @@ def to_view(row: Generation) -> GenerationView:
         input_roles=[i.role for i in row.inputs],
         videos=[
             VideoView(
+                **VideoFacts.of(v).columns(),
                 index=v.index,
                 storage_key=v.storage_key,
                 thumbnail_key=v.thumbnail_key,
                 poster_key=v.poster_key,
-                duration_seconds=v.duration_seconds,
-                fps=v.fps,
-                width=v.width,
-                height=v.height,
-                codec=v.codec,
-                has_audio=v.has_audio,
-                size_bytes=v.size_bytes,
-                sha256=v.sha256,
             )
             for v in row.videos
         ],
