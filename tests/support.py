@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import event
 
+from core.config import Settings, setting_env_names
 from core.services.generations import GenerationForm
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -207,3 +209,64 @@ def bare_streamlit(folder: Path) -> Iterator[int]:
     finally:
         proc.terminate()
         proc.wait(timeout=15)
+
+
+def make_settings(tmp_path: Path, **overrides: object) -> Settings:
+    """Settings for a test: data under ``tmp_path``, fast polls, short staleness."""
+    values: dict[str, object] = {
+        "data_dir": tmp_path / "data",
+        "poll_interval_seconds": 0.2,
+        "poll_max_interval_seconds": 0.5,
+        "stale_after_seconds": 2,
+        "reconcile_interval_seconds": 1,
+        "job_timeout_seconds": 60,
+        "default_max_open_generations": 1000,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+
+
+# -- integration: real PostgreSQL, real Redis, and workers/scheduler as real processes ----------------
+
+PG_ADMIN = os.environ.get("VEOGEN_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_URL = os.environ.get("VEOGEN_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/veogen_it")
+REDIS_URL = os.environ.get("VEOGEN_TEST_REDIS_URL", "redis://127.0.0.1:6379/12")
+
+
+def env_for(settings: Settings) -> dict[str, str]:
+    """The environment a worker or scheduler process needs to share this test's settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VEOGEN_", "GOOGLE_", "GEMINI_"))}
+    for name, env_name in zip(Settings.model_fields, setting_env_names(), strict=True):
+        value = getattr(settings, name)
+        env[env_name] = "" if value is None else str(value)
+    env["VEOGEN_LOG_LEVEL"] = "WARNING"
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+class Processes:
+    """Worker and scheduler processes started for one test; all killed at the end."""
+
+    def __init__(self, settings: Settings, logs: Path) -> None:
+        self.env = env_for(settings)
+        self.logs = logs
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self, module: str) -> subprocess.Popen[bytes]:
+        log = open(self.logs / f"{module}-{len(self.procs)}.log", "wb")  # noqa: SIM115
+        proc = subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, env=self.env, stdout=log, stderr=log)
+        self.procs.append(proc)
+        return proc
+
+    def worker(self) -> subprocess.Popen[bytes]:
+        return self.start("workers.main")
+
+    def scheduler(self) -> subprocess.Popen[bytes]:
+        return self.start("workers.scheduler")
+
+    def stop_all(self) -> None:
+        for p in self.procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGKILL)
+        for p in self.procs:
+            p.wait(timeout=10)

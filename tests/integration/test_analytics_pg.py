@@ -24,8 +24,7 @@ from core.models import Generation, RollupDurations, RollupGenerations
 from core.services import analytics, rollups
 from core.services.analytics import DateRange
 from core.studio import Studio, build_studio
-from tests.conftest import make_settings
-from tests.integration.conftest import PG_ADMIN, REDIS_URL
+from tests.support import PG_ADMIN, REDIS_URL, make_settings
 from tests.unit.test_analytics import D1, D2, D3, FAST, FULL, NOW, SPAN, history, seal, write_history
 
 pytestmark = pytest.mark.integration

@@ -20,7 +20,7 @@ import yaml
 
 from core.config import setting_env_names
 from core.images import MAX_IMAGE_BYTES
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 pytestmark = pytest.mark.integration
 

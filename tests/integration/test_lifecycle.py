@@ -14,7 +14,7 @@ from core.models import Event, Generation, LedgerEntry, Video
 from core.services import ledger
 from core.status import FINAL, Status
 from core.studio import Studio
-from tests.integration.conftest import Processes, wait_until
+from tests.support import Processes, wait_until
 from tests.support import offline_form as form
 
 pytestmark = pytest.mark.integration

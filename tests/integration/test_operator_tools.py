@@ -30,9 +30,7 @@ from core.services.generations import GenerationForm
 from core.status import Status
 from core.studio import Studio
 from standin import VeoStandIn
-from tests.conftest import make_settings
-from tests.integration.conftest import REDIS_URL, Processes
-from tests.support import ROOT, free_port, offline_form, wait_until
+from tests.support import REDIS_URL, ROOT, Processes, free_port, make_settings, offline_form, wait_until
 
 pytestmark = pytest.mark.integration
 

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from core.models import Generation
 from core.queue import POLL_JOB, job_id
 from core.studio import Studio
-from tests.integration.conftest import Processes, wait_until
 from tests.integration.test_lifecycle import all_final, check_books, statuses
+from tests.support import Processes, wait_until
 from tests.support import offline_form as form
 
 pytestmark = pytest.mark.integration

@@ -21,9 +21,7 @@ from core.services.generations import GenerationForm
 from core.status import FINAL, Status
 from core.studio import Studio
 from standin import VeoStandIn
-from tests.conftest import make_settings
-from tests.integration.conftest import REDIS_URL, Processes
-from tests.support import fifty_concurrent_submits, wait_until
+from tests.support import REDIS_URL, Processes, fifty_concurrent_submits, make_settings, wait_until
 
 pytestmark = pytest.mark.integration
 

@@ -19,8 +19,7 @@ import requests
 from bench.upload_memory import SETTLE_SECONDS, Visitor, held_upload_mb
 from core.images import MAX_IMAGE_BYTES
 from core.studio import Studio, build_studio
-from tests.conftest import make_settings
-from tests.support import RunningStudio, veogen_up
+from tests.support import RunningStudio, make_settings, veogen_up
 
 pytestmark = pytest.mark.integration
 

@@ -23,8 +23,7 @@ import yaml
 
 from core import metrics
 from core.exporter import EXPORTER_METRIC_NAMES
-from tests.conftest import ROOT
-from tests.support import free_port, wait_until
+from tests.support import ROOT, free_port, wait_until
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ import pytest
 
 from core.db import upgrade_database
 from core.studio import Studio, build_studio
-from tests.conftest import make_settings
+from tests.support import make_settings
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from core.errors import PermissionDeniedError, ValidationError
 from core.models import AppSecret, Event, LoginThrottle, User
 from core.services.auth import LOGIN_FAILED, check_password
 from core.studio import Studio, build_studio
-from tests.conftest import make_settings
+from tests.support import make_settings
 
 ALICE_PASSWORD = "correct horse battery"
 

@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from core.services.auth import UNKNOWN_CLIENT, client_address
-from tests.conftest import make_settings
+from tests.support import make_settings
 
 LOOPBACK = (ip_network("127.0.0.1/32"), ip_network("::1/128"))
 PROXIES = (*LOOPBACK, ip_network("10.0.0.0/8"))

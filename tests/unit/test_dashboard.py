@@ -9,7 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from core.dashboard import make_app
-from tests.conftest import make_settings
+from tests.support import make_settings
 
 AUTH = {"Authorization": "Basic " + base64.b64encode(b"operator:a-dashboard-password").decode()}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from core.config import Settings, setting_env_names
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 
 def env_example_names() -> set[str]:

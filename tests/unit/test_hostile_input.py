@@ -35,7 +35,7 @@ from core.models import Event, Generation, GenerationInput, LedgerEntry, User
 from core.services.generations import MAX_SEARCH_CHARS, GenerationForm, UploadedImage
 from core.services.users import MAX_NAME_CHARS
 from core.studio import Studio, build_studio
-from tests.conftest import make_settings
+from tests.support import make_settings
 
 PAID = "veo-3.1-fast-generate-001"
 

@@ -16,7 +16,7 @@ import pytest
 from core.db import upgrade_database
 from core.services.auth import decode_cookie, encode_cookie
 from core.studio import Studio, build_studio
-from tests.conftest import make_settings
+from tests.support import make_settings
 
 ALICE_PASSWORD = "correct horse battery"
 KEY = secrets.token_urlsafe(48)

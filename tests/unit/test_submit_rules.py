@@ -20,8 +20,7 @@ from core.errors import BudgetError, ConfirmationRequired, NotFoundError, Valida
 from core.models import Generation, GenerationInput, User
 from core.services.generations import GenerationForm, UploadedImage
 from core.studio import Studio, build_studio
-from tests.conftest import make_settings
-from tests.support import fifty_concurrent_submits
+from tests.support import fifty_concurrent_submits, make_settings
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from core.services.generations import GenerationForm
 from core.status import Status
 from core.studio import Studio, build_studio
 from standin import VeoStandIn, enhance_prompt
-from tests.conftest import make_settings
+from tests.support import make_settings
 
 
 @pytest.fixture
