@@ -29,15 +29,21 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def offline_form(prompt: str = "A lighthouse in a storm", **fields: object) -> GenerationForm:
     """A valid request for the offline renderer at its smallest size, with a fresh idempotency key."""
-    values: dict[str, object] = {
-        "model": "offline-preview",
-        "prompt": prompt,
-        "duration_seconds": 2,
-        "resolution": "240p",
-        "idempotency_key": uuid.uuid4().hex,
-    }
-    values.update(fields)
-    return GenerationForm(**values)  # type: ignore[arg-type]
+    return _form({"model": "offline-preview", "prompt": prompt, "duration_seconds": 2, "resolution": "240p"}, fields)
+
+
+VEO_MODEL = "veo-3.1-fast-generate-001"
+VEO_PRICE = Decimal("0.40")
+"""What ``veo_form``'s request costs: 4 s × $0.10 at 720p."""
+
+
+def veo_form(prompt: str = "A heron lifts off a misty lake", **fields: object) -> GenerationForm:
+    """A valid paid request (Veo 3.1 Fast, 4 s, 720p: ``VEO_PRICE``), with a fresh idempotency key."""
+    return _form({"model": VEO_MODEL, "prompt": prompt, "duration_seconds": 4, "resolution": "720p"}, fields)
+
+
+def _form(values: dict[str, object], fields: dict[str, object]) -> GenerationForm:
+    return GenerationForm(**{"idempotency_key": uuid.uuid4().hex, **values, **fields})  # type: ignore[arg-type]
 
 
 def wait_until(predicate: Callable[[], bool], *, timeout: float, interval: float = 0.2) -> bool:
@@ -270,3 +276,20 @@ class Processes:
                 p.send_signal(signal.SIGKILL)
         for p in self.procs:
             p.wait(timeout=10)
+
+
+@contextmanager
+def embedded_studio(tmp_path: Path, **overrides: object) -> Iterator[Any]:
+    """A studio for unit tests: SQLite under ``tmp_path``, migrated; fakeredis for the queue."""
+    import fakeredis
+
+    from core.db import upgrade_database
+    from core.studio import build_studio
+
+    settings = make_settings(tmp_path, **overrides)
+    upgrade_database(settings.resolved_database_url())
+    studio = build_studio(settings, redis=fakeredis.FakeRedis())
+    try:
+        yield studio
+    finally:
+        studio.engine.dispose()

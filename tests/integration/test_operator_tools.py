@@ -13,7 +13,6 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
-import uuid
 from decimal import Decimal
 from pathlib import Path
 
@@ -26,11 +25,10 @@ from sqlalchemy import select, text
 from core.config import Settings
 from core.models import LedgerEntry
 from core.queue import POLL_JOB, job_id
-from core.services.generations import GenerationForm
 from core.status import Status
 from core.studio import Studio
 from standin import VeoStandIn
-from tests.support import REDIS_URL, ROOT, Processes, free_port, make_settings, offline_form, wait_until
+from tests.support import REDIS_URL, ROOT, Processes, free_port, make_settings, offline_form, veo_form, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -159,16 +157,6 @@ def test_metrics_pass_promtool_and_a_real_prometheus_scrapes_them(
     rules = [rule for group in groups for rule in group["rules"]]
     assert status == 200 and rules, "the alert rules did not load"
     assert all(rule["health"] != "err" for rule in rules), [r for r in rules if r["health"] == "err"]
-
-
-def veo_form(prompt: str) -> GenerationForm:
-    return GenerationForm(
-        model="veo-3.1-fast-generate-001",
-        prompt=prompt,
-        duration_seconds=4,
-        resolution="720p",
-        idempotency_key=uuid.uuid4().hex,
-    )
 
 
 def test_the_dashboard_wants_a_password_and_requeueing_never_pays_twice(

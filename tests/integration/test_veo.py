@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
@@ -17,16 +16,13 @@ from core.config import Settings
 from core.errors import BudgetError
 from core.models import Generation, LedgerEntry, User
 from core.services import ledger
-from core.services.generations import GenerationForm
 from core.status import FINAL, Status
 from core.studio import Studio
 from standin import VeoStandIn
-from tests.support import REDIS_URL, Processes, fifty_concurrent_submits, make_settings, wait_until
+from tests.support import REDIS_URL, Processes, fifty_concurrent_submits, make_settings, veo_form, wait_until
+from tests.support import VEO_PRICE as PRICE
 
 pytestmark = pytest.mark.integration
-
-MODEL = "veo-3.1-fast-generate-001"
-PRICE = Decimal("0.40")  # 4 s × $0.10 at 720p
 
 
 @pytest.fixture
@@ -41,18 +37,6 @@ def settings(tmp_path: Path, pg_url: str, standin: VeoStandIn) -> Settings:
         submits_per_minute=1000,
         user_max_concurrent=50,
     )
-
-
-def veo_form(prompt: str, **fields: object) -> GenerationForm:
-    values: dict[str, object] = {
-        "model": MODEL,
-        "prompt": prompt,
-        "duration_seconds": 4,
-        "resolution": "720p",
-        "idempotency_key": uuid.uuid4().hex,
-    }
-    values.update(fields)
-    return GenerationForm(**values)  # type: ignore[arg-type]
 
 
 def statuses(studio: Studio, ids: list[str]) -> dict[str, str]:

@@ -19,7 +19,7 @@ from core.services.generations import GenerationForm
 from core.status import Status
 from core.studio import Studio, build_studio
 from standin import VeoStandIn, enhance_prompt
-from tests.support import make_settings
+from tests.support import embedded_studio, make_settings
 
 
 @pytest.fixture
@@ -30,11 +30,8 @@ def standin() -> Iterator[VeoStandIn]:
 
 @pytest.fixture
 def studio(tmp_path: Path, standin: VeoStandIn) -> Iterator[Studio]:
-    settings = make_settings(tmp_path, gemini_api_key="test-key", veo_base_url=standin.url)
-    upgrade_database(settings.resolved_database_url())
-    s = build_studio(settings, redis=fakeredis.FakeRedis())
-    yield s
-    s.engine.dispose()
+    with embedded_studio(tmp_path, gemini_api_key="test-key", veo_base_url=standin.url) as studio:
+        yield studio
 
 
 def drive(studio: Studio, gid: str, user: int) -> None:

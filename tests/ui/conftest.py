@@ -40,6 +40,8 @@ from pages._ui import state  # noqa: E402
 APP = str(ROOT / "streamlit_app.py")
 REDIS_URL = "redis://127.0.0.1:6379/14"
 PASSWORDS = {"alice": "alice-password-1", "bob": "bob-password-22"}
+ADMIN_PASSWORD = "root-password-for-tests"
+"""The password of root, the administrator of ``admin_env``."""
 STANDIN_KEY = "test-key"
 
 # Settings a test's environment must not inherit (each fixture sets what it needs).
@@ -146,6 +148,14 @@ def studio_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **env: str) -> I
         get_settings.cache_clear()
         redis.flushdb()
         redis.close()
+
+
+@pytest.fixture
+def admin_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[UiEnv]:
+    """``ui_env`` with an administrator, root (``ADMIN_PASSWORD``); metrics not served."""
+    with studio_env(tmp_path, monkeypatch, VEOGEN_WEB_METRICS_PORT="0") as env:
+        env.studio.accounts.add_user("root", ADMIN_PASSWORD, role="admin", name="Root")
+        yield env
 
 
 @pytest.fixture

@@ -4,15 +4,12 @@ of a request: tests/unit/test_hostile_input.py.)"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.services.credentials import MAX_CREDENTIAL_CHARS
 from pages._ui.account_widgets import MAX_LIMIT_CHARS
-from tests.ui.conftest import UiEnv, button, log_in, open_page, studio_env, texts, unescape
+from tests.ui.conftest import ADMIN_PASSWORD, UiEnv, button, log_in, open_page, texts, unescape
 
 pytestmark = pytest.mark.ui
 
@@ -22,14 +19,11 @@ CREATE = "pages/create.py"
 ACCOUNT = "pages/account.py"
 USERS = "pages/admin_users.py"
 SETTINGS = "pages/admin_settings.py"
-ADMIN_PASSWORD = "root-password-for-tests"
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[UiEnv]:
-    with studio_env(tmp_path, monkeypatch, VEOGEN_WEB_METRICS_PORT="0") as env:
-        env.studio.accounts.add_user("root", ADMIN_PASSWORD, role="admin", name="Root")
-        yield env
+def env(admin_env: UiEnv) -> UiEnv:
+    return admin_env
 
 
 def errors(at: AppTest) -> list[str]:

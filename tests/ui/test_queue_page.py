@@ -3,27 +3,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import select
 
 from core.models import LedgerEntry
 from core.status import Status
-from tests.ui.conftest import UiEnv, button, log_in, open_page, studio_env, texts
+from tests.ui.conftest import ADMIN_PASSWORD, UiEnv, button, log_in, open_page, texts
 
 pytestmark = pytest.mark.ui
 
 QUEUE = "pages/admin_queue.py"
-ADMIN_PASSWORD = "root-password-for-tests"
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[UiEnv]:
-    with studio_env(tmp_path, monkeypatch, VEOGEN_WEB_METRICS_PORT="0") as env:
-        env.studio.accounts.add_user("root", ADMIN_PASSWORD, role="admin", name="Root")
-        yield env
+def env(admin_env: UiEnv) -> UiEnv:
+    return admin_env
 
 
 def metric(at, label: str) -> str:  # type: ignore[no-untyped-def]

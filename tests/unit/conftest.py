@@ -5,21 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import fakeredis
 import pytest
 
-from core.db import upgrade_database
-from core.studio import Studio, build_studio
-from tests.support import make_settings
+from core.studio import Studio
+from tests.support import embedded_studio
 
 
 @pytest.fixture
 def studio(tmp_path: Path) -> Iterator[Studio]:
-    settings = make_settings(tmp_path)
-    upgrade_database(settings.resolved_database_url())
-    s = build_studio(settings, redis=fakeredis.FakeRedis())
-    yield s
-    s.engine.dispose()
+    with embedded_studio(tmp_path) as studio:
+        yield studio
 
 
 @pytest.fixture

@@ -18,18 +18,15 @@ from core.errors import PermissionDeniedError, ValidationError
 from core.models import AppSecret, Event, LoginThrottle, User
 from core.services.auth import LOGIN_FAILED, check_password
 from core.studio import Studio, build_studio
-from tests.support import make_settings
+from tests.support import embedded_studio, make_settings
 
 ALICE_PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
 def studio(tmp_path: Path) -> Iterator[Studio]:
-    settings = make_settings(tmp_path, login_max_failures=3, login_lock_seconds=60, login_client_max_failures=10)
-    upgrade_database(settings.resolved_database_url())
-    s = build_studio(settings, redis=fakeredis.FakeRedis())
-    yield s
-    s.engine.dispose()
+    with embedded_studio(tmp_path, login_max_failures=3, login_lock_seconds=60, login_client_max_failures=10) as studio:
+        yield studio
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ import io
 import random
 import shutil
 import struct
-import uuid
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,9 +34,9 @@ from core.models import Event, Generation, GenerationInput, LedgerEntry, User
 from core.services.generations import MAX_SEARCH_CHARS, GenerationForm, UploadedImage
 from core.services.users import MAX_NAME_CHARS
 from core.studio import Studio, build_studio
-from tests.support import make_settings
+from tests.support import VEO_MODEL, make_settings, veo_form
 
-PAID = "veo-3.1-fast-generate-001"
+PAID = VEO_MODEL
 
 LONG = "a" * 50_000
 """About the size that made SQLite give up on a LIKE pattern (and far past every limit)."""
@@ -92,16 +91,7 @@ def user(studio: Studio) -> int:
     return studio.accounts.by_username("lena").id
 
 
-def form(prompt: str = "A heron lifts off a misty lake", **fields: object) -> GenerationForm:
-    values: dict[str, object] = {
-        "model": PAID,
-        "prompt": prompt,
-        "duration_seconds": 4,
-        "resolution": "720p",
-        "idempotency_key": uuid.uuid4().hex,
-    }
-    values.update(fields)
-    return GenerationForm(**values)  # type: ignore[arg-type]
+form = veo_form
 
 
 def count(studio: Studio, model: type) -> int:

@@ -10,26 +10,21 @@ from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
-import fakeredis
 import pytest
 from PIL import Image
 from sqlalchemy import func, select, update
 
-from core.db import upgrade_database
 from core.errors import BudgetError, ConfirmationRequired, NotFoundError, ValidationError
 from core.models import Generation, GenerationInput, User
-from core.services.generations import GenerationForm, UploadedImage
-from core.studio import Studio, build_studio
-from tests.support import fifty_concurrent_submits, make_settings
+from core.services.generations import UploadedImage
+from core.studio import Studio
+from tests.support import embedded_studio, fifty_concurrent_submits, veo_form
 
 
 @pytest.fixture
 def studio(tmp_path: Path) -> Iterator[Studio]:
-    settings = make_settings(tmp_path, gemini_api_key="unused-key", veo_base_url="http://127.0.0.1:9")
-    upgrade_database(settings.resolved_database_url())
-    s = build_studio(settings, redis=fakeredis.FakeRedis())
-    yield s
-    s.engine.dispose()
+    with embedded_studio(tmp_path, gemini_api_key="unused-key", veo_base_url="http://127.0.0.1:9") as studio:
+        yield studio
 
 
 @pytest.fixture
@@ -37,16 +32,7 @@ def user(studio: Studio) -> int:
     return studio.accounts.add_user("lena", "correct horse battery").id
 
 
-def paid(prompt: str = "A heron lifts off a misty lake", **fields: object) -> GenerationForm:
-    values: dict[str, object] = {
-        "model": "veo-3.1-fast-generate-001",
-        "prompt": prompt,
-        "duration_seconds": 4,
-        "resolution": "720p",
-        "idempotency_key": uuid.uuid4().hex,
-    }
-    values.update(fields)
-    return GenerationForm(**values)  # type: ignore[arg-type]
+paid = veo_form
 
 
 def png(size: tuple[int, int] = (320, 180), colour: str = "teal") -> bytes:
