@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Cookie, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from tests.e2e.conftest import ADMIN_PASSWORD, add_user, log_in
+from tests.e2e.support import ADMIN_PASSWORD, add_user, log_in
 from tests.support import RunningStudio, veogen_up, wait_until
 
 pytestmark = pytest.mark.e2e

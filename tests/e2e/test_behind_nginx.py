@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import Frame, Page, expect
 
 from bench.upload_memory import running_nginx
-from tests.e2e.conftest import ADMIN_PASSWORD, log_in
+from tests.e2e.support import ADMIN_PASSWORD, log_in
 from tests.support import RunningStudio, bare_streamlit, wait_until
 
 pytestmark = pytest.mark.e2e

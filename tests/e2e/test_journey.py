@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from tests.e2e.conftest import ADMIN_PASSWORD, log_in
+from tests.e2e.support import ADMIN_PASSWORD, log_in
 from tests.support import RunningStudio
 
 pytestmark = pytest.mark.e2e

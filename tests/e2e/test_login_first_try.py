@@ -19,7 +19,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Route, expect
 
-from tests.e2e.conftest import ADMIN_PASSWORD
+from tests.e2e.support import ADMIN_PASSWORD
 from tests.support import RunningStudio, veogen_up
 
 pytestmark = pytest.mark.e2e

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Cookie, expect
 
-from tests.e2e.conftest import ADMIN_PASSWORD, add_user, log_in
+from tests.e2e.support import ADMIN_PASSWORD, add_user, log_in
 from tests.support import veogen_up, wait_until
 
 pytestmark = pytest.mark.e2e

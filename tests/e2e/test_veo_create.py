@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from standin import ENHANCE_SUFFIX, VeoStandIn
-from tests.e2e.conftest import ADMIN_PASSWORD, log_in
+from tests.e2e.support import ADMIN_PASSWORD, log_in
 from tests.e2e.test_journey import pick
 from tests.support import RunningStudio, veogen_up
 

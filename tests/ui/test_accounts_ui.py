@@ -19,7 +19,7 @@ from core.services.users import UserView
 from core.status import Status
 from pages._ui import auth, state
 from pages._ui.guards import ADMIN_ONLY, ADMIN_PAGES
-from tests.ui.conftest import ROOT, UiEnv, button, log_in, new_app, open_page, studio_env, texts, unescape
+from tests.ui.support import ROOT, UiEnv, button, log_in, new_app, open_page, studio_env, texts, unescape
 
 pytestmark = pytest.mark.ui
 

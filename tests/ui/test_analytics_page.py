@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 from core.status import Status
 from pages._ui import state
 from pages._ui.guards import ADMIN_ONLY
-from tests.ui.conftest import ROOT, UiEnv, log_in, open_page, studio_env, texts
+from tests.ui.support import ROOT, UiEnv, log_in, open_page, studio_env, texts
 from tests.unit.test_analytics import FAST, FULL, Past, write_history
 
 pytestmark = pytest.mark.ui

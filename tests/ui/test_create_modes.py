@@ -17,7 +17,7 @@ from core.services.generations import GenerationForm, GenerationView
 from core.status import Status
 from pages._ui.create_form import NO_EXTENDABLE
 from standin import ENHANCE_SUFFIX, enhance_prompt
-from tests.ui.conftest import UiEnv, button, log_in, open_page, texts, unescape
+from tests.ui.support import UiEnv, button, log_in, open_page, texts, unescape
 
 pytestmark = pytest.mark.ui
 

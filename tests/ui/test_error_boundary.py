@@ -23,7 +23,7 @@ from streamlit.testing.v1 import AppTest
 from core.config import get_settings
 from core.generations import Generations
 from pages._ui import state
-from tests.ui.conftest import ROOT, UiEnv, log_in, open_page, studio_env, texts
+from tests.ui.support import ROOT, UiEnv, log_in, open_page, studio_env, texts
 
 pytestmark = pytest.mark.ui
 

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.services.credentials import MAX_CREDENTIAL_CHARS
 from pages._ui.account_widgets import MAX_LIMIT_CHARS
-from tests.ui.conftest import ADMIN_PASSWORD, UiEnv, button, log_in, open_page, texts, unescape
+from tests.ui.support import ADMIN_PASSWORD, UiEnv, button, log_in, open_page, texts, unescape
 
 pytestmark = pytest.mark.ui
 

@@ -18,7 +18,7 @@ from core.models import User
 from core.services import generations as gen_service
 from core.status import Status
 from pages._ui.widgets import WORD_JOINER
-from tests.ui.conftest import ROOT, UiEnv, button, log_in, new_app, open_page, texts, unescape
+from tests.ui.support import ROOT, UiEnv, button, log_in, new_app, open_page, texts, unescape
 
 pytestmark = pytest.mark.ui
 

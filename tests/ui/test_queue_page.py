@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from core.models import LedgerEntry
 from core.status import Status
-from tests.ui.conftest import ADMIN_PASSWORD, UiEnv, button, log_in, open_page, texts
+from tests.ui.support import ADMIN_PASSWORD, UiEnv, button, log_in, open_page, texts
 
 pytestmark = pytest.mark.ui
 
