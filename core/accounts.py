@@ -174,7 +174,7 @@ class Accounts:
 
     def user(self, actor_id: int, user_id: int) -> UserView:
         with self.sessions() as session:
-            users.require_admin(session, actor_id)
+            users.require_admin(session=session, actor_id=actor_id)
             return users.get_user_by_id(session=session, user_id=user_id)
 
     def create_user(self, actor_id: int, username: str, role: str, email: str = "") -> tuple[UserView, str]:

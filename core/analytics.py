@@ -50,7 +50,7 @@ class Analytics:
     def report(self, actor_id: int, span: DateRange, period: str) -> Report:
         """Everything the page shows for ``span`` and the budget ``period``."""
         with self.sessions() as session:
-            require_admin(session, actor_id)
+            require_admin(session=session, actor_id=actor_id)
         self.seal()
         with self.sessions() as session:
             return Report(

@@ -73,7 +73,7 @@ class QueueAdmin:
 
     def _admin(self, actor_id: int) -> str:
         with self.sessions() as session:
-            return users.require_admin(session, actor_id).username
+            return users.require_admin(session=session, actor_id=actor_id).username
 
     def snapshot(self, actor_id: int) -> QueueSnapshot:
         """The queue now: counts, in-flight generations with their ages, stuck ones, recent failures."""

@@ -192,13 +192,16 @@ def count_generations(*, session: Session, span: DateRange) -> tuple[StatusCount
     """Count the generations created in ``span`` by day, model and status."""
     r, g = RollupGenerations, Generation
     rows = read_split(
-        session,
         span,
         r,
         lambda days: select(r.day, r.model, r.status, r.generations).where(*on_days(r, days)),
         lambda days: grouped(
-            select(day_of(g.created_at, session), g.model, g.status, func.count()).where(*within(g.created_at, days)), 3
+            select(day_of(g.created_at, session=session), g.model, g.status, func.count()).where(
+                *within(g.created_at, days)
+            ),
+            3,
         ),
+        session=session,
     )
     ordered = sorted((as_date(d), model, status, int(n)) for d, model, status, n in rows)
     return tuple(StatusCount(*row) for row in ordered)
@@ -208,7 +211,7 @@ def time_generations(*, session: Session, span: DateRange) -> tuple[Timing, ...]
     """Return p50/p95 of time in queue and at the provider by model, for the generations created in ``span``."""
     return tuple(
         Timing(model, stage, h.total(), *(percentile_of(h, f) for f in PERCENTILES))
-        for (model, stage), h in sorted(duration_histograms(session, span).items())
+        for (model, stage), h in sorted(duration_histograms(session=session, span=span).items())
     )
 
 
@@ -216,16 +219,16 @@ def spend_by_day(*, session: Session, span: DateRange) -> tuple[DailySpend, ...]
     """Sum the real cost of the settle entries made in ``span``, by day and model."""
     r, e = RollupSpend, LedgerEntry
     rows = read_split(
-        session,
         span,
         RollupBudget,
         lambda days: select(r.day, r.model, r.charged_usd, r.settles).where(*on_days(r, days), r.settles > 0),
         lambda days: grouped(
             select(
-                day_of(e.created_at, session), e.model, func.coalesce(func.sum(e.charged_usd), 0), func.count()
+                day_of(e.created_at, session=session), e.model, func.coalesce(func.sum(e.charged_usd), 0), func.count()
             ).where(e.kind == SETTLE, *within(e.created_at, days)),
             2,
         ),
+        session=session,
     )
     ordered = sorted((as_date(d), model, Decimal(usd), int(n)) for d, model, usd, n in rows)
     return tuple(DailySpend(*row) for row in ordered)
@@ -235,7 +238,6 @@ def spend_by_user(*, session: Session, span: DateRange) -> tuple[UserSpend, ...]
     """Sum the real cost of the settle entries made in ``span``, by user, largest first."""
     r, e = RollupBudget, LedgerEntry
     rows = read_split(
-        session,
         span,
         r,
         lambda days: grouped(
@@ -247,6 +249,7 @@ def spend_by_user(*, session: Session, span: DateRange) -> tuple[UserSpend, ...]
             ),
             1,
         ),
+        session=session,
     )
     usd: dict[int, Decimal] = defaultdict(Decimal)
     settled: Counter[int] = Counter()
@@ -268,16 +271,16 @@ def burn_budgets(*, session: Session, period: str, limits: Limits, today: date |
     r, e = RollupBudget, LedgerEntry
     # The period's entries start on its first day; a generation's last entry may come after the month.
     rows = read_split(
-        session,
         DateRange(first, max(first, utcnow().date())),
         r,
         lambda span: select(r.user_id, r.day, r.committed_usd).where(r.period == period, *on_days(r, span)),
         lambda span: grouped(
-            select(e.user_id, day_of(e.created_at, session), func.sum(e.amount_usd)).where(
+            select(e.user_id, day_of(e.created_at, session=session), func.sum(e.amount_usd)).where(
                 e.period == period, e.created_at >= span.bounds[0]
             ),
             2,
         ),
+        session=session,
     )
     by_user: dict[int, dict[date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for user_id, d, amount in rows:

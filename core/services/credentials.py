@@ -81,7 +81,7 @@ def masked(value: str) -> str:
 
 def set_team_credential(*, session: Session, vault: Vault, actor_id: int, name: str, value: str) -> CredentialView:
     """Store (or, with an empty value, remove) one team credential."""
-    actor = require_admin(session, actor_id)
+    actor = require_admin(session=session, actor_id=actor_id)
     if name not in TEAM_FIELDS:
         raise ValidationError("Unknown credential.", field="name")
     value = check_credential("The credential", value)
@@ -104,7 +104,7 @@ def team_credentials(*, session: Session, vault: Vault) -> dict[str, str]:
 
 
 def team_credential_views(*, session: Session, vault: Vault, actor_id: int) -> list[CredentialView]:
-    require_admin(session, actor_id)
+    require_admin(session=session, actor_id=actor_id)
     values = team_credentials(session=session, vault=vault)
     return [CredentialView(n, n in values, masked(values[n]) if n in values else "") for n in TEAM_FIELDS]
 

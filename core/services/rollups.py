@@ -119,7 +119,7 @@ def months_of(span: DateRange) -> list[DateRange]:
     return parts
 
 
-def day_of(column: Any, session: Session) -> ColumnElement[Any]:
+def day_of(column: Any, *, session: Session) -> ColumnElement[Any]:
     """The UTC calendar day of a timestamp column, in SQL."""
     if session.get_bind().dialect.name == "postgresql":
         return cast(func.timezone(literal_column("'UTC'"), column), Date)
@@ -150,20 +150,21 @@ def grouped(stmt: Select, keys: int) -> Select:
     return stmt.group_by(*list(stmt.selected_columns)[:keys])
 
 
-def sealed_through(session: Session, rollup: Rollup) -> date | None:
+def sealed_through(*, session: Session, rollup: Rollup) -> date | None:
     last = session.execute(select(func.max(rollup.day))).scalar_one_or_none()
     return None if last is None else as_date(last)
 
 
 def read_split(
-    session: Session,
     span: DateRange,
     rollup: Rollup,
     sealed: Callable[[DateRange], Select],
     live: Callable[[DateRange], Select],
+    *,
+    session: Session,
 ) -> list[Row]:
     """Rows of ``sealed(days)`` over the range's sealed days plus rows of ``live(days)`` over the rest."""
-    old, new = span.split(sealed_through(session, rollup))
+    old, new = span.split(sealed_through(session=session, rollup=rollup))
     return [row for part, stmt in ((old, sealed), (new, live)) if part for row in session.execute(stmt(part))]
 
 
@@ -192,7 +193,7 @@ def percentile_of(histogram: Mapping[int, int], fraction: float) -> float:
     return values[0] + (values[1] - values[0]) * (position - math.floor(position))
 
 
-def count_durations(session: Session, span: DateRange) -> Counter[tuple[date, str, str, int]]:
+def count_durations(*, session: Session, span: DateRange) -> Counter[tuple[date, str, str, int]]:
     """The generations created in ``span`` counted by (day, model, stage, duration bucket)."""
     g = Generation
     stmt = select(g.model, g.created_at, g.submitted_at, g.provider_done_at).where(
@@ -207,11 +208,11 @@ def count_durations(session: Session, span: DateRange) -> Counter[tuple[date, st
     return counts
 
 
-def duration_histograms(session: Session, span: DateRange) -> Histograms:
+def duration_histograms(*, session: Session, span: DateRange) -> Histograms:
     """The duration buckets of the generations created in ``span``: whole sealed months, sealed days, live days."""
     r = RollupDurations
     histograms: Histograms = defaultdict(Counter)
-    sealed, live = span.split(sealed_through(session, RollupGenerations))
+    sealed, live = span.split(sealed_through(session=session, rollup=RollupGenerations))
     parts: list[tuple[str, DateRange]] = []
     if sealed is not None:
         months = session.execute(select(func.max(r.day)).where(r.grain == MONTH)).scalar_one_or_none()
@@ -231,7 +232,7 @@ def duration_histograms(session: Session, span: DateRange) -> Histograms:
         for model, stage, bucket, n in session.execute(grouped(stmt, 3)):
             histograms[(model, stage)][int(bucket)] += int(n)
     if live is not None:
-        for (_, model, stage, bucket), n in count_durations(session, live).items():
+        for (_, model, stage, bucket), n in count_durations(session=session, span=live).items():
             histograms[(model, stage)][bucket] += n
     return histograms
 
@@ -253,7 +254,7 @@ def pending_seal(*, session: Session, now: datetime | None = None) -> tuple[Date
 
 
 def _window(session: Session, rollup: Rollup, column: Any, until: date) -> DateRange | None:
-    sealed = sealed_through(session, rollup)
+    sealed = sealed_through(session=session, rollup=rollup)
     if sealed is not None:
         start = sealed + timedelta(days=1)
     else:
@@ -274,20 +275,20 @@ def seal_history(*, session: Session, now: datetime | None = None) -> tuple[Date
     generations, ledger = pending_seal(session=session, now=now)
     if generations is not None:
         g = Generation
-        counts = select(day_of(g.created_at, session), g.model, g.status, func.count())
+        counts = select(day_of(g.created_at, session=session), g.model, g.status, func.count())
         counts = grouped(counts.where(*within(g.created_at, generations)), 3)
         session.execute(insert(RollupGenerations).from_select(["day", "model", "status", "generations"], counts))
         for month in months_of(generations):  # a month at a time, so a first seal of years stays small in memory
             buckets = [
                 {"grain": DAY, "day": d, "model": model, "stage": stage, "bucket": bucket, "generations": n}
-                for (d, model, stage, bucket), n in count_durations(session, month).items()
+                for (d, model, stage, bucket), n in count_durations(session=session, span=month).items()
             ]
             if buckets:
                 session.execute(insert(RollupDurations), buckets)
         _seal_months(session)
     if ledger is not None:
         e = LedgerEntry
-        day = day_of(e.created_at, session)
+        day = day_of(e.created_at, session=session)
         spend = select(day, e.model, func.coalesce(func.sum(e.charged_usd), 0), func.count())
         spend = grouped(spend.where(e.kind == SETTLE, *within(e.created_at, ledger)), 2)
         session.execute(insert(RollupSpend).from_select(["day", "model", "charged_usd", "settles"], spend))
@@ -302,7 +303,7 @@ def seal_history(*, session: Session, now: datetime | None = None) -> tuple[Date
 def _seal_months(session: Session) -> None:
     """Add up the day rows of every month whose days are all sealed into month rows, once."""
     r = RollupDurations
-    days = sealed_through(session, RollupGenerations)
+    days = sealed_through(session=session, rollup=RollupGenerations)
     months = session.execute(select(func.max(r.day)).where(r.grain == MONTH)).scalar_one_or_none()
     if months is not None:
         month = next_month(as_date(months))

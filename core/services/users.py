@@ -74,7 +74,7 @@ def generate_password() -> str:
     return secrets.token_urlsafe(15)
 
 
-def require_admin(session: Session, actor_id: int) -> User:
+def require_admin(*, session: Session, actor_id: int) -> User:
     """Return the acting user if they are an enabled admin; refuse everyone else."""
     actor = session.get(User, actor_id)
     if actor is None or actor.disabled or actor.role != "admin":
@@ -171,7 +171,7 @@ def any_admin(*, session: Session) -> bool:
 
 
 def list_users(*, session: Session, actor_id: int) -> list[UserView]:
-    require_admin(session, actor_id)
+    require_admin(session=session, actor_id=actor_id)
     return [view_of(u) for u in session.execute(select(User).order_by(User.username)).scalars()]
 
 
@@ -179,7 +179,7 @@ def admin_create_user(
     *, session: Session, actor_id: int, username: str, role: str, email: str = "", min_password_chars: int = 10
 ) -> tuple[UserView, str]:
     """Create a user with a random initial password that must be changed at first login."""
-    actor = require_admin(session, actor_id)
+    actor = require_admin(session=session, actor_id=actor_id)
     password = generate_password()
     view = create_user(
         session=session,
@@ -198,7 +198,7 @@ def invite_user(
     *, session: Session, actor_id: int, username: str, role: str, email: str, ttl_hours: int
 ) -> tuple[UserView, str]:
     """Create a user who sets their own password through a one-time link; return the token."""
-    actor = require_admin(session, actor_id)
+    actor = require_admin(session=session, actor_id=actor_id)
     view = create_user(
         session=session,
         username=username,
@@ -233,7 +233,7 @@ def accept_invite(*, session: Session, token: str, password: str, min_password_c
 
 def set_disabled(*, session: Session, actor_id: int, user_id: int, disabled: bool) -> UserView:
     """Disable (ending every session) or re-enable a user; nobody disables the last admin."""
-    actor = require_admin(session, actor_id)
+    actor = require_admin(session=session, actor_id=actor_id)
     user = _target(session, user_id)
     if disabled and user.role == "admin" and _enabled_admins(session) <= 1 and not user.disabled:
         raise ValidationError("This is the last enabled administrator; make another admin first.")
@@ -246,7 +246,7 @@ def set_disabled(*, session: Session, actor_id: int, user_id: int, disabled: boo
 
 def reset_password(*, session: Session, actor_id: int, user_id: int) -> tuple[UserView, str]:
     """Give a user a new random password that must be changed; every session of theirs ends."""
-    actor = require_admin(session, actor_id)
+    actor = require_admin(session=session, actor_id=actor_id)
     user = _target(session, user_id)
     password = generate_password()
     user.password_hash = hash_password(password)
@@ -258,7 +258,7 @@ def reset_password(*, session: Session, actor_id: int, user_id: int) -> tuple[Us
 
 def set_role(*, session: Session, actor_id: int, user_id: int, role: str) -> UserView:
     """Change a user's role; the last enabled admin stays an admin."""
-    actor = require_admin(session, actor_id)
+    actor = require_admin(session=session, actor_id=actor_id)
     if role not in ROLES:
         raise ValidationError(f"Role must be one of {', '.join(ROLES)}.", field="role")
     user = _target(session, user_id)
@@ -301,7 +301,7 @@ def set_limits(
     max_open_generations: int | None,
 ) -> UserView:
     """Set a user's monthly budget and open-generation cap (None: the studio default)."""
-    actor = require_admin(session, actor_id)
+    actor = require_admin(session=session, actor_id=actor_id)
     check_limits(monthly_budget_usd, max_open_generations)
     user = _target(session, user_id)
     user.monthly_budget_usd = monthly_budget_usd
@@ -339,7 +339,7 @@ def _enabled_admins(session: Session) -> int:
 
 def account_events(*, session: Session, actor_id: int, limit: int = 200) -> list[tuple[datetime, str, str, str]]:
     """Logins, failures, locks and account changes, newest first: ``(at, username, kind, detail)``."""
-    require_admin(session, actor_id)
+    require_admin(session=session, actor_id=actor_id)
     rows = session.execute(
         select(Event.at, User.username, Event.kind, Event.detail)
         .outerjoin(User, User.id == Event.user_id)

@@ -106,6 +106,17 @@ def test_services_take_a_session_and_never_commit():
     assert bad == []
 
 
+def test_services_take_the_session_keyword_only():
+    """A public function of core/services that takes a session takes it by name: the caller owns it."""
+    positional = []
+    for path in python_files("core/services"):
+        for node in ast.parse(path.read_text()).body:
+            public = isinstance(node, ast.FunctionDef) and not node.name.startswith("_")
+            if public and "session" in [a.arg for a in node.args.posonlyargs + node.args.args]:
+                positional.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}")
+    assert positional == []
+
+
 def test_only_the_wiring_module_constructs_the_noun_classes():
     for name, home in NOUN_CLASSES.items():
         assert f"class {name}" in (ROOT / home).read_text(), f"{name} is not in {home}"
