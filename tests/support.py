@@ -150,7 +150,7 @@ def fifty_concurrent_submits(studio: Any, form: Callable[..., GenerationForm], p
     """
     from sqlalchemy import func, select, update
 
-    import core.studio
+    import core.providers.registry
     from core.errors import BudgetError
     from core.models import Generation, LedgerEntry, User
 
