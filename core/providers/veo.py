@@ -1,64 +1,38 @@
 """VeoProvider and GeminiPromptHelper: Google Veo and Gemini through google-genai 2.x.
 
-Owns building the google-genai client (Gemini API key, or Vertex AI with Google
-credentials), turning a GenerationRequest into one ``generate_videos`` call,
-reading an operation back as an OperationState, fetching the finished videos
-(Gemini files, ``gs://`` objects, or bytes inline in a Vertex operation) and
-mapping every failure of those calls onto ProviderError.
-
-This is the only VeoGen module that imports google-genai (a test enforces it);
-it never imports streamlit, pages or workers. The SDK stays on 2.x: 3.x refuses
-``generate_videos`` with an API key (reference/veo-protocol.md, section 0).
-
-What a caller can meet:
-
-    ProviderError                      a call failed; ``retryable`` says whether the same call may work later
-    │   HTTP 408/429/5xx, timeout,     retryable; a 429 carries Google's RetryInfo delay in
-    │   connection failure             ``retry_after_seconds``. A submit that timed out may still have
-    │                                  been accepted: resubmitting is the pipeline's call (idempotent_submit)
-    │   other HTTP 4xx                 not retryable; Google's message verbatim
-    │   a field the SDK refuses        INVALID_ARGUMENT, not retryable (nothing was sent)
-    └── ProviderUnavailableError       not configured; Vertex without credentials; ``gs://`` without gcsfs
+Turns a GenerationRequest into one ``generate_videos`` call, reads an operation
+back as an OperationState, and fetches the finished videos (Gemini files,
+``gs://`` objects, or bytes inline in a Vertex operation). Building the client,
+sending each call once and mapping failures onto ProviderError is
+``core.providers.google``'s; this module never imports streamlit, pages or
+workers. The SDK stays on 2.x: 3.x refuses ``generate_videos`` with an API key
+(reference/veo-protocol.md, section 0).
 
 A finished operation is never an exception: ``poll`` returns failed, filtered or
 succeeded states, and an operation Veo no longer knows (HTTP 404 on poll) comes
 back as ``OperationState(kind="failed", code="NOT_FOUND")``, so the pipeline reads
 every poll result the same way. ``poll`` raises only when asking again may help.
 
-The SDK's own retries are off: a repeated submit is a second paid video, so the
-pipeline decides what to repeat. Reading ``gs://`` outputs (Vertex with
-VEOGEN_VERTEX_OUTPUT_URI) goes through fsspec and needs the ``gcsfs`` package,
-which requirements.txt leaves to deployments that use it.
+Reading ``gs://`` outputs (Vertex with VEOGEN_VERTEX_OUTPUT_URI) goes through
+fsspec and needs the ``gcsfs`` package, which requirements.txt leaves to
+deployments that use it.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import re
-import shutil
-import tempfile
-import threading
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING
 
 import google.auth.credentials
-import google.auth.exceptions
-import httpx
-from google import genai
-from google.genai import errors as genai_errors
 from google.genai import types
 
 from core.errors import ProviderError, ProviderUnavailableError
 from core.providers.base import GenerationRequest, ImageInput, OperationState, ProviderVideo
+from core.providers.google import LazyClient, call, make_client, write_atomically
 
 if TYPE_CHECKING:
     from core.config import Settings
-
-RETRYABLE_HTTP_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
-"""HTTP statuses after which the same call may succeed later."""
 
 GRPC_STATUS_NAMES = {
     1: "CANCELLED", 2: "UNKNOWN", 3: "INVALID_ARGUMENT", 4: "DEADLINE_EXCEEDED", 5: "NOT_FOUND",
@@ -91,57 +65,6 @@ NOT_CONFIGURED = "Veo is not configured: set VEOGEN_GEMINI_API_KEY or VEOGEN_VER
 PROMPT_NOT_CONFIGURED = "Prompt help needs a Gemini API key (VEOGEN_GEMINI_API_KEY)"
 DEFAULT_FILTER_REASON = "Veo's safety filters blocked the video and gave no reason."
 
-_DELAY = re.compile(r"\s*(\d+(?:\.\d+)?)s\s*")
-_T = TypeVar("_T")
-
-
-def make_client(
-    *,
-    api_key: str = "",
-    base_url: str = "",
-    vertex_project: str = "",
-    vertex_location: str = "us-central1",
-    credentials: google.auth.credentials.Credentials | None = None,
-    timeout_seconds: float = 60,
-) -> genai.Client:
-    """Build a google-genai client: Vertex AI when ``vertex_project`` is set, else API-key mode; one try per call."""
-    http_options = types.HttpOptions(
-        base_url=base_url or None,
-        timeout=max(1, round(timeout_seconds * 1000)),  # milliseconds
-        retry_options=types.HttpRetryOptions(attempts=1),  # we retry ourselves, knowing what is safe to repeat
-    )
-    if not vertex_project:
-        return genai.Client(vertexai=False, api_key=api_key, http_options=http_options)
-    # credentials=None means application-default credentials, looked up on the first call.
-    return genai.Client(
-        vertexai=True,
-        project=vertex_project,
-        location=vertex_location,
-        credentials=credentials,
-        http_options=http_options,
-    )
-
-
-class _LazyClient:
-    """One google-genai client, built on first use and shared by threads."""
-
-    def __init__(self, connect: Callable[[], genai.Client]) -> None:
-        self._connect = connect
-        self._client: genai.Client | None = None
-        self._lock = threading.Lock()
-
-    def get(self) -> genai.Client:
-        with self._lock:
-            if self._client is None:
-                self._client = self._connect()
-            return self._client
-
-    def close(self) -> None:
-        with self._lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
-
 
 class VeoProvider:
     """Google Veo: one paid long-running operation per submit, in API-key or Vertex AI mode."""
@@ -165,7 +88,7 @@ class VeoProvider:
             raise ProviderUnavailableError(NOT_CONFIGURED, code="UNAVAILABLE")
         self.vertex = bool(vertex_project)
         self._output_uri = output_uri.rstrip("/") if self.vertex else ""
-        self._client = _LazyClient(
+        self._client = LazyClient(
             partial(
                 make_client,
                 api_key=api_key,
@@ -205,7 +128,7 @@ class VeoProvider:
                 raise ProviderError("Veo accepted the request but returned no operation name.", code="NO_OPERATION")
             return operation.name
 
-        return _call("Veo", start)
+        return call("Veo", start)
 
     def poll(self, operation_name: str) -> OperationState:
         """Ask Veo once how the operation is doing; an expired or unknown operation is a failed state."""
@@ -240,18 +163,18 @@ class VeoProvider:
             data = self._inline_bytes(video.uri)
         else:
             try:
-                data = _call("Veo", lambda: self._client.get().files.download(file=types.Video(uri=video.uri)))
+                data = call("Veo", lambda: self._client.get().files.download(file=types.Video(uri=video.uri)))
             except ProviderError as exc:
                 if exc.code not in ("NOT_FOUND", "404"):
                     raise
                 message = f"Veo no longer holds this video (it keeps videos 2 days) or never made it: {exc}"
                 raise ProviderError(message, code="NOT_FOUND") from exc
-        _write_atomically(dest, data)
+        write_atomically(dest, data)
 
     def _operation(self, operation_name: str) -> types.GenerateVideosOperation:
         # The SDK wants an operation object, not a name (the mixin's field is invisible to mypy, hence validate).
         wrapped = types.GenerateVideosOperation.model_validate({"name": operation_name})
-        return _call("Veo", lambda: self._client.get().operations.get(wrapped))
+        return call("Veo", lambda: self._client.get().operations.get(wrapped))
 
     def _inline_bytes(self, uri: str) -> bytes:
         """Re-read a Vertex operation and return one sample's bytes, which only the poll answer carries."""
@@ -298,7 +221,7 @@ class GeminiPromptHelper:
         if not api_key:
             raise ProviderUnavailableError(PROMPT_NOT_CONFIGURED, code="UNAVAILABLE")
         self.model = model
-        self._client = _LazyClient(
+        self._client = LazyClient(
             partial(make_client, api_key=api_key, base_url=base_url, timeout_seconds=timeout_seconds)
         )
 
@@ -321,7 +244,7 @@ class GeminiPromptHelper:
         config = types.GenerateContentConfig(
             system_instruction=PROMPT_INSTRUCTION, temperature=0.7, max_output_tokens=400
         )
-        response = _call(
+        response = call(
             "Gemini",
             lambda: self._client.get().models.generate_content(model=self.model, contents=prompt, config=config),
         )
@@ -370,80 +293,16 @@ def _grpc_name(code: object) -> str:
     return GRPC_STATUS_NAMES.get(code, f"GRPC_{code}") if isinstance(code, int) else f"GRPC_{code}"
 
 
-def _call(service: str, fn: Callable[[], _T]) -> _T:
-    """Run one SDK call; turn what it raises into a ProviderError that says whether to try again."""
-    try:
-        return fn()
-    except genai_errors.APIError as exc:
-        raise _api_error(service, exc) from exc
-    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:  # nothing reached the server
-        message = f"Could not reach {service}: {type(exc).__name__} {exc}".rstrip()
-        raise ProviderError(message, code="UNAVAILABLE", retryable=True) from exc
-    except httpx.TransportError as exc:  # the request may have arrived: a read timeout, a dropped connection
-        message = f"No answer from {service}: {type(exc).__name__} {exc}".rstrip()
-        raise ProviderError(message, code="UNAVAILABLE", retryable=True, outcome_unknown=True) from exc
-    except google.auth.exceptions.DefaultCredentialsError as exc:
-        message = f"Vertex AI needs Google credentials (application-default credentials): {exc}"
-        raise ProviderUnavailableError(message, code="UNAUTHENTICATED") from exc
-    except google.auth.exceptions.GoogleAuthError as exc:
-        retryable = isinstance(exc, google.auth.exceptions.TransportError) or bool(exc.retryable)
-        raise ProviderError(f"Google sign-in failed: {exc}", code="UNAUTHENTICATED", retryable=retryable) from exc
-    except ValueError as exc:  # the SDK refuses some fields client-side, before sending anything
-        raise ProviderError(f"{service} refused the request: {exc}", code="INVALID_ARGUMENT") from exc
-
-
-def _api_error(service: str, exc: genai_errors.APIError) -> ProviderError:
-    status = exc.status or ""
-    head = " ".join(part for part in (str(exc.code), status) if part)
-    return ProviderError(
-        f"{service} answered {head}: {exc.message or exc.details}",
-        code=status or str(exc.code),
-        retryable=exc.code in RETRYABLE_HTTP_STATUSES,
-        retry_after_seconds=_retry_delay(exc.details),
-    )
-
-
-def _retry_delay(details: Any) -> float | None:
-    """The delay of a ``google.rpc.RetryInfo`` detail ("33s", "1.5s" or {"seconds", "nanos"}), in seconds."""
-    body = details.get("error", details) if isinstance(details, dict) else None
-    items = body.get("details") if isinstance(body, dict) else None
-    for item in items if isinstance(items, list) else []:
-        if isinstance(item, dict) and str(item.get("@type", "")).endswith("google.rpc.RetryInfo"):
-            delay = item.get("retryDelay")
-            if isinstance(delay, str) and (match := _DELAY.fullmatch(delay)):
-                return float(match.group(1))
-            if isinstance(delay, dict):
-                return float(delay.get("seconds", 0)) + float(delay.get("nanos", 0)) / 1e9
-    return None
-
-
 def _copy_gs(uri: str, dest: Path) -> None:
     """Copy a ``gs://`` object to ``dest`` through fsspec (gcsfs in production)."""
     import fsspec
 
     try:
         with fsspec.open(uri, "rb") as source:
-            _write_atomically(dest, source)
+            write_atomically(dest, source)
     except (ImportError, ValueError) as exc:  # fsspec has no "gs" implementation
         raise ProviderUnavailableError(f"reading gs:// needs the gcsfs package ({exc})", code="UNAVAILABLE") from exc
     except FileNotFoundError as exc:
         raise ProviderError(f"{uri} does not exist.", code="NOT_FOUND") from exc
     except OSError as exc:
         raise ProviderError(f"Could not read {uri}: {exc}", code="UNAVAILABLE", retryable=True) from exc
-
-
-def _write_atomically(dest: Path, data: bytes | IO[bytes]) -> None:
-    """Write to a temporary file beside ``dest`` and rename it, so ``dest`` is never half-written."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            if isinstance(data, bytes):
-                out.write(data)
-            else:
-                shutil.copyfileobj(data, out, 1 << 20)
-        os.replace(tmp_name, dest)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
-        raise

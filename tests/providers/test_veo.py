@@ -30,7 +30,7 @@ from PIL import Image
 from core.config import Settings
 from core.errors import ProviderError, ProviderUnavailableError
 from core.media import probe_video
-from core.providers import veo
+from core.providers import google
 from core.providers.base import GenerationRequest, ImageInput, OperationState, ProviderVideo
 from core.providers.veo import GeminiPromptHelper, VeoProvider
 from standin import DEFAULT_FILTER_REASON, VeoStandIn, enhance_prompt
@@ -328,10 +328,10 @@ def test_an_unreachable_server_is_retryable(tmp_path):
 
 
 def test_a_field_the_sdk_refuses_client_side_is_invalid_argument(standin):
-    client = veo.make_client(api_key="test-key", base_url=standin.url)
+    client = google.make_client(api_key="test-key", base_url=standin.url)
     try:
         with pytest.raises(ProviderError) as caught:
-            veo._call(
+            google.call(
                 "Veo",
                 lambda: client.models.generate_videos(
                     model=FAST, source=types.GenerateVideosSource(prompt="x"), config=types.GenerateVideosConfig(seed=1)
