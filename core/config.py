@@ -59,13 +59,13 @@ class Settings(BaseSettings):
     """Default provider: ``auto`` is Veo when credentials are set, else the offline renderer."""
 
     gemini_api_key: str = Field(default="", validation_alias=AliasChoices("VEOGEN_GEMINI_API_KEY", "GEMINI_API_KEY"))
-    """Gemini API key for Veo (API-key mode)."""
+    """Gemini API key: Gemini Omni Flash (and any Veo id the key still lists) on the Gemini API."""
 
     veo_base_url: str = ""
-    """Base URL of the Veo REST API; empty means Google. Point it at the local stand-in for demos."""
+    """Base URL of Google's APIs (Gemini and Vertex); empty means Google. Point it at the local stand-in for demos."""
 
     vertex_project: str = ""
-    """Google Cloud project for Vertex AI mode (application-default credentials); empty means API-key mode."""
+    """Google Cloud project for Vertex AI (application-default credentials): Veo 3.1 and Omni 1.2; empty means none."""
 
     vertex_location: str = "us-central1"
     """Vertex AI region."""
@@ -74,10 +74,13 @@ class Settings(BaseSettings):
     """``gs://bucket/prefix`` where Vertex writes videos; empty means videos come back inline."""
 
     veo_timeout_seconds: float = Field(default=60.0, gt=0)
-    """HTTP timeout of one call to Veo, in seconds."""
+    """HTTP timeout of one call to Google (Veo, Omni, Files, models list), in seconds."""
 
     prompt_model: str = "gemini-flash-latest"
     """Gemini text model behind "Improve prompt"."""
+
+    models_refresh_hours: float = Field(default=6.0, gt=0)
+    """How often each credential's live model list is read again, in hours (also at start and after a 404)."""
 
     max_concurrent_operations: int = Field(default=10, ge=1)
     """Provider operations in flight at once, studio-wide (size it to the project's Veo quota)."""

@@ -263,6 +263,35 @@ class Pipeline:
             )
         self._on_state(generation_id, seq, state, polls)
 
+    def poll_now(self, operation_id: str) -> str | None:
+        """Poll at once the running generation whose provider operation is ``operation_id`` (a webhook said so).
+
+        ``operation_id`` is matched whole or as the last part of the stored name
+        (``models/…/operations/abc`` matches ``abc``); an id no generation of
+        ours carries is ignored (a project webhook hears the whole project).
+        Returns the generation's id, or None.
+        """
+        operation_id = operation_id.strip()
+        if not operation_id or len(operation_id) > 512:
+            return None
+        tail = operation_id.rsplit("/", 1)[-1]
+        with self.sessions() as session:
+            found = session.execute(
+                select(Generation.id, Generation.job_seq, Generation.operation_name).where(
+                    Generation.status == Status.RUNNING.value,
+                    Generation.operation_name.in_((operation_id, tail))
+                    | Generation.operation_name.endswith("/" + tail),
+                )
+            ).first()
+        if found is None:
+            return None
+        generation_id, seq, _ = found
+        try:
+            self.enqueue_step(generation_id, seq, POLL_JOB)
+        except TransitionError:
+            return None  # another step moved it meanwhile: that step polls or has finished
+        return generation_id
+
     def _on_state(self, generation_id: str, seq: int, state: OperationState, polls: int) -> None:
         if state.kind == "pending":
             delay = min(
