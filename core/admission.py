@@ -75,7 +75,7 @@ class Admission:
         return admitted
 
     def _admit_provider(self, provider_name: str, now: datetime, between: Callable[[], bool] | None) -> list[str]:
-        paid = not self.pipeline.providers(provider_name, None).idempotent_submit
+        paid = self.pipeline.paid(provider_name)
         settings = self.settings
         with self.sessions() as session:
             in_flight_rows = session.execute(

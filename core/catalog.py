@@ -1,15 +1,20 @@
 """The model catalog: what each model accepts and what a second of it costs.
 
-One table, with the date each price was read. The Create page offers only what
-the chosen model accepts, and :func:`validate_request` refuses the rest with a
-message naming the rule. Imports nothing but the standard library.
+The table is data (``catalog.toml``), with the date each price was read and the
+date Google retired each id; which models a studio offers is decided at run
+time by the live model list (``core/providers/live.py``). The Create page offers
+only what the chosen model accepts, and :func:`validate_request` refuses the
+rest with a message naming the rule. Imports nothing but the standard library.
 """
 
 from __future__ import annotations
 
+import tomllib
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 from core.errors import ValidationError
 from core.params import GenerationParams
@@ -30,14 +35,15 @@ MODES: dict[str, str] = {
     "frames": "First and last frame",
     "reference": "Reference images",
     "extend": "Extend one of your videos",
+    "edit": "Edit one of your videos (an instruction)",
 }
 """Every way to ask for a video, with the label the Create page shows."""
 
 MAX_REFERENCE_IMAGES = 3
-"""Reference ("ingredient") images per request."""
+"""Reference ("ingredient") images per request on any model (a model may allow fewer)."""
 
-EXTENSION_SECONDS = 7
-"""Seconds of new video an extension adds (and is charged for)."""
+SOURCE_MODES = ("extend", "edit")
+"""Modes that start from one of the creator's own videos."""
 
 EXTENSION_WINDOW_SECONDS = 2 * 24 * 3600
 """How long Veo keeps a video it made, and so how long it can be extended, in seconds."""
@@ -45,11 +51,14 @@ EXTENSION_WINDOW_SECONDS = 2 * 24 * 3600
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """One model's limits and price."""
+    """One model's limits, where Google serves it, and its price (one entry of ``catalog.toml``)."""
 
     id: str
     label: str
     provider: str
+    """The backend that drives it: ``veo`` (long-running operation), ``omni`` (Interactions) or ``offline``."""
+    surfaces: tuple[str, ...]
+    """Where it may be served: ``gemini`` (API key), ``vertex`` (project), ``local``; the live list decides."""
     durations: tuple[int, ...]
     resolutions: tuple[str, ...]
     aspect_ratios: tuple[str, ...]
@@ -67,138 +76,98 @@ class ModelSpec:
     """Which of MODES the model accepts."""
     only_16_9_for: tuple[str, ...] = ()
     """Resolutions offered only in 16:9."""
+    max_samples_by_surface: dict[str, int] = field(default_factory=dict)
+    """A lower videos-per-request limit on one surface."""
+    negative_prompt: bool = True
+    """False when the model takes none (Omni): the negative prompt is folded into the prompt."""
+    max_reference_images: int = 3
+    extend_seconds: int | None = 7
+    """Seconds an extension adds; None means the chosen duration."""
+    max_total_seconds: int = 148
+    """Longest video a chain of extensions may reach."""
+    retired: dict[str, str] = field(default_factory=dict)
+    """Surface → the date Google shut this id down there."""
+    replacement: str = ""
+    """The id a retired model's users are sent to."""
 
     @property
     def default_resolution(self) -> str:
         return self.resolutions[0]
 
+    def max_samples_on(self, surface: str | None) -> int:
+        """Videos per request on ``surface`` (the model's most when the surface is not known yet)."""
+        return self.max_samples_by_surface.get(surface or "", self.max_samples)
+
+    def retired_on(self, surface: str) -> str | None:
+        """The date this id was shut down on ``surface``, or None while it may still be served there."""
+        return self.retired.get(surface)
+
+    @property
+    def retired_everywhere(self) -> bool:
+        return all(s in self.retired for s in self.surfaces)
+
+    def retirement_message(self) -> str:
+        """What a creator who picks this retired model is told."""
+        when = max(self.retired.values()) if self.retired else "an earlier date"
+        instead = MODELS[self.replacement].label if self.replacement in MODELS else ""
+        return f"{self.label} was shut down by Google on {when}." + (f" Use {instead} instead." if instead else "")
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A model a creator may pick here, and the credential that serves it (see core/providers/registry.py)."""
+
+    spec: ModelSpec
+    surface: str
+    """``gemini``, ``vertex`` or ``local``."""
+    credential: str
+    """Whose credential serves it ("your own Gemini API key"; "this machine" for the offline renderer)."""
+
 
 OFFLINE_MODEL = "offline-preview"
 
-_VEO_31_MODES = ("text", "image", "frames", "reference", "extend")
-_PRICE_2026 = "2026-09-20 (ai.google.dev/pricing transcript; LiteLLM 1.109.1)"
-_PRICE_2025 = "late 2025 (Gemini API docs; LiteLLM 1.80.0)"
+CATALOG_FILE = Path(__file__).with_name("catalog.toml")
+"""The catalog's data: one ``[[model]]`` table per model, defaults in ``[defaults]``."""
 
 
-def _usd(**by_resolution: str) -> dict[str, Decimal]:
-    return {res.removeprefix("r"): Decimal(price) for res, price in by_resolution.items()}
-
-
-MODELS: dict[str, ModelSpec] = {
-    spec.id: spec
-    for spec in (
-        ModelSpec(
-            id="veo-3.1-generate-001",
-            label="Veo 3.1",
-            provider="veo",
-            durations=(4, 6, 8),
-            resolutions=("720p", "1080p", "4k"),
-            aspect_ratios=("16:9", "9:16"),
-            max_samples=1,
-            audio=True,
-            usd_per_second=_usd(r720p="0.40", r1080p="0.40", r4k="0.60"),
-            price_read_on=_PRICE_2026,
-            needs_8s_for=("1080p", "4k"),
-            modes=_VEO_31_MODES,
-            notes="Google's best Veo: video with sound. 1080p and 4k need 8 s.",
-        ),
-        ModelSpec(
-            id="veo-3.1-fast-generate-001",
-            label="Veo 3.1 Fast",
-            provider="veo",
-            durations=(4, 6, 8),
-            resolutions=("720p", "1080p", "4k"),
-            aspect_ratios=("16:9", "9:16"),
-            max_samples=1,
-            audio=True,
-            usd_per_second=_usd(r720p="0.10", r1080p="0.12", r4k="0.30"),
-            price_read_on=_PRICE_2026,
-            needs_8s_for=("1080p", "4k"),
-            modes=_VEO_31_MODES,
-            notes="Faster and cheaper Veo 3.1, with sound. 1080p and 4k need 8 s.",
-        ),
-        ModelSpec(
-            id="veo-3.1-lite-generate-preview",
-            label="Veo 3.1 Lite (preview)",
-            provider="veo",
-            durations=(4, 6, 8),
-            resolutions=("720p", "1080p"),
-            aspect_ratios=("16:9", "9:16"),
-            max_samples=1,
-            audio=True,
-            usd_per_second=_usd(r720p="0.05", r1080p="0.08"),
-            price_read_on=_PRICE_2026,
-            needs_8s_for=("1080p",),
-            modes=("text", "image", "frames"),
-            notes="The cheapest Veo 3.1. No reference images, no extension, no 4k.",
-        ),
-        ModelSpec(
-            id="veo-3.0-generate-001",
-            label="Veo 3",
-            provider="veo",
-            durations=(4, 6, 8),
-            resolutions=("720p", "1080p"),
-            aspect_ratios=("16:9", "9:16"),
-            max_samples=1,
-            audio=True,
-            usd_per_second=_usd(r720p="0.40", r1080p="0.40"),
-            price_read_on=_PRICE_2025,
-            needs_8s_for=("1080p",),
-            only_16_9_for=("1080p",),
-            modes=("text", "image", "frames"),
-            notes="Retired by Google in 2026 on some routes; kept for projects that still have it.",
-        ),
-        ModelSpec(
-            id="veo-3.0-fast-generate-001",
-            label="Veo 3 Fast",
-            provider="veo",
-            durations=(4, 6, 8),
-            resolutions=("720p", "1080p"),
-            aspect_ratios=("16:9", "9:16"),
-            max_samples=1,
-            audio=True,
-            usd_per_second=_usd(r720p="0.15", r1080p="0.15"),
-            price_read_on=_PRICE_2025,
-            needs_8s_for=("1080p",),
-            only_16_9_for=("1080p",),
-            modes=("text", "image", "frames"),
-            notes="Retired by Google in 2026 on some routes; kept for projects that still have it.",
-        ),
-        ModelSpec(
-            id="veo-2.0-generate-001",
-            label="Veo 2",
-            provider="veo",
-            durations=(5, 6, 7, 8),
-            resolutions=("720p",),
-            aspect_ratios=("16:9", "9:16"),
-            max_samples=2,
-            audio=False,
-            usd_per_second=_usd(r720p="0.35"),
-            price_read_on=_PRICE_2025,
-            supports_seed=False,
-            modes=("text", "image", "frames"),
-            notes="Silent video; up to 2 videos per request.",
-        ),
-        ModelSpec(
-            id=OFFLINE_MODEL,
-            label="Offline preview renderer (local, not AI)",
-            provider="offline",
-            durations=(2, 4, 6, 8),
-            resolutions=("360p", "720p", "1080p", "240p"),
-            aspect_ratios=("16:9", "9:16"),
-            max_samples=4,
-            audio=False,
-            usd_per_second={"240p": Decimal(0), "360p": Decimal(0), "720p": Decimal(0), "1080p": Decimal(0)},
-            price_read_on="n/a (runs on this machine, free)",
-            notes="Draws the prompt's words, colours and motion locally with PyAV. It is not AI.",
-        ),
+def _spec(entry: dict[str, Any], defaults: dict[str, Any]) -> ModelSpec:
+    data = defaults | entry
+    extend = data["extend_seconds"]
+    return ModelSpec(
+        id=data["id"],
+        label=data["label"],
+        provider=data["provider"],
+        surfaces=tuple(data["surfaces"]),
+        durations=tuple(data["durations"]),
+        resolutions=tuple(data["resolutions"]),
+        aspect_ratios=tuple(data["aspect_ratios"]),
+        max_samples=data["max_samples"],
+        audio=data["audio"],
+        usd_per_second={res: Decimal(price) for res, price in data["usd_per_second"].items()},
+        price_read_on=data["price_read_on"],
+        supports_seed=data["supports_seed"],
+        needs_8s_for=tuple(data["needs_8s_for"]),
+        notes=data.get("notes", ""),
+        modes=tuple(data["modes"]),
+        only_16_9_for=tuple(data["only_16_9_for"]),
+        max_samples_by_surface=dict(data["max_samples_by_surface"]),
+        negative_prompt=data["negative_prompt"],
+        max_reference_images=data["max_reference_images"],
+        extend_seconds=None if extend == "duration" else int(extend),
+        max_total_seconds=data["max_total_seconds"],
+        retired=dict(data["retired"]),
+        replacement=data["replacement"],
     )
-}
 
 
-def models_for(providers: set[str]) -> list[ModelSpec]:
-    """Return the catalog entries whose provider is available, in catalog order."""
-    return [m for m in MODELS.values() if m.provider in providers]
+def load_catalog(path: Path = CATALOG_FILE) -> dict[str, ModelSpec]:
+    """Read the catalog file into specs keyed by id, in file order."""
+    with path.open("rb") as f:
+        data = tomllib.load(f)
+    return {spec.id: spec for spec in (_spec(entry, data["defaults"]) for entry in data["model"])}
+
+
+MODELS: dict[str, ModelSpec] = load_catalog()
 
 
 QUOTE_CHARS = 40
@@ -219,9 +188,11 @@ def get_model(model_id: str) -> ModelSpec:
         raise ValidationError(f"Unknown model {quoted(model_id)}.", field="model") from None
 
 
-def billed_seconds(*, mode: str, duration_seconds: int) -> int:
-    """Seconds of new video a request makes: its duration, or what an extension adds."""
-    return EXTENSION_SECONDS if mode == "extend" else duration_seconds
+def billed_seconds(spec: ModelSpec, *, mode: str, duration_seconds: int) -> int:
+    """Seconds of new video a request makes: its duration, or what the model's extension adds."""
+    if mode == "extend" and spec.extend_seconds is not None:
+        return spec.extend_seconds
+    return duration_seconds
 
 
 def price_usd(params: GenerationParams, *, spec: ModelSpec | None = None) -> Decimal:
@@ -232,7 +203,7 @@ def price_usd(params: GenerationParams, *, spec: ModelSpec | None = None) -> Dec
     defaults to the catalog's entry for ``params.model``.
     """
     spec = spec or get_model(params.model)
-    seconds = billed_seconds(mode=params.mode, duration_seconds=params.duration_seconds)
+    seconds = billed_seconds(spec, mode=params.mode, duration_seconds=params.duration_seconds)
     return spec.usd_per_second[params.resolution] * seconds * params.sample_count
 
 
@@ -273,8 +244,13 @@ def validate_request(
     last_frame: bool = False,
     reference_images: int = 0,
     extends_video: bool = False,
+    surface: str | None = None,
 ) -> None:
-    """Raise ValidationError naming the first rule of the model that the request breaks."""
+    """Raise ValidationError naming the first rule of the model that the request breaks.
+
+    ``extends_video`` is whether a source video is named (extend and edit take
+    one); ``surface`` is where the model will be served, when already known.
+    """
     if mode not in MODES:
         raise ValidationError(f"Unknown mode {quoted(mode)}.", field="mode")
     if mode not in spec.modes:
@@ -299,9 +275,10 @@ def validate_request(
         raise ValidationError(f"{resolution} needs 8 s with {spec.label}.", field="resolution")
     if resolution in spec.only_16_9_for and aspect_ratio != "16:9":
         raise ValidationError(f"{resolution} comes only in 16:9 with {spec.label}.", field="aspect_ratio")
-    if not _whole(sample_count) or not 1 <= sample_count <= spec.max_samples:
+    most = spec.max_samples_on(surface)
+    if not _whole(sample_count) or not 1 <= sample_count <= most:
         raise ValidationError(
-            f"{spec.label} makes 1 to {spec.max_samples} videos per request, not {sample_count}.",
+            f"{spec.label} makes 1 to {most} videos per request, not {sample_count}.",
             field="sample_count",
         )
     if seed is not None:
@@ -334,7 +311,7 @@ def _validate_inputs(
     reference_images: int,
     extends_video: bool,
 ) -> None:
-    """The rules of each mode: which images it needs, and what Veo allows with them."""
+    """The rules of each mode: which images it needs, and what the model allows with them."""
     wants_first = mode in ("image", "frames")
     if first_frame != wants_first:
         message = "Upload a first-frame image." if wants_first else f"“{MODES[mode]}” takes no first-frame image."
@@ -342,20 +319,21 @@ def _validate_inputs(
     if last_frame != (mode == "frames"):
         message = "Upload a last-frame image." if mode == "frames" else f"“{MODES[mode]}” takes no last-frame image."
         raise ValidationError(message, field="last_frame")
+    veo = spec.provider == "veo"
     if mode == "reference":
-        if not 1 <= reference_images <= MAX_REFERENCE_IMAGES:
+        most = min(spec.max_reference_images, MAX_REFERENCE_IMAGES)
+        if not 1 <= reference_images <= most:
             raise ValidationError(
-                f"Upload 1 to {MAX_REFERENCE_IMAGES} reference images, not {reference_images}.",
-                field="reference_images",
+                f"Upload 1 to {most} reference images, not {reference_images}.", field="reference_images"
             )
-        if duration_seconds != 8:
+        if veo and duration_seconds != 8:
             raise ValidationError("Reference images need 8 s.", field="duration_seconds")
-        if aspect_ratio != "16:9":
+        if veo and aspect_ratio != "16:9":
             raise ValidationError("Reference images need 16:9.", field="aspect_ratio")
     elif reference_images:
         raise ValidationError(f"“{MODES[mode]}” takes no reference images.", field="reference_images")
-    if extends_video != (mode == "extend"):
-        message = "Pick one of your videos to extend." if mode == "extend" else "Only an extension takes a video."
+    if extends_video != (mode in SOURCE_MODES):
+        message = "Pick one of your videos." if mode in SOURCE_MODES else "Only an extension or an edit takes a video."
         raise ValidationError(message, field="extend_of_id")
-    if mode == "extend" and (resolution != "720p" or duration_seconds != 8):
-        raise ValidationError("An extension is made at 720p and 8 s.", field="resolution")
+    if mode == "extend" and veo and (resolution != "720p" or duration_seconds != 8):
+        raise ValidationError("A Veo extension is made at 720p and 8 s.", field="resolution")

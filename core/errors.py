@@ -92,6 +92,11 @@ class ProviderError(VeoGenError):
         self.outcome_unknown = outcome_unknown
         """The request may have reached the provider (no answer came): a submit must not be repeated."""
 
+    @property
+    def model_gone(self) -> bool:
+        """Google answered that the model id is shut down (a 404 "… is no longer available")."""
+        return self.code in ("NOT_FOUND", "404") and "no longer available" in str(self)
+
 
 class ProviderUnavailableError(ProviderError):
     """The provider is not configured or cannot be reached."""

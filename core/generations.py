@@ -45,13 +45,21 @@ class Generations:
 
     # -- before submitting ------------------------------------------------------
 
-    def models(self) -> list[catalog.ModelSpec]:
-        """Models a creator may pick here."""
-        return catalog.models_for(self.providers.usable())
+    def offers(self, user_id: int | None = None) -> list[catalog.Offer]:
+        """Models this creator may pick now, each with the credential that serves it (live model lists)."""
+        return self.providers.offers(user_id)
 
-    def quote(self, form: GenerationForm) -> Decimal:
+    def models(self, user_id: int | None = None) -> list[catalog.ModelSpec]:
+        """Models this creator may pick now."""
+        return [offer.spec for offer in self.offers(user_id)]
+
+    def unavailable_reasons(self, user_id: int | None = None) -> list[str]:
+        """Credentials whose model list could not be read, and why."""
+        return self.providers.unavailable_reasons(user_id)
+
+    def quote(self, form: GenerationForm, *, surface: str | None = None) -> Decimal:
         """The price of a form (the model's rules checked), without submitting it."""
-        return generations.quote(form)
+        return generations.quote(form, surface=surface)
 
     def budget(self, user_id: int) -> BudgetView:
         """The user's budget, spend and open generations this month."""
@@ -68,10 +76,10 @@ class Generations:
         improved = self.providers.prompt_helper().improve_prompt(text)
         return improved[: catalog.MAX_PROMPT_CHARS]
 
-    def extendable(self, user_id: int) -> list[GenerationView]:
-        """The user's Veo videos that can still be extended."""
+    def sources(self, user_id: int, model: str | None = None) -> list[GenerationView]:
+        """The user's videos that can still be extended or edited (by ``model``, when given)."""
         with self.sessions() as session:
-            return generations.list_extendable(session=session, user_id=user_id, now=utcnow())
+            return generations.list_sources(session=session, user_id=user_id, now=utcnow(), model=model)
 
     # -- submitting ---------------------------------------------------------------
 
@@ -83,16 +91,16 @@ class Generations:
         """
         spec = catalog.MODELS.get(form.model)
         provider = spec.provider if spec else "unknown"
-        # Read before the write transaction: holding its connection while the credentials
-        # read waits for another would exhaust the pool under concurrent submits.
-        usable = self.providers.usable()
         try:
+            # Before the write transaction: holding its connection while the credentials
+            # read waits for another would exhaust the pool under concurrent submits.
+            offer = self.providers.offer(user_id, form.model)
             with transaction(self.sessions) as session:
                 view, created = generations.submit_generation(
                     session=session,
                     user_id=user_id,
                     form=form,
-                    providers=usable,
+                    offer=offer,
                     limits=self.limits,
                     store=self.store,
                 )

@@ -145,7 +145,7 @@ class Generation(Base):
     idempotency_key: Mapped[str] = mapped_column(String(64))
     remix_of_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     mode: Mapped[str] = mapped_column(String(16), default="text", server_default="text")
-    """text, image, frames, reference or extend (see core.catalog.MODES)."""
+    """text, image, frames, reference, extend or edit (see core.catalog.MODES)."""
     extend_of_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     request_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
     """sha256 of everything that makes two requests the same; finds repeats to confirm."""
@@ -154,7 +154,10 @@ class Generation(Base):
     submitted_at: Mapped[datetime | None] = mapped_column(nullable=True)
     provider_done_at: Mapped[datetime | None] = mapped_column(nullable=True)
     """When the provider's part ended (the row left ``running``): time at the provider is this − submitted_at."""
+    surface: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    """Where the model was served: ``gemini`` (API key), ``vertex`` or ``local``; empty on rows made before 0.4."""
     operation_name: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """The provider's handle: a Veo operation name or an Omni interaction id."""
     provider_videos: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     """URIs of the finished videos at the provider, kept so a fetch can resume."""
     job_seq: Mapped[int] = mapped_column(Integer, default=0)

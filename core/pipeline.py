@@ -39,8 +39,11 @@ from core.status import FINAL, Status
 
 log = logging.getLogger(__name__)
 
-ProviderLookup = Callable[[str, "int | None"], VideoProvider]
-"""``(provider name, user id)`` → the provider to use for that user's generation (their own key, if any)."""
+ProviderLookup = Callable[[str, "int | None", "str | None"], VideoProvider]
+"""``(provider name, user id, surface)`` → the provider for that user's generation (their own key, if any)."""
+
+ModelGone = Callable[["int | None", "str | None"], None]
+"""``(user id, surface)``: Google answered that a model is no longer available there; read its list again."""
 
 
 QUOTA_WAIT_SECONDS = 30.0
@@ -65,12 +68,21 @@ class Pipeline:
         queue: JobQueue,
         store: storage.Storage,
         providers: ProviderLookup,
+        model_gone: ModelGone | None = None,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
         self.queue = queue
         self.store = store
         self.providers = providers
+        self.model_gone = model_gone
+
+    def paid(self, provider_name: str) -> bool:
+        """Whether submitting to this backend costs money (a backend that cannot be built here counts as paid)."""
+        try:
+            return not self.providers(provider_name, None, None).idempotent_submit
+        except ProviderError:
+            return True
 
     # -- next steps ---------------------------------------------------------
 
@@ -125,15 +137,20 @@ class Pipeline:
     # -- steps --------------------------------------------------------------
 
     def request_of(self, session: Session, row: Generation) -> GenerationRequest:
-        """Build the provider request: the row's settings, its stored images, an extension's source."""
-        extend_uri = None
+        """Build the provider request: the row's settings, its stored images, an extension's or edit's source."""
+        extend_uri = source_interaction = None
         if row.extend_of_id:
             source = session.execute(
-                select(Video.provider_uri).where(Video.generation_id == row.extend_of_id, Video.index == 0)
-            ).scalar_one_or_none()
-            if not source:
-                raise ProviderError("The video to extend is gone.", code="NOT_FOUND")
-            extend_uri = source
+                select(Generation.operation_name, Video.provider_uri)
+                .join(Video, Video.generation_id == Generation.id)
+                .where(Generation.id == row.extend_of_id, Video.index == 0)
+            ).first()
+            if source is None or not (source.provider_uri if row.provider == "veo" else source.operation_name):
+                raise ProviderError("The video to continue is gone.", code="NOT_FOUND")
+            if row.provider == "veo":
+                extend_uri = source.provider_uri
+            else:
+                source_interaction = source.operation_name
         images = tuple(
             ImageInput(role=i.role, data=self.store.get_bytes(i.storage_key), mime_type=i.mime_type)  # type: ignore[arg-type]
             for i in row.inputs
@@ -142,6 +159,7 @@ class Pipeline:
             **GenerationParams.of(row).columns(),
             images=images,
             extend_video_uri=extend_uri,
+            source_interaction=source_interaction,
         )
 
     def start(self, generation_id: str, seq: int) -> None:
@@ -157,12 +175,16 @@ class Pipeline:
             if row is None:
                 return
             already, interrupted = bool(row.operation_name), row.status == Status.SUBMITTING.value
-            provider_name, user_id = row.provider, row.user_id
+            provider_name, user_id, surface = row.provider, row.user_id, row.surface
         if already:
             self.enqueue_step(generation_id, seq, POLL_JOB)
             return
         # Never while a session is open: reading the credentials takes a connection of its own.
-        provider = self.providers(provider_name, user_id)
+        try:
+            provider = self.providers(provider_name, user_id, surface)
+        except ProviderError as exc:
+            self.fail(generation_id, seq, f"The provider cannot be reached: {exc}", code=exc.code or "UNAVAILABLE")
+            return
         if interrupted and not provider.idempotent_submit:
             self.fail(generation_id, seq, UNKNOWN_OUTCOME, code="SUBMIT_OUTCOME_UNKNOWN", release=False)
             return
@@ -193,6 +215,12 @@ class Pipeline:
             operation = provider.submit(request)
         except ProviderError as exc:
             metrics.record_provider_call(provider.name, "submit", exc.code or "ERROR")
+            if exc.model_gone:
+                if self.model_gone is not None:
+                    self.model_gone(user_id, surface)
+                message = f"Google no longer serves this model ({exc}). Nothing was charged; pick another model."
+                self.fail(generation_id, seq, message, code="MODEL_RETIRED")
+                return
             self._after_submit_error(generation_id, seq, exc, paid=not provider.idempotent_submit)
             return
         metrics.record_provider_call(provider.name, "submit")
@@ -240,8 +268,7 @@ class Pipeline:
                 return
             status = Status(row.status)
             operation = row.operation_name
-            provider_name = row.provider
-            user_id = row.user_id
+            provider_name, user_id, surface = row.provider, row.user_id, row.surface
             polls = row.poll_count
         if status in (Status.FETCHING, Status.PROCESSING):
             self._collect(generation_id, seq)
@@ -250,7 +277,7 @@ class Pipeline:
             log.info("generation %s: nothing to poll while %s", generation_id, status.value)
             return
         try:
-            state = self.providers(provider_name, user_id).poll(operation)
+            state = self.providers(provider_name, user_id, surface).poll(operation)
             metrics.record_provider_call(provider_name, "poll")
         except ProviderError as exc:
             metrics.record_provider_call(provider_name, "poll", exc.code or "ERROR")
@@ -383,7 +410,8 @@ class Pipeline:
             if row.status != Status.FETCHING.value:
                 return
             user_id, provider_name, uris = row.user_id, row.provider, list(row.provider_videos or [])
-        provider = self.providers(provider_name, user_id)
+            surface = row.surface
+        provider = self.providers(provider_name, user_id, surface)
         for index, uri in enumerate(uris):
             key = storage.video_key(user_id, generation_id, index)
             if self.store.exists(key):

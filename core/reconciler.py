@@ -92,7 +92,7 @@ class Reconciler:
 
     def _settle_interrupted_submit(self, generation_id: str, seq: int, provider_name: str) -> None:
         """A submit that stopped half-way: a free provider may try again; a paid one never does."""
-        if self.pipeline.providers(provider_name, None).idempotent_submit:
+        if not self.pipeline.paid(provider_name):
             with transaction(self.sessions) as session:
                 row = get_row(session, generation_id)
                 transition(

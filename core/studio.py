@@ -76,9 +76,18 @@ def build_studio(settings: Settings, *, redis: Redis | None = None) -> Studio:
         default_max_open_generations=settings.default_max_open_generations,
         duplicate_window_seconds=settings.duplicate_window_seconds,
     )
-    providers = ProviderRegistry(settings=settings, sessions=sessions, vault=Vault(settings.resolved_secret_key))
+    providers = ProviderRegistry(
+        settings=settings, sessions=sessions, vault=Vault(settings.resolved_secret_key), redis=redis
+    )
     generations = Generations(settings=settings, sessions=sessions, store=store, limits=limits, providers=providers)
-    pipeline = Pipeline(settings=settings, sessions=sessions, queue=queue, store=store, providers=providers.get)
+    pipeline = Pipeline(
+        settings=settings,
+        sessions=sessions,
+        queue=queue,
+        store=store,
+        providers=providers.get,
+        model_gone=providers.forget_models,
+    )
     return Studio(
         settings=settings,
         engine=engine,

@@ -35,7 +35,7 @@ st.title("Generation")
 state.show_flash()
 st.text(widgets.excerpt(view.prompt, 160))
 # Veo keeps a video two days; only then can it be extended (the service decides which).
-extendable = view.provider == "veo" and view.id in {v.id for v in studio.generations.extendable(user.id)}
+extendable = view.id in {v.id for v in studio.generations.sources(user.id)}
 
 
 def after_delete() -> None:

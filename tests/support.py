@@ -217,6 +217,16 @@ def bare_streamlit(folder: Path) -> Iterator[int]:
         proc.wait(timeout=15)
 
 
+LISTED_MODELS = (VEO_MODEL, "veo-3.1-generate-001", "gemini-omni-1.1-flash")
+"""What a test's Google credential lists when its real list is not read (unit tests)."""
+
+
+def list_models_as(studio: Any, ids: tuple[str, ...], user_id: int | None = None) -> None:
+    """Take every Google credential of ``user_id`` to list ``ids`` (the shared cache is written; Google is not asked)."""
+    for credential in studio.providers.credentials(user_id):
+        studio.providers.live.refresh(credential.key, lambda: frozenset(ids))
+
+
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:
     """Settings for a test: data under ``tmp_path``, fast polls, short staleness."""
     values: dict[str, object] = {
@@ -279,8 +289,14 @@ class Processes:
 
 
 @contextmanager
-def embedded_studio(tmp_path: Path, **overrides: object) -> Iterator[Any]:
-    """A studio for unit tests: SQLite under ``tmp_path``, migrated; fakeredis for the queue."""
+def embedded_studio(
+    tmp_path: Path, *, listed: tuple[str, ...] | None = None, **overrides: object
+) -> Iterator[Any]:
+    """A studio for unit tests: SQLite under ``tmp_path``, migrated; fakeredis for the queue.
+
+    ``listed``: the model ids every configured Google credential's live list is taken to
+    hold (written into the shared model-list cache, so Google is never asked).
+    """
     import fakeredis
 
     from core.db import upgrade_database
@@ -289,6 +305,8 @@ def embedded_studio(tmp_path: Path, **overrides: object) -> Iterator[Any]:
     settings = make_settings(tmp_path, **overrides)
     upgrade_database(settings.resolved_database_url())
     studio = build_studio(settings, redis=fakeredis.FakeRedis())
+    if listed is not None:
+        list_models_as(studio, listed)
     try:
         yield studio
     finally:

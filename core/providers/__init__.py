@@ -1,7 +1,8 @@
 """Video providers behind one Protocol; adapters load lazily so the web process stays light.
 
-``veo`` (google-genai) is imported only when a Veo provider or the prompt
-helper is first built, never by the web process's page rendering.
+``veo`` and ``omni`` (google-genai) are imported only when a provider, the
+prompt helper or a model list is first needed, never by the web process's page
+rendering.
 """
 
 from __future__ import annotations
@@ -14,30 +15,33 @@ if TYPE_CHECKING:
     from core.config import Settings
     from core.providers.base import PromptHelper, VideoProvider
 
-
-def available_providers(settings: Settings) -> set[str]:
-    """Return the names of the providers this studio can use now."""
-    names = {"offline"}
-    if settings.veo_configured and settings.provider != "offline":
-        names.add("veo")
-    return names
+NOT_CONFIGURED = "Google is not configured: set VEOGEN_GEMINI_API_KEY or VEOGEN_VERTEX_PROJECT."
 
 
 def make_provider(name: str, settings: Settings) -> VideoProvider:
-    """Build the provider called ``name``, importing its adapter on first use."""
+    """Build the backend called ``name`` on the one credential in ``settings``, importing its adapter on first use."""
     if name == "offline":
         from core.providers.offline import OfflineProvider
 
         return OfflineProvider()
+    if not (settings.gemini_api_key or settings.vertex_project):
+        raise ProviderUnavailableError(NOT_CONFIGURED, code="UNAVAILABLE")
     if name == "veo":
-        if not settings.veo_configured:
-            raise ProviderUnavailableError(
-                "Veo is not configured: set VEOGEN_GEMINI_API_KEY or VEOGEN_VERTEX_PROJECT.", code="UNAVAILABLE"
-            )
         from core.providers.veo import VeoProvider
 
         return VeoProvider.from_settings(settings)
+    if name == "omni":
+        from core.providers.omni import OmniProvider
+
+        return OmniProvider.from_settings(settings)
     raise ProviderUnavailableError(f"provider {name!r} is not available", code="UNAVAILABLE")
+
+
+def list_models(settings: Settings) -> frozenset[str]:
+    """The model ids the one credential in ``settings`` may use now (``models.list()``); ProviderError if unread."""
+    from core.providers.google import list_model_ids
+
+    return list_model_ids(settings)
 
 
 def make_prompt_helper(settings: Settings) -> PromptHelper:

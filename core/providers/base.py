@@ -27,7 +27,9 @@ class GenerationRequest(GenerationParams):
 
     images: tuple[ImageInput, ...] = ()
     extend_video_uri: str | None = None
-    """For ``mode="extend"``: where the provider still holds the video to extend."""
+    """Veo ``mode="extend"``: where the provider still holds the video to extend."""
+    source_interaction: str | None = None
+    """Omni ``extend`` or ``edit``: the id of the stored interaction that made the source video."""
 
     def to_dict(self) -> dict[str, object]:
         """The scalar fields (images are bytes and stay out)."""

@@ -36,7 +36,7 @@ import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import google.auth.credentials
 import google.auth.exceptions
@@ -47,6 +47,9 @@ from google.genai import types
 from google.genai._gaos.lib import compat_errors
 
 from core.errors import ProviderError, ProviderUnavailableError
+
+if TYPE_CHECKING:
+    from core.config import Settings
 
 RETRYABLE_HTTP_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 """HTTP statuses after which the same call may succeed later."""
@@ -203,15 +206,27 @@ def _transport_error(service: str, exc: httpx.TransportError) -> ProviderError:
     return ProviderError(message, code="UNAVAILABLE", retryable=True, outcome_unknown=True)
 
 
-def is_gone(exc: ProviderError) -> bool:
-    """Whether Google answered that a model id is shut down (a 404 "... is no longer available")."""
-    return exc.code in ("NOT_FOUND", "404") and "no longer available" in str(exc)
+LIST_TIMEOUT_SECONDS = 15.0
+"""Longest wait for one page of the model list (a page render may be waiting on it)."""
 
 
-def list_model_ids(client: LazyClient, service: str) -> frozenset[str]:
-    """The model ids this client's credential may use, without the ``models/`` or publisher prefix."""
+def client_for(settings: Settings, *, timeout_seconds: float | None = None, location: str = "") -> genai.Client:
+    """A client on the one credential in ``settings``: its Vertex project if set, else its API key."""
+    return make_client(
+        api_key=settings.gemini_api_key,
+        base_url=settings.veo_base_url,
+        vertex_project=settings.vertex_project,
+        vertex_location=location or settings.vertex_location,
+        timeout_seconds=timeout_seconds or settings.veo_timeout_seconds,
+    )
+
+
+def list_model_ids(settings: Settings) -> frozenset[str]:
+    """The model ids the credential in ``settings`` may use, without the ``models/`` or publisher prefix."""
+    service = "Vertex AI" if settings.vertex_project else "the Gemini API"
 
     def read() -> frozenset[str]:
-        return frozenset((m.name or "").rsplit("/", 1)[-1] for m in client.get().models.list() if m.name)
+        with client_for(settings, timeout_seconds=min(LIST_TIMEOUT_SECONDS, settings.veo_timeout_seconds)) as client:
+            return frozenset((m.name or "").rsplit("/", 1)[-1] for m in client.models.list() if m.name)
 
     return call(service, read)

@@ -18,7 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from core import catalog, storage
+from core import catalog, safety, storage
+from core.catalog import Offer
 from core.errors import ConfirmationRequired, NotFoundError, ValidationError
 from core.images import check_image
 from core.models import Event, Generation, GenerationInput, new_id, utcnow
@@ -88,10 +89,35 @@ class GenerationView(GenerationParams):
     extend_of_id: str | None = None
     input_roles: list[str] = field(default_factory=list)
     videos: list[VideoView] = field(default_factory=list)
+    error_code: str | None = None
+    surface: str | None = None
+    """Where Google served it (``gemini``, ``vertex``), ``local``, or None for rows made before surfaces."""
 
     @property
     def is_final(self) -> bool:
         return self.status.is_final
+
+    @property
+    def safety_categories(self) -> list[safety.SafetyCategory]:
+        """What the safety filter objected to, by Google's categories (empty unless filtered)."""
+        return safety.categories(self.safety_reasons) if self.status is Status.FILTERED else []
+
+    def retry_refusal(self) -> str | None:
+        """Why Retry is not offered for this generation, or None when it is (the rule :func:`retry_form` keeps)."""
+        if self.status not in RETRYABLE:
+            return f"Only a failed, filtered or canceled generation can be retried; this one is {self.status.value}."
+        if self.status is Status.FILTERED and not all(c.retry_can_help for c in self.safety_categories):
+            names = ", ".join(c.name.lower() for c in self.safety_categories)
+            return (
+                f"Google blocks this subject ({names}), so the same request would be blocked again. "
+                "Change the prompt or images and make a new request instead."
+            )
+        if self.error_code == "SUBMIT_OUTCOME_UNKNOWN":
+            return (
+                "This one may have been accepted by the provider (its answer was lost), so retrying it could pay "
+                "twice. Check the provider's bill first; Remix makes a new request when you are sure."
+            )
+        return None
 
     def as_form(self) -> GenerationForm:
         """The settings of this generation, for a remix."""
@@ -149,11 +175,13 @@ def to_view(row: Generation) -> GenerationView:
             )
             for v in row.videos
         ],
+        error_code=row.error_code,
+        surface=row.surface,
     )
 
 
-def quote(form: GenerationForm) -> Decimal:
-    """Return the price of a form without submitting it (validates the model limits)."""
+def quote(form: GenerationForm, *, surface: str | None = None) -> Decimal:
+    """Return the price of a form without submitting it (validates the model limits on ``surface``)."""
     spec = catalog.get_model(form.model)
     catalog.validate_request(
         spec,
@@ -167,6 +195,7 @@ def quote(form: GenerationForm) -> Decimal:
         last_frame=form.count("last_frame") == 1,
         reference_images=form.count("reference"),
         extends_video=form.extend_of_id is not None,
+        surface=surface,
     )
     if form.count("first_frame") > 1 or form.count("last_frame") > 1:
         raise ValidationError("Upload one first frame and at most one last frame.", field="images")
@@ -198,22 +227,48 @@ def request_hash(form: GenerationForm, image_hashes: list[tuple[str, str]]) -> s
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
 
 
-def extension_source(*, session: Session, user_id: int, generation_id: str, now: datetime) -> str:
-    """Return the provider URI of the user's video to extend, or say why it cannot be extended."""
+SOURCE_BACKENDS = ("veo", "omni")
+"""Backends whose videos can be extended or edited (by a model of the same backend)."""
+
+
+def source_generation(
+    *, session: Session, user_id: int, generation_id: str, now: datetime, spec: catalog.ModelSpec, mode: str
+) -> Generation:
+    """The user's video that ``spec`` is asked to extend or edit, or a ValidationError saying why it cannot be."""
+    verb = "extended" if mode == "extend" else "edited"
     source = _owned(session, user_id, generation_id)
     if source.status != Status.SUCCEEDED.value or not source.videos:
-        raise ValidationError("Only a finished video can be extended.", field="extend_of_id")
-    if source.provider != "veo" or not source.videos[0].provider_uri:
-        raise ValidationError("Only videos made by Veo can be extended.", field="extend_of_id")
-    if "extend" not in catalog.MODELS[source.model].modes or source.resolution != "720p":
-        raise ValidationError("Veo extends 720p videos made by Veo 3.1 or 3.1 Fast only.", field="extend_of_id")
+        raise ValidationError(f"Only a finished video can be {verb}.", field="extend_of_id")
+    if source.provider != spec.provider or source.provider not in SOURCE_BACKENDS:
+        made_by = "Veo" if spec.provider == "veo" else "Gemini Omni"
+        raise ValidationError(f"{spec.label} can only continue videos made by {made_by}.", field="extend_of_id")
+    if source.provider == "veo":
+        if not source.videos[0].provider_uri:
+            raise ValidationError("Veo no longer holds this video.", field="extend_of_id")
+        if mode != "extend" or source.resolution != "720p" or "extend" not in catalog.MODELS[source.model].modes:
+            raise ValidationError("Veo extends 720p videos made by Veo 3.1 or 3.1 Fast only.", field="extend_of_id")
+    elif not source.operation_name:
+        raise ValidationError("Google's record of this video is gone, so it cannot be continued.", field="extend_of_id")
     finished = source.finished_at or source.created_at
     if (now - finished).total_seconds() > catalog.EXTENSION_WINDOW_SECONDS:
         raise ValidationError(
-            "Veo keeps a video for two days only; this one is older and can no longer be extended.",
+            f"Google keeps a video for two days only; this one is older and can no longer be {verb}.",
             field="extend_of_id",
         )
-    return source.videos[0].provider_uri
+    return source
+
+
+def check_source_length(*, source: Generation, spec: catalog.ModelSpec, mode: str, duration_seconds: int) -> None:
+    """An edit keeps the source's length; an extension may not pass the model's longest video."""
+    length = round(max((v.duration_seconds or 0) for v in source.videos) or source.duration_seconds)
+    if mode == "edit" and duration_seconds != length:
+        raise ValidationError(f"An edit keeps the video's length: {length} s.", field="duration_seconds")
+    if mode == "extend" and spec.provider == "omni" and length + duration_seconds > spec.max_total_seconds:
+        raise ValidationError(
+            f"{spec.label} extends videos up to {spec.max_total_seconds} s in all; this one is {length} s, "
+            f"so add at most {max(0, spec.max_total_seconds - length)} s.",
+            field="duration_seconds",
+        )
 
 
 def submit_generation(
@@ -221,7 +276,7 @@ def submit_generation(
     session: Session,
     user_id: int,
     form: GenerationForm,
-    providers: set[str],
+    offer: Offer,
     limits: Limits,
     store: Storage,
 ) -> tuple[GenerationView, bool]:
@@ -241,9 +296,9 @@ def submit_generation(
     if existing is not None:
         return to_view(existing), False
 
-    spec = catalog.get_model(form.model)
-    if spec.provider not in providers:
-        raise ValidationError(f"{spec.label} is not available on this studio.", field="model")
+    spec = offer.spec
+    if spec.id != form.model:
+        raise ValidationError(f"{spec.label} is not the model asked for.", field="model")
     prompt = catalog.clean_prompt(
         form.prompt,
         field_name="prompt",
@@ -256,13 +311,16 @@ def submit_generation(
         max_chars=catalog.MAX_NEGATIVE_PROMPT_CHARS,
         required=False,
     )
-    price = quote(form)
+    price = quote(form, surface=offer.surface)
     clean = [(image.role, check_image(image.data, name=image.name, role=image.role)) for image in form.images]
     now = utcnow()
     if form.remix_of_id is not None:
         _owned(session, user_id, form.remix_of_id)
     if form.extend_of_id is not None:
-        extension_source(session=session, user_id=user_id, generation_id=form.extend_of_id, now=now)
+        source = source_generation(
+            session=session, user_id=user_id, generation_id=form.extend_of_id, now=now, spec=spec, mode=form.mode
+        )
+        check_source_length(source=source, spec=spec, mode=form.mode, duration_seconds=form.duration_seconds)
     fingerprint = request_hash(form, [(role, image.sha256) for role, image in clean])
     if price > 0 and not form.confirm_repeat and limits.duplicate_window_seconds > 0:
         _refuse_unconfirmed_repeat(session, user_id, fingerprint, now, limits.duplicate_window_seconds)
@@ -274,6 +332,7 @@ def submit_generation(
         user_id=user_id,
         status=Status.QUEUED.value,
         provider=spec.provider,
+        surface=offer.surface,
         idempotency_key=form.idempotency_key,
         remix_of_id=form.remix_of_id,
         extend_of_id=form.extend_of_id,
@@ -397,24 +456,34 @@ def list_generations(
     return GenerationPage(items=[to_view(r) for r in rows], total=total, page=page, pages=pages)
 
 
-def list_extendable(*, session: Session, user_id: int, now: datetime) -> list[GenerationView]:
-    """The user's Veo videos that Veo still holds and can extend (newest first)."""
+def list_sources(*, session: Session, user_id: int, now: datetime, model: str | None = None) -> list[GenerationView]:
+    """The user's recent videos that Google still holds and a model can extend or edit (newest first).
+
+    With ``model``, only the videos that model can continue (same backend).
+    """
     since = now - timedelta(seconds=catalog.EXTENSION_WINDOW_SECONDS)
-    extending_models = [m.id for m in catalog.MODELS.values() if "extend" in m.modes]
+    target = catalog.MODELS.get(model or "")
+    backends = (target.provider,) if target else SOURCE_BACKENDS
     rows = session.execute(
         select(Generation)
         .where(
             Generation.user_id == user_id,
             Generation.status == Status.SUCCEEDED.value,
-            Generation.model.in_(extending_models),
-            Generation.resolution == "720p",  # Veo extends 720p videos only
+            Generation.provider.in_(backends),
             Generation.finished_at >= since,
         )
         .options(selectinload(Generation.videos), selectinload(Generation.inputs))
         .order_by(Generation.finished_at.desc())
         .limit(50)
     ).scalars()
-    return [to_view(r) for r in rows if r.videos and r.videos[0].provider_uri]
+    return [to_view(r) for r in rows if r.videos and _continuable(r)]
+
+
+def _continuable(row: Generation) -> bool:
+    if row.provider == "veo":  # Veo extends 720p videos of its extending models, by their URI
+        spec = catalog.MODELS.get(row.model)
+        return bool(row.videos[0].provider_uri) and row.resolution == "720p" and bool(spec and "extend" in spec.modes)
+    return bool(row.operation_name)  # Omni continues a stored interaction
 
 
 def input_of(*, session: Session, user_id: int, generation_id: str, index: int) -> tuple[str, str]:
@@ -462,17 +531,9 @@ def retry_form(*, session: Session, user_id: int, generation_id: str, store: Sto
     accepted it, and a retry could pay twice.
     """
     row = _owned(session, user_id, generation_id)
-    if Status(row.status) not in RETRYABLE:
-        raise ValidationError(
-            f"Only a failed, filtered or canceled generation can be retried; this one is {row.status}.",
-            field="status",
-        )
-    if row.error_code == "SUBMIT_OUTCOME_UNKNOWN":
-        raise ValidationError(
-            "This one may have been accepted by the provider (its answer was lost), so retrying it could pay "
-            "twice. Check the provider's bill first; Remix makes a new request when you are sure.",
-            field="status",
-        )
+    refusal = to_view(row).retry_refusal()
+    if refusal:
+        raise ValidationError(refusal, field="status")
     images = tuple(
         UploadedImage(role=i.role, name=f"{i.role}-{i.index}", data=store.get_bytes(i.storage_key)) for i in row.inputs
     )

@@ -148,7 +148,7 @@ def apply_extend_request(studio: Studio, user_id: int, specs: dict[str, ModelSpe
     if requested == ss.get(state.EXTEND_LOADED):
         return
     ss[state.EXTEND_LOADED] = requested
-    if requested not in {view.id for view in studio.generations.extendable(user_id)}:
+    if requested not in {view.id for view in studio.generations.sources(user_id)}:
         st.error("This video cannot be extended: only your own Veo videos of the last two days can.")
         return
     extenders = [spec.id for spec in specs.values() if "extend" in spec.modes]
@@ -261,7 +261,7 @@ def image_inputs(mode: str) -> tuple[tuple[UploadedImage, ...], bool]:
 
 def extend_source(studio: Studio, user_id: int) -> GenerationView | None:
     """Pick one of the user's Veo videos to extend; None (with the reason) when there is none."""
-    sources = {view.id: view for view in studio.generations.extendable(user_id)}
+    sources = {view.id: view for view in studio.generations.sources(user_id)}
     if not sources:
         st.info(NO_EXTENDABLE)
         return None

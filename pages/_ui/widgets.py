@@ -17,7 +17,7 @@ import streamlit as st
 
 from core.catalog import MODES
 from core.errors import NotFoundError, PermissionDeniedError, StorageError, ValidationError, VeoGenError
-from core.services.generations import RETRYABLE, EventView, GenerationView, VideoView
+from core.services.generations import EventView, GenerationView, VideoView
 from core.status import Status
 from core.studio import Studio
 from pages._ui import boundary, state
@@ -145,7 +145,12 @@ def outcome(view: GenerationView) -> None:
         st.error(md(view.error_message) if view.error_message else "The generation failed. You have not been charged.")
     elif view.status is Status.FILTERED:
         reasons = view.safety_reasons or ["The provider's safety filter blocked this request."]
-        st.warning("The provider's safety filter blocked this request. You have not been charged.")
+        st.warning("Google's safety filter blocked this request. You have not been charged.")
+        for category in view.safety_categories:
+            st.markdown(f"**{md(category.name)}**: {md(category.advice)}")
+        refusal = view.retry_refusal()
+        if refusal:
+            st.caption(md(refusal))
         for reason in reasons:
             st.text(f"• {reason}")
     elif view.status is Status.CANCELED:
@@ -312,7 +317,7 @@ def actions(
             except (ValidationError, NotFoundError) as exc:
                 state.flash(error_message(exc), "error")
             st.rerun()
-        if view.status in RETRYABLE and st.button(
+        if view.retry_refusal() is None and st.button(
             "Retry", key=f"{key}-retry", icon=":material/replay:" if icons else None
         ):
             retry(studio, user_id, view.id)

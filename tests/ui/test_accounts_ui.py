@@ -47,7 +47,8 @@ def admin_of(env: UiEnv) -> UserView:
 def in_force(env: UiEnv, user: UserView | None = None) -> str:
     """The Gemini key a generation of ``user`` would use now (read afresh, past the per-process cache)."""
     env.studio.providers.forget()
-    return env.studio.providers.settings_for(user.id if user else None).gemini_api_key
+    found = [c for c in env.studio.providers.credentials(user.id if user else None) if c.surface == "gemini"]
+    return found[0].settings.gemini_api_key if found else ""
 
 
 def errors(at: AppTest) -> list[str]:

@@ -214,9 +214,11 @@ def test_credentials_are_encrypted_and_shown_by_last_four_only(studio: Studio, a
     assert "AIzaSy" not in stored and "1234" not in stored
     views = {v.name: v for v in studio.accounts.team_credentials(admin)}
     assert (views["gemini_api_key"].is_set, views["gemini_api_key"].last4) == (True, "1234")
-    assert "veo" in studio.providers.usable()  # a key set in the UI makes Veo available
-    assert studio.providers.settings_for().gemini_api_key == "AIzaSy-team-key-1234"
+    # A key set in the UI is the credential in force (its models come from Google's live list).
+    team = studio.providers.credential(None, "gemini")
+    assert (team.label, team.settings.gemini_api_key) == ("the team's Gemini API key", "AIzaSy-team-key-1234")
     studio.accounts.set_personal_key(alice, "AIzaSy-alice-own-9876")
     assert studio.accounts.personal_key(alice).last4 == "9876"
-    assert studio.providers.settings_for(alice).gemini_api_key == "AIzaSy-alice-own-9876"
-    assert studio.providers.settings_for(admin).gemini_api_key == "AIzaSy-team-key-1234"
+    own = studio.providers.credential(alice, "gemini")
+    assert (own.label, own.settings.gemini_api_key) == ("your own Gemini API key", "AIzaSy-alice-own-9876")
+    assert studio.providers.credential(admin, "gemini").settings.gemini_api_key == "AIzaSy-team-key-1234"

@@ -25,6 +25,7 @@ def test_price_is_seconds_times_rate_times_videos():
         id="x",
         label="X",
         provider="p",
+        surfaces=("gemini",),
         durations=(8,),
         resolutions=("720p",),
         aspect_ratios=("16:9",),
@@ -68,6 +69,7 @@ def test_8s_rule_is_named():
         id="x",
         label="Veo X",
         provider="p",
+        surfaces=("gemini",),
         durations=(4, 8),
         resolutions=("720p", "1080p"),
         aspect_ratios=("16:9",),
@@ -140,7 +142,7 @@ def every_request() -> list[GenerationForm]:
                             sample_count=samples,
                             aspect_ratio="16:9",
                             images=images,
-                            extend_of_id="e" * 32 if mode == "extend" else None,
+                            extend_of_id="e" * 32 if mode in catalog.SOURCE_MODES else None,
                         )
                         try:
                             generations.quote(form)

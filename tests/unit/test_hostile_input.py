@@ -34,7 +34,7 @@ from core.models import Event, Generation, GenerationInput, LedgerEntry, User
 from core.services.generations import MAX_SEARCH_CHARS, GenerationForm, UploadedImage
 from core.services.users import MAX_NAME_CHARS
 from core.studio import Studio, build_studio
-from tests.support import VEO_MODEL, make_settings, veo_form
+from tests.support import LISTED_MODELS, VEO_MODEL, list_models_as, make_settings, veo_form
 
 PAID = VEO_MODEL
 
@@ -82,6 +82,7 @@ def studio(tmp_path: Path, migrated: Path) -> Iterator[Studio]:
     settings.data_dir.mkdir(parents=True)
     shutil.copyfile(migrated, settings.data_dir / "veogen.db")
     s = build_studio(settings, redis=fakeredis.FakeRedis())
+    list_models_as(s, LISTED_MODELS)
     yield s
     s.engine.dispose()
 
