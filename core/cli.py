@@ -1,9 +1,11 @@
-"""The ``veogen`` command: ``up``, ``db upgrade``, ``user …``, ``worker``, ``scheduler``, ``exporter``, ``dashboard``.
+"""The ``veogen`` command: ``up``, ``db upgrade``, ``user …``, ``worker``, ``scheduler``, ``exporter``, ``dashboard``,
+``webhooks …``.
 
 ``veogen up`` is the embedded default in one command: bundled Redis (unless
-REDIS_URL is set), migrations, the first admin, workers, the scheduler and
-Streamlit; Ctrl-C stops every process it started. Worker and scheduler code is
-started as ``python -m workers.…`` so this module never imports it.
+REDIS_URL is set), migrations, the first admin, workers, the scheduler, the
+exporter, the webhook receiver and Streamlit; Ctrl-C stops every process it
+started. Worker and scheduler code is started as ``python -m workers.…`` so
+this module never imports it.
 """
 
 from __future__ import annotations
@@ -192,6 +194,7 @@ def _up(args: argparse.Namespace) -> int:
             sup.spawn(f"worker-{n + 1}", [py, "-m", "workers.main"])
         sup.spawn("scheduler", [py, "-m", "workers.scheduler"])
         sup.spawn("exporter", [py, "-m", "core.cli", "exporter"])
+        sup.spawn("webhooks", [py, "-m", "core.cli", "webhooks", "serve"])
         web = [py, "-m", "streamlit", "run", str(ROOT / "web.py")]
         if settings.env == "production":  # no traceback in the browser, even before the app's first line
             web.append("--client.showErrorDetails=none")
@@ -228,6 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
     dashboard.add_argument("--host", default="", help="address to listen on (default: VEOGEN_DASHBOARD_HOST)")
     dashboard.add_argument("--port", type=int, default=0, help="port (default: VEOGEN_DASHBOARD_PORT)")
     dashboard.set_defaults(func=_dashboard)
+    from core.cli_webhooks import register_commands as register_webhook_commands
+
+    register_webhook_commands(sub)
     return parser
 
 

@@ -196,6 +196,23 @@ class Settings(BaseSettings):
     stuck_after_seconds: int = Field(default=600, gt=0)
     """An unfinished generation (past the queue) untouched this long counts as stuck, in seconds."""
 
+    webhook_host: str = "127.0.0.1"
+    """Address the webhook receiver (``veogen webhooks serve``, started by ``veogen up``) listens on; put an
+    HTTPS reverse proxy in front of it for Google."""
+
+    webhook_port: int = Field(default=9650, ge=1, le=65535)
+    """Port of the webhook receiver (``POST /webhooks/google``, ``GET /healthz``)."""
+
+    webhook_metrics_port: int = Field(default=9633, ge=0, le=65535)
+    """Port of the webhook receiver's metrics (``veogen_webhook_events_total``); 0 turns them off."""
+
+    webhook_safety_poll_seconds: float = Field(default=60.0, gt=0)
+    """Poll interval while webhooks are healthy, in seconds: polling slows down to this, never stops."""
+
+    webhook_status_interval_seconds: float = Field(default=300.0, gt=0)
+    """How often the scheduler reads Google's state of the webhook, in seconds; webhooks count as healthy
+    only while the last answer is at most three intervals old."""
+
     dashboard_host: str = "127.0.0.1"
     """Address ``veogen dashboard`` (rq-dashboard) listens on."""
 

@@ -71,6 +71,12 @@ RECONCILE_EXPIRED = Counter("veogen_reconcile_expired_total", "Generations the r
 ADMISSION_SUBMITS = Counter(
     "veogen_admission_submits_total", "Generations admission sent to their provider.", ["provider"]
 )
+WEBHOOK_EVENTS = Counter(
+    "veogen_webhook_events_total",
+    "Webhook deliveries the receiver judged, by outcome (accepted, duplicate, forged, stale, malformed, "
+    "unknown_type, no_secret).",
+    ["outcome"],
+)
 
 PROCESS_METRIC_NAMES = (
     "veogen_generation_transitions_total",
@@ -85,9 +91,13 @@ PROCESS_METRIC_NAMES = (
     "veogen_reconcile_requeued_total",
     "veogen_reconcile_expired_total",
     "veogen_admission_submits_total",
+    "veogen_webhook_events_total",
 )
 """Every metric a process serves (the monitoring tests check rules and dashboards against these)."""
 
+
+WEBHOOK_OUTCOMES = ("accepted", "duplicate", "forged", "stale", "malformed", "unknown_type", "no_secret")
+"""Outcomes of a webhook delivery (``core.webhooks.Outcome``), so each series exists at 0 from the start."""
 
 PROVIDERS = ("offline", "veo")
 """Provider names, so every series exists at 0 from the start (``increase()`` then sees the first one)."""
@@ -105,6 +115,8 @@ def _precreate() -> None:
         JOBS.labels("poll_generation", outcome)
     for outcome in ("ok", "failed", "locked"):
         LOGINS.labels(outcome)
+    for outcome in WEBHOOK_OUTCOMES:
+        WEBHOOK_EVENTS.labels(outcome)
 
 
 _precreate()

@@ -7,7 +7,7 @@ explicitly (never the studio): ``generations`` (core/generations.py),
 ``accounts`` (core/accounts.py), ``queue_admin`` (core/queue_admin.py),
 ``analytics`` (core/analytics.py), and the engine the workers and the scheduler
 run — ``pipeline`` (core/pipeline.py), ``admission`` (core/admission.py),
-``reconciler`` (core/reconciler.py). Provider access is ``providers``
+``reconciler`` (core/reconciler.py); ``webhooks`` (core/webhooks.py). Provider access is ``providers``
 (core/providers/registry.py). Functions in ``core/services`` take a session
 keyword-only and never commit; only these classes commit. Nothing but this
 module constructs them (tests/unit/test_architecture.py). Imports no UI, no
@@ -36,6 +36,7 @@ from core.reconciler import Reconciler
 from core.services.budgets import Limits
 from core.services.credentials import Vault
 from core.storage import Storage
+from core.webhooks import Webhooks
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class Studio:
     pipeline: Pipeline
     admission: Admission
     reconciler: Reconciler
+    webhooks: Webhooks
 
 
 def build_studio(settings: Settings, *, redis: Redis | None = None) -> Studio:
@@ -106,4 +108,5 @@ def build_studio(settings: Settings, *, redis: Redis | None = None) -> Studio:
         pipeline=pipeline,
         admission=Admission(pipeline),
         reconciler=Reconciler(pipeline),
+        webhooks=Webhooks(settings=settings, sessions=sessions, queue=queue, providers=providers),
     )

@@ -2,7 +2,8 @@
 moves due delayed jobs (the next polls) onto the queue and runs admission, the
 only place paid submissions happen; every few seconds it reconciles the
 database with the queue; every few minutes it rolls up finished days for the
-Analytics page (in a thread, so nothing else waits).
+Analytics page and reads Google's state of the project webhook (each in a
+thread, so nothing else waits).
 
 It acts only while it holds a short-lived leader lock in Redis, so a second
 scheduler started by mistake (or on another host) stands by, and takes over
@@ -71,6 +72,34 @@ class Sealer:
             log.exception("rolling up analytics failed")
 
 
+class WebhookCheck:
+    """Reads Google's state of the project webhook every VEOGEN_WEBHOOK_STATUS_INTERVAL_SECONDS, in a thread.
+
+    A slow or failing answer from Google never holds up admission or due polls,
+    and never stops the scheduler: errors are logged, and webhooks then stop
+    counting as healthy once the last good answer is old (polling speeds up again).
+    """
+
+    def __init__(self, check: Callable[[], object], interval_seconds: float) -> None:
+        self.check = check
+        self.interval_seconds = interval_seconds
+        self.thread: threading.Thread | None = None
+        self.next_at = 0.0
+
+    def maybe_start(self) -> None:
+        if time.monotonic() < self.next_at or (self.thread is not None and self.thread.is_alive()):
+            return
+        self.next_at = time.monotonic() + self.interval_seconds
+        self.thread = threading.Thread(target=self._run, name="webhook-status", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.check()
+        except Exception:
+            log.exception("reading the webhook's state failed")
+
+
 def move_due_jobs(queue: JobQueue) -> int:
     """Move delayed jobs whose time has come from the scheduled registry onto the queue."""
     registry = queue.queue.scheduled_job_registry
@@ -124,6 +153,7 @@ def main(max_seconds: float | None = None) -> None:
     queue = studio.queue
     leader = Leadership(queue)
     sealer = Sealer(studio.analytics.seal)
+    webhook_check = WebhookCheck(studio.webhooks.status, settings.webhook_status_interval_seconds)
     stopping = False
 
     def _stop(_sig: int, _frame: FrameType | None) -> None:
@@ -147,6 +177,7 @@ def main(max_seconds: float | None = None) -> None:
 
                     studio.admission.admit(between=between)
                     sealer.maybe_start()
+                    webhook_check.maybe_start()
                     if time.monotonic() >= next_reconcile:
                         StartedJobRegistry(queue=queue.queue).cleanup()
                         studio.reconciler.reconcile()

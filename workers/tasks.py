@@ -1,7 +1,7 @@
 """RQ job functions. Each takes only ids, runs one short step, and is safe to run twice.
 
-Enqueued by dotted path (``core.queue.POLL_JOB``), so the web process never
-imports this module. Submitting is not a worker job: the scheduler's admission
+Enqueued by dotted path (``core.queue.POLL_JOB``, ``core.webhooks.EVENT_JOB``), so the
+web process never imports this module. Submitting is not a worker job: the scheduler's admission
 pass does it (core.admission).
 """
 
@@ -40,3 +40,18 @@ def _run(step: str, generation_id: str, seq: int, action: Callable[[str, int], N
 def poll_generation(generation_id: str, seq: int) -> None:
     """Poll the provider once; fetch and process the videos when they are ready."""
     _run(POLL_JOB, generation_id, seq, get_pipeline().poll)
+
+
+def handle_webhook_event(provider_id: str) -> None:
+    """A verified webhook said a provider job finished: poll its generation at once (other ids change nothing)."""
+    started = time.perf_counter()
+    outcome = "ok"
+    try:
+        found = get_pipeline().poll_now(provider_id)
+        log.info("webhook event for %s: %s", provider_id[:120], f"generation {found}" if found else "not ours")
+    except Exception:
+        outcome = "crashed"  # the regular poll still finds it; the event only made it sooner
+        log.exception("webhook event for %s crashed", provider_id[:120])
+    finally:
+        metrics.JOBS.labels("handle_webhook_event", outcome).inc()
+        metrics.JOB_SECONDS.labels("handle_webhook_event").observe(time.perf_counter() - started)

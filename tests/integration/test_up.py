@@ -49,6 +49,7 @@ def test_up_starts_everything_and_ctrl_c_stops_it(tmp_path: Path):
         VEOGEN_DATA_DIR=str(tmp_path / "data"),
         STREAMLIT_SERVER_PORT=str(port),
         VEOGEN_EXPORTER_PORT=str(exporter_port),
+        VEOGEN_WEBHOOK_PORT=str(free_port()),
     )
     log = (tmp_path / "up.log").open("wb")
     # Its own process group, like a command started from a terminal.
@@ -67,8 +68,8 @@ def test_up_starts_everything_and_ctrl_c_stops_it(tmp_path: Path):
         for path in (tmp_path / "data").rglob("*"):
             if path.is_file():
                 assert path.stat().st_mode & 0o077 == 0, path
-        # redis, 2 workers, scheduler, exporter, web
-        assert wait_until(lambda: len(children(up.pid)) == 6, timeout=20)
+        # redis, 2 workers, scheduler, exporter, webhook receiver, web
+        assert wait_until(lambda: len(children(up.pid)) == 7, timeout=20)
         assert wait_until(lambda: "veogen_workers_alive 2.0" in scrape(exporter_port), timeout=20)
         started = children(up.pid)
         os.killpg(up.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the whole foreground group
