@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from core.models import utcnow
 from core.queue import QUEUE_NAME
 from core.services import health
+from core.webhooks import STATES as WEBHOOK_STATES
 
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
@@ -49,6 +50,7 @@ EXPORTER_METRIC_NAMES = (
     "veogen_budget_month_usd",
     "veogen_budget_max_used_ratio",
     "veogen_budget_users_over",
+    "veogen_webhook_state",
     "veogen_exporter_scrape_errors_total",
     "veogen_exporter_scrape_duration_seconds",
 )
@@ -74,6 +76,7 @@ class StudioCollector(Collector):
         started = time.perf_counter()
         yield from self._redis()
         yield from self._database()
+        yield from self._webhook()
         self.duration.set(time.perf_counter() - started)
 
     def _redis(self) -> Iterator[Metric]:
@@ -93,6 +96,25 @@ class StudioCollector(Collector):
         yield GaugeMetricFamily("veogen_workers_alive", "Workers whose alive key is fresh.", value=alive)
         yield GaugeMetricFamily(
             "veogen_scheduler_leader", "1 when a scheduler holds the leader lock.", value=1 if leading else 0
+        )
+
+    def _webhook(self) -> Iterator[Metric]:
+        try:
+            current = self.studio.webhooks.state()
+        except RedisError as exc:
+            log.warning("exporter: Redis did not answer: %s", exc)
+            self.errors.labels("redis").inc()
+            return
+        except SQLAlchemyError as exc:
+            log.warning("exporter: the database did not answer: %s", exc)
+            self.errors.labels("database").inc()
+            return
+        yield _labelled(
+            "veogen_webhook_state",
+            "1 for the project webhook's current state (Google's enabled, disabled, disabled_due_to_failed_deliveries; "
+            "missing, unregistered or unknown here), 0 for the others.",
+            "state",
+            {state: int(state == current) for state in WEBHOOK_STATES},
         )
 
     def _database(self) -> Iterator[Metric]:

@@ -2,7 +2,8 @@
 
 A thin page: the guard first, then ``studio.queue_admin`` (which checks the role
 again) and the widgets in ``pages/_ui/queue_widgets.py``. The header refreshes
-itself every few seconds. Imports only streamlit, ``core`` and ``pages._ui``.
+itself every few seconds. The last section is Google's webhook, read through
+``studio.webhooks`` (no Google call). Imports only streamlit, ``core`` and ``pages._ui``.
 """
 
 from __future__ import annotations
@@ -65,3 +66,9 @@ st.caption(
     "never submits to the provider again. Newest failed jobs:"
 )
 st.code("\n".join(snap.failed_jobs) if snap.failed_jobs else "none", language=None)
+
+st.subheader("Webhooks", anchor=False)
+queue_widgets.webhook_panel(
+    guards.admin_read(admin, studio.webhooks.overview),
+    safety_poll_seconds=studio.settings.webhook_safety_poll_seconds,
+)

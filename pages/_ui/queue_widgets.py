@@ -13,6 +13,7 @@ import streamlit as st
 from core.errors import VeoGenError
 from core.queue_admin import QueueSnapshot
 from core.services.health import FailureRow, UnfinishedRow
+from core.services.webhooks import WebhookOverview
 from core.studio import Studio
 from pages._ui import state
 from pages._ui.widgets import error_message, fmt_time, fmt_usd, md
@@ -74,6 +75,41 @@ def header(snap: QueueSnapshot) -> None:
         f"Read at {fmt_time(snap.read_at)}. Reserved for unfinished generations: {fmt_usd(h.reserved_usd)}. "
         f"Highest budget use: {h.budget_max_used_ratio:.0%}; users at or over budget: {h.users_over.get('1', 0)}."
     )
+
+
+WEBHOOK_OFF_STATES = ("disabled", "disabled_due_to_failed_deliveries", "missing")
+"""Webhook states that need an operator (the VeoGenWebhookDisabled alert fires on them)."""
+
+
+def webhook_panel(o: WebhookOverview, *, safety_poll_seconds: float) -> None:
+    """Google's completion events: the webhook's state, the receiver, the last delivery and the counts."""
+    if o.error:
+        st.warning("The last webhook check failed: " + md(o.error))
+    if not o.registered:
+        st.caption(
+            "Not registered: finished videos are found by polling alone. With a public HTTPS address, "
+            "`veogen webhooks register --url https://…/webhooks/google` makes them arrive sooner (Gemini API only)."
+        )
+    elif o.state in WEBHOOK_OFF_STATES:
+        st.error(
+            f"Google reports the webhook as {o.state}: polling alone finds finished videos. Check the receiver "
+            "and its public address, then run `veogen webhooks register --url …` again."
+        )
+    row = st.columns(4)
+    row[0].metric("State", o.state.replace("_", " "), help="Google's answer when the scheduler last asked.")
+    row[1].metric(
+        "Polling",
+        f"every {safety_poll_seconds:.0f} s" if o.healthy else "normal",
+        help="While webhooks are healthy polls slow down (never stop); otherwise they keep their normal pace.",
+    )
+    row[2].metric("Receiver", "running" if o.receiver_alive else "not running")
+    row[3].metric("Last event", fmt_time(o.last_event_at), help="The last delivery of any outcome.")
+    st.dataframe([o.events], hide_index=True, width="stretch")
+    if o.registered:
+        st.caption(
+            f"Webhook {md(o.webhook_id)} delivers to {md(o.uri)}; state read at {fmt_time(o.checked_at)}; last "
+            f"accepted event {fmt_time(o.last_accepted_at)}. Forged, stale and malformed deliveries change nothing."
+        )
 
 
 def operations_table(rows: Iterable[UnfinishedRow], no_live_job: set[str]) -> None:
