@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 ProviderLookup = Callable[[str, "int | None", "str | None"], VideoProvider]
 """``(provider name, user id, surface)`` → the provider for that user's generation (their own key, if any)."""
 
+Announced = Callable[["int | None", "str | None"], bool]
+"""``(user id, surface)``: whether a webhook will announce the end of that generation (then polls slow down)."""
+
 ModelGone = Callable[["int | None", "str | None"], None]
 """``(user id, surface)``: Google answered that a model is no longer available there; read its list again."""
 
@@ -50,10 +53,10 @@ QUOTA_WAIT_SECONDS = 30.0
 """How long to wait after a 429 that names no retry delay, in seconds."""
 
 UNKNOWN_OUTCOME = (
-    "No answer from the provider was saved for this submission (the sending process stopped, or the "
-    "connection dropped after the request went out), so we cannot tell whether it was accepted. It was "
-    "not sent again, to avoid paying twice; its price stays reserved until an administrator checks "
-    "the provider's bill."
+    "The provider did not confirm this submission (the sending process stopped, the connection dropped "
+    "after the request went out, or Google answered with a server error that does not say whether the "
+    "video was started), so we cannot tell whether it was accepted. It was not sent again, to avoid "
+    "paying twice; its price stays reserved until an administrator checks the provider's bill."
 )
 
 
@@ -69,6 +72,7 @@ class Pipeline:
         store: storage.Storage,
         providers: ProviderLookup,
         model_gone: ModelGone | None = None,
+        announced: Announced | None = None,
     ) -> None:
         self.settings = settings
         self.sessions = sessions
@@ -76,6 +80,7 @@ class Pipeline:
         self.store = store
         self.providers = providers
         self.model_gone = model_gone
+        self.announced = announced
 
     def paid(self, provider_name: str) -> bool:
         """Whether submitting to this backend costs money (a backend that cannot be built here counts as paid)."""
@@ -130,6 +135,18 @@ class Pipeline:
             if release:
                 ledger.release(session=session, generation=row)
         log.warning("generation %s failed: %s", generation_id, message)
+
+    def _poll_delay(self, user_id: int | None, surface: str | None, polls: int) -> float:
+        """Until the next poll: backing off from the poll interval; the safety interval while a webhook will tell.
+
+        Polling never stops: a webhook is an accelerator, and a lost delivery only costs latency.
+        """
+        if self.announced is not None and self.announced(user_id, surface):
+            return self.settings.webhook_safety_poll_seconds
+        return min(
+            self.settings.poll_max_interval_seconds,
+            self.settings.poll_interval_seconds * (1.5 ** min(polls, 20)),
+        )
 
     def _retry_delay(self, attempt: int) -> float:
         return float(min(self.settings.poll_max_interval_seconds, self.settings.poll_interval_seconds * 2**attempt))
@@ -235,10 +252,14 @@ class Pipeline:
                 detail=f"accepted by {provider.name}",
                 operation_name=operation,
             )
-        self.enqueue_step(generation_id, seq, POLL_JOB, delay=self.settings.poll_interval_seconds)
+        self.enqueue_step(generation_id, seq, POLL_JOB, delay=self._poll_delay(user_id, surface, 0))
 
     def _after_submit_error(self, generation_id: str, seq: int, exc: ProviderError, paid: bool) -> None:
-        """Not accepted: wait and queue again (429, 5xx), or fail (a refusal, or an answer that never came)."""
+        """Not accepted: wait and queue again (a 429, a refused connection: nothing was started), or fail.
+
+        A refusal (4xx) fails and releases the reservation; an answer that may hide a started job
+        (5xx, 408, 409, a lost answer) fails and keeps it, and is never sent again.
+        """
         if exc.outcome_unknown and paid:
             self.fail(generation_id, seq, UNKNOWN_OUTCOME, code="SUBMIT_OUTCOME_UNKNOWN", release=False)
             return
@@ -288,7 +309,7 @@ class Pipeline:
                 retryable=exc.retryable,
                 retry_after_seconds=exc.retry_after_seconds,
             )
-        self._on_state(generation_id, seq, state, polls)
+        self._on_state(generation_id, seq, state, polls, user_id, surface)
 
     def poll_now(self, operation_id: str) -> str | None:
         """Poll at once the running generation whose provider operation is ``operation_id`` (a webhook said so).
@@ -319,12 +340,17 @@ class Pipeline:
             return None  # another step moved it meanwhile: that step polls or has finished
         return generation_id
 
-    def _on_state(self, generation_id: str, seq: int, state: OperationState, polls: int) -> None:
+    def _on_state(
+        self,
+        generation_id: str,
+        seq: int,
+        state: OperationState,
+        polls: int,
+        user_id: int | None = None,
+        surface: str | None = None,
+    ) -> None:
         if state.kind == "pending":
-            delay = min(
-                self.settings.poll_max_interval_seconds,
-                self.settings.poll_interval_seconds * (1.5 ** min(polls, 20)),
-            )
+            delay = self._poll_delay(user_id, surface, polls)
             self.enqueue_step(generation_id, seq, POLL_JOB, delay=delay, poll_count=polls + 1)
             return
         if state.kind == "failed":

@@ -82,6 +82,7 @@ def build_studio(settings: Settings, *, redis: Redis | None = None) -> Studio:
         settings=settings, sessions=sessions, vault=Vault(settings.resolved_secret_key), redis=redis
     )
     generations = Generations(settings=settings, sessions=sessions, store=store, limits=limits, providers=providers)
+    webhooks = Webhooks(settings=settings, sessions=sessions, queue=queue, providers=providers)
     pipeline = Pipeline(
         settings=settings,
         sessions=sessions,
@@ -89,6 +90,7 @@ def build_studio(settings: Settings, *, redis: Redis | None = None) -> Studio:
         store=store,
         providers=providers.get,
         model_gone=providers.forget_models,
+        announced=webhooks.announces,
     )
     return Studio(
         settings=settings,
@@ -108,5 +110,5 @@ def build_studio(settings: Settings, *, redis: Redis | None = None) -> Studio:
         pipeline=pipeline,
         admission=Admission(pipeline),
         reconciler=Reconciler(pipeline),
-        webhooks=Webhooks(settings=settings, sessions=sessions, queue=queue, providers=providers),
+        webhooks=webhooks,
     )

@@ -90,6 +90,7 @@ class Webhooks:
         self.queue = queue
         self.redis: Redis = queue.connection
         self.vault: Vault = providers.vault
+        self.providers = providers
         self.credentials: Callable[[], Settings] = providers.settings_for
         """The settings with the team's credentials in force (the project whose webhook this is)."""
         self._secrets: tuple[float, list[str]] | None = None
@@ -271,6 +272,22 @@ class Webhooks:
             and (utcnow() - checked).total_seconds() <= fresh_for
             and bool(alive)
         )
+
+    def announces(self, user_id: int | None, surface: str | None) -> bool:
+        """Whether a delivery will announce the end of this user's generation on ``surface``, so its polls may slow.
+
+        The project webhook hears the Gemini API jobs of the project's own key; a
+        creator's personal key may belong to another project, and Vertex has no
+        webhooks, so those keep the usual polling.
+        """
+        if surface != "gemini" or not self.healthy():
+            return False
+        try:
+            own = self.providers.credential(user_id, "gemini")
+            team = self.providers.credential(None, "gemini")
+        except ProviderError:
+            return False
+        return own.key == team.key
 
     def state(self) -> str:
         """The webhook's state for the exporter's gauge: one of ``STATES``."""

@@ -20,10 +20,13 @@ from pages._ui import create_form, state, submission, widgets
 user = state.require_user()
 studio = state.get_studio()
 ss = st.session_state
-specs = {spec.id: spec for spec in studio.generations.models()}
+offers = {offer.spec.id: offer for offer in studio.generations.offers(user.id)}
+specs = {model: offer.spec for model, offer in offers.items()}
 
 st.title("Create a video")
 state.show_flash()
+for reason in studio.generations.unavailable_reasons(user.id):
+    st.warning(widgets.md(reason))
 if not specs:
     st.error("No video model is available on this studio. Ask an administrator to configure a provider.")
     st.stop()
@@ -34,32 +37,32 @@ create_form.apply_extend_request(studio, user.id, specs)  # ?extend=<id>
 form_column, status_column = st.columns([3, 2], gap="large")  # the form left, its live status right
 
 with form_column:
-    spec = specs[str(create_form.choice("Model", list(specs), create_form.MODEL, format_func=lambda m: specs[m].label))]
-    create_form.model_info(spec)
+    picked = create_form.choice("Model", list(specs), create_form.MODEL, format_func=lambda m: specs[m].label)
+    offer = offers[str(picked)]
+    spec = offer.spec
+    create_form.model_info(offer)
     mode = create_form.mode_picker(spec)
     images, refused = create_form.image_inputs(mode)
-    source = create_form.extend_source(studio, user.id) if mode == "extend" else None
+    continues = mode in catalog.SOURCE_MODES
+    source = create_form.source_picker(studio, user.id, spec, mode) if continues else None
     prompt = create_form.prompt_area(studio, mode)
-    negative = st.text_input(
-        "Negative prompt (optional)",
-        key="create_negative",
-        persist_state="session",
-        placeholder="What to keep out of the video",
-    )
+    negative = create_form.negative_prompt(spec)
     left, middle, right, far = st.columns(4)
     with left:
         duration = create_form.choice(
-            "Duration", create_form.durations_for(spec, mode), "create_duration", format_func=lambda d: f"{d} s"
+            "Duration", create_form.durations_for(spec, mode, source), "create_duration", format_func=lambda d: f"{d} s"
         )
     with right:  # before the aspect ratio: some resolutions come only in 16:9
-        resolution = str(create_form.choice("Resolution", create_form.resolutions_for(spec, mode), "create_resolution"))
+        resolution = str(
+            create_form.choice("Resolution", create_form.resolutions_for(spec, mode, source), "create_resolution")
+        )
     with middle:
         aspect = create_form.choice(
             "Aspect ratio", create_form.aspect_ratios_for(spec, mode, resolution, source), "create_aspect"
         )
     with far:
-        samples = create_form.choice("Videos", list(range(1, spec.max_samples + 1)), "create_samples")
-    rules = create_form.rules_line(spec, mode)
+        samples = create_form.choice("Videos", list(range(1, spec.max_samples_on(offer.surface) + 1)), "create_samples")
+    rules = create_form.rules_line(spec, mode, source)
     if rules:
         st.caption(rules)
     seed: int | None = None
@@ -82,10 +85,10 @@ with form_column:
             extend_of_id=source.id if source else None,
         )
     )
-    price = submission.price(studio, spec, form)
+    price = submission.price(studio, offer, form)
     budget = st.container()  # filled after a submit, so it counts what was just reserved
 
-    can_submit = mode != "extend" or source is not None  # with nothing to extend there is nothing to submit
+    can_submit = not continues or source is not None  # with nothing to continue there is nothing to submit
     help_text = "Replace the refused image first." if refused else None
     if can_submit and st.button("Generate", type="primary", disabled=refused, help=help_text):
         submission.submit(studio, user.id, form)

@@ -34,8 +34,8 @@ except NotFoundError:
 st.title("Generation")
 state.show_flash()
 st.text(widgets.excerpt(view.prompt, 160))
-# Veo keeps a video two days; only then can it be extended (the service decides which).
-extendable = view.id in {v.id for v in studio.generations.sources(user.id)}
+# Google keeps a video two days; only then can it be extended or edited (the service decides which).
+continuable = view.id in {v.id for v in studio.generations.sources(user.id)}
 
 
 def after_delete() -> None:
@@ -49,10 +49,17 @@ def status_panel(current: GenerationView) -> None:
         widgets.progress(current)
     widgets.outcome(current)
     widgets.actions(studio, user.id, current, key="detail", show_open=False, after_delete=after_delete)
-    if extendable and current.is_final:
-        st.caption("Veo keeps this video for two days after it was made; until then you can extend it.")
-        if st.button("Extend", key="detail-extend", icon=":material/playlist_add:"):
-            st.switch_page(state.CREATE_PAGE, query_params={"extend": current.id})
+    if continuable and current.is_final:
+        omni = current.provider == "omni"
+        st.caption(
+            "Google keeps this video for two days after it was made; until then you can "
+            + ("extend it or edit it with an instruction." if omni else "extend it.")
+        )
+        with st.container(horizontal=True, gap="small"):
+            if st.button("Extend", key="detail-extend", icon=":material/playlist_add:"):
+                st.switch_page(state.CREATE_PAGE, query_params={"extend": current.id})
+            if omni and st.button("Edit", key="detail-edit", icon=":material/edit:"):
+                st.switch_page(state.CREATE_PAGE, query_params={"edit": current.id})
     st.subheader("Timeline", anchor=False)
     try:
         widgets.timeline(studio.generations.timeline(user.id, current.id))

@@ -72,15 +72,18 @@ class Sealer:
             log.exception("rolling up analytics failed")
 
 
-class WebhookCheck:
-    """Reads Google's state of the project webhook every VEOGEN_WEBHOOK_STATUS_INTERVAL_SECONDS, in a thread.
+class Periodic:
+    """Runs one call to Google every ``interval_seconds`` in a thread (at once on the first tick).
 
-    A slow or failing answer from Google never holds up admission or due polls,
-    and never stops the scheduler: errors are logged, and webhooks then stop
-    counting as healthy once the last good answer is old (polling speeds up again).
+    Used for Google's state of the project webhook (VEOGEN_WEBHOOK_STATUS_INTERVAL_SECONDS)
+    and the live model lists (VEOGEN_MODELS_REFRESH_HOURS). A slow or failing answer
+    never holds up admission or due polls, and never stops the scheduler: errors are
+    logged; webhooks then stop counting as healthy once the last good answer is old
+    (polling speeds up again), and a model list keeps its last reading until it expires.
     """
 
-    def __init__(self, check: Callable[[], object], interval_seconds: float) -> None:
+    def __init__(self, name: str, check: Callable[[], object], interval_seconds: float) -> None:
+        self.name = name
         self.check = check
         self.interval_seconds = interval_seconds
         self.thread: threading.Thread | None = None
@@ -90,14 +93,14 @@ class WebhookCheck:
         if time.monotonic() < self.next_at or (self.thread is not None and self.thread.is_alive()):
             return
         self.next_at = time.monotonic() + self.interval_seconds
-        self.thread = threading.Thread(target=self._run, name="webhook-status", daemon=True)
+        self.thread = threading.Thread(target=self._run, name=self.name, daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
         try:
             self.check()
         except Exception:
-            log.exception("reading the webhook's state failed")
+            log.exception("%s failed", self.name)
 
 
 def move_due_jobs(queue: JobQueue) -> int:
@@ -153,7 +156,8 @@ def main(max_seconds: float | None = None) -> None:
     queue = studio.queue
     leader = Leadership(queue)
     sealer = Sealer(studio.analytics.seal)
-    webhook_check = WebhookCheck(studio.webhooks.status, settings.webhook_status_interval_seconds)
+    webhook_check = Periodic("webhook-status", studio.webhooks.status, settings.webhook_status_interval_seconds)
+    model_lists = Periodic("model-lists", studio.providers.refresh_models, settings.models_refresh_hours * 3600)
     stopping = False
 
     def _stop(_sig: int, _frame: FrameType | None) -> None:
@@ -178,6 +182,7 @@ def main(max_seconds: float | None = None) -> None:
                     studio.admission.admit(between=between)
                     sealer.maybe_start()
                     webhook_check.maybe_start()
+                    model_lists.maybe_start()
                     if time.monotonic() >= next_reconcile:
                         StartedJobRegistry(queue=queue.queue).cleanup()
                         studio.reconciler.reconcile()

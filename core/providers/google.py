@@ -20,7 +20,8 @@ What a caller can meet:
     ProviderError                      a call failed; ``retryable`` says whether the same call may work later
     │   HTTP 408/429/5xx, timeout,     retryable; a 429 carries Google's RetryInfo delay in
     │   connection failure             ``retry_after_seconds``. ``outcome_unknown`` is set when the request
-    │                                  may have arrived (a read timeout, a dropped connection)
+    │                                  may have been carried out: 408, 409 and 5xx answers, a read timeout,
+    │                                  a dropped connection (never for a 429 or a refused connection)
     │   other HTTP 4xx                 not retryable; Google's message verbatim
     │   a field the SDK refuses        INVALID_ARGUMENT, not retryable (nothing was sent)
     └── ProviderUnavailableError       not configured; Vertex without credentials
@@ -53,6 +54,10 @@ if TYPE_CHECKING:
 
 RETRYABLE_HTTP_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 """HTTP statuses after which the same call may succeed later."""
+
+MAYBE_DONE_HTTP_STATUSES = frozenset({408, 409, 500, 502, 503, 504})
+"""HTTP statuses after which the request may still have been carried out (the job created, and paid):
+a submit answered so is never sent again (``outcome_unknown``). Only a 429 says nothing was started."""
 
 SEND_ONCE = types.HttpRetryOptions(attempts=1, http_status_codes=[599])
 """The SDK's retry settings that send every request exactly once (part 2, 2.7: ``attempts=1`` alone still
@@ -140,6 +145,7 @@ def _api_error(service: str, exc: genai_errors.APIError) -> ProviderError:
         code=status or str(exc.code),
         retryable=exc.code in RETRYABLE_HTTP_STATUSES,
         retry_after_seconds=_retry_delay(exc.details),
+        outcome_unknown=exc.code in MAYBE_DONE_HTTP_STATUSES,
     )
 
 
@@ -186,6 +192,7 @@ def _status_error(service: str, exc: compat_errors.APIStatusError) -> ProviderEr
         code=status or str(exc.status_code),
         retryable=exc.status_code in RETRYABLE_HTTP_STATUSES,
         retry_after_seconds=_retry_delay(body),
+        outcome_unknown=exc.status_code in MAYBE_DONE_HTTP_STATUSES,
     )
 
 

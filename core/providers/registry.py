@@ -27,7 +27,7 @@ from core.errors import ProviderUnavailableError, ValidationError
 from core.providers import list_models, make_prompt_helper, make_provider
 from core.providers.base import PromptHelper, VideoProvider
 from core.providers.live import LiveModels, ModelList, fingerprint
-from core.services.credentials import Vault, personal_key, team_credentials
+from core.services.credentials import Vault, personal_key, personal_key_owners, team_credentials
 
 CREDENTIALS_TTL_SECONDS = 5.0
 """How long a process reuses credentials read from the database, in seconds."""
@@ -132,6 +132,18 @@ class ProviderRegistry:
         if fresh:
             return self.live.refresh(credential.key, read)
         return self.live.get(credential.key, read)
+
+    def refresh_models(self) -> int:
+        """Read again the live lists of the studio's credentials and of every personal key; returns how many."""
+        with self.sessions() as session:
+            owners = personal_key_owners(session=session)
+        seen: dict[str, Credential] = {}
+        for user_id in (None, *owners):
+            for credential in self.credentials(user_id):
+                seen.setdefault(credential.key, credential)
+        for credential in seen.values():
+            self.model_list(credential, fresh=True)
+        return len(seen)
 
     def forget_models(self, user_id: int | None, surface: str | None) -> None:
         """Google said a model is gone: read this credential's list again on next use."""

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.errors import ConfigurationError, ValidationError
@@ -123,3 +124,11 @@ def set_personal_key(*, session: Session, vault: Vault, user_id: int, value: str
 def personal_key(*, session: Session, vault: Vault, user_id: int) -> str:
     user = session.get(User, user_id)
     return vault.open(user.personal_key_encrypted) if user and user.personal_key_encrypted else ""
+
+
+def personal_key_owners(*, session: Session) -> list[int]:
+    """Ids of the active users who set a personal Gemini key."""
+    rows = session.execute(
+        select(User.id).where(User.personal_key_encrypted.is_not(None), User.disabled.is_(False))
+    ).scalars()
+    return list(rows)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from core import catalog
-from core.catalog import ModelSpec
+from core.catalog import ModelSpec, Offer
 from core.errors import NotFoundError, ProviderError, ValidationError
 from core.images import MAX_IMAGE_BYTES, CleanImage, check_image
 from core.services.generations import GenerationForm, GenerationView, UploadedImage
@@ -62,10 +62,15 @@ UPLOADS: dict[str, tuple[tuple[str, str, str, bool], ...]] = {
     "frames": (("first_frame", FIRST_FRAME, "First frame", False), ("last_frame", LAST_FRAME, "Last frame", False)),
     "reference": (("reference", REFERENCES, "Reference images", True),),
     "extend": (),
+    "edit": (),
 }
 """The uploaders of each mode: (role, widget key, label, several files)."""
 
-NO_EXTENDABLE = "No Veo video of yours can be extended right now: Veo keeps videos for two days."
+NO_SOURCES = {
+    "veo": "No Veo video of yours can be extended right now: Veo extends 720p videos of the last two days.",
+    "omni": "No Gemini Omni video of yours can be continued right now: Google keeps them for two days.",
+}
+"""What the source picker says when no video of the user can be continued by this backend."""
 
 
 @dataclass(frozen=True)
@@ -139,25 +144,27 @@ def remix(studio: Studio, user_id: int, specs: dict[str, ModelSpec]) -> str | No
 
 
 def apply_extend_request(studio: Studio, user_id: int, specs: dict[str, ModelSpec]) -> None:
-    """Preselect ``?extend=<id>`` once: extend mode, a model that extends, and that video."""
+    """Preselect ``?extend=<id>`` or ``?edit=<id>`` once: that mode, a model of the video's kind, and the video."""
     ss = st.session_state
-    requested = st.query_params.get("extend")
+    mode = "edit" if st.query_params.get("edit") else "extend"
+    requested = st.query_params.get(mode)
     if not requested:
         ss.pop(state.EXTEND_LOADED, None)
         return
     if requested == ss.get(state.EXTEND_LOADED):
         return
     ss[state.EXTEND_LOADED] = requested
+    verb = "extended" if mode == "extend" else "edited"
     if requested not in {view.id for view in studio.generations.sources(user_id)}:
-        st.error("This video cannot be extended: only your own Veo videos of the last two days can.")
-        return
-    extenders = [spec.id for spec in specs.values() if "extend" in spec.modes]
-    if not extenders:
-        st.error("No model on this studio can extend a video.")
+        st.error(f"This video cannot be {verb}: only your own recent Veo or Gemini Omni videos can.")
         return
     source = studio.generations.get_generation(user_id, requested)
-    ss[MODEL] = source.model if source.model in extenders else extenders[0]
-    ss[MODE] = "extend"
+    able = [spec.id for spec in specs.values() if mode in spec.modes and spec.provider == source.provider]
+    if not able:
+        st.error(f"No model offered to you here can continue this video (it was made by {md(source.model_label)}).")
+        return
+    ss[MODEL] = source.model if source.model in able else able[0]
+    ss[MODE] = mode
     ss[EXTEND] = requested
     for key in (state.LAST_GENERATION, state.PENDING_REPEAT):
         ss.pop(key, None)
@@ -171,15 +178,30 @@ def rates_line(spec: ModelSpec) -> str:
     return " · ".join(f"{resolution} {fmt_usd(rate)}/s" for resolution, rate in spec.usd_per_second.items())
 
 
-def model_info(spec: ModelSpec) -> None:
-    """What the chosen model is: the offline renderer says it is not AI; Veo shows sound and prices."""
+def model_info(offer: Offer) -> None:
+    """What the chosen model is and which credential serves it; the offline renderer says it is not AI."""
+    spec = offer.spec
     if spec.notes:
         st.caption(md(spec.notes))
     if spec.provider == "offline":
         st.caption("A local preview renderer for trying the studio out: free, instant, and not AI.")
         return
     audio = "Audio: yes" if spec.audio else "Audio: no (silent video)"
-    st.caption(md(f"{audio} · {rates_line(spec)} · price read on {spec.price_read_on}"))
+    st.caption(md(f"Served by {offer.credential} · {audio} · {rates_line(spec)} · price read on {spec.price_read_on}"))
+
+
+def negative_prompt(spec: ModelSpec) -> str:
+    """The negative prompt box; for a model that takes none (Omni) it says the text joins the prompt."""
+    folded = not spec.negative_prompt
+    value = st.text_input(
+        "Things to avoid (optional)" if folded else "Negative prompt (optional)",
+        key=PARAM_WIDGETS["negative_prompt"],
+        persist_state="session",
+        placeholder="What to keep out of the video",
+    )
+    if folded:
+        st.caption(f"{md(spec.label)} takes no negative prompt: this text is added to your prompt as “Avoid: …”.")
+    return value or ""
 
 
 def mode_picker(spec: ModelSpec) -> str:
@@ -259,14 +281,14 @@ def image_inputs(mode: str) -> tuple[tuple[UploadedImage, ...], bool]:
     return tuple(images), refused
 
 
-def extend_source(studio: Studio, user_id: int) -> GenerationView | None:
-    """Pick one of the user's Veo videos to extend; None (with the reason) when there is none."""
-    sources = {view.id: view for view in studio.generations.sources(user_id)}
+def source_picker(studio: Studio, user_id: int, spec: ModelSpec, mode: str) -> GenerationView | None:
+    """Pick one of the user's videos that ``spec`` can extend or edit; None (with the reason) when there is none."""
+    sources = {view.id: view for view in studio.generations.sources(user_id, spec.id)}
     if not sources:
-        st.info(NO_EXTENDABLE)
+        st.info(NO_SOURCES.get(spec.provider, "No video of yours can be continued by this model."))
         return None
     picked = choice(
-        "Video to extend",
+        "Video to extend" if mode == "extend" else "Video to edit",
         list(sources),
         EXTEND,
         format_func=lambda gid: f"{excerpt(sources[gid].prompt, 60)} · {fmt_time(sources[gid].created_at)}",
@@ -342,35 +364,67 @@ def prompt_area(studio: Studio, mode: str) -> str:
 # -- options a mode allows ----------------------------------------------------------------
 
 
-def durations_for(spec: ModelSpec, mode: str) -> tuple[int, ...]:
-    """Durations offered: reference images and extensions come at 8 s only."""
-    return (8,) if mode in ("reference", "extend") else spec.durations
+def source_length(source: GenerationView | None) -> int:
+    """The length of a video to continue, in whole seconds (what an edit keeps)."""
+    if source is None:
+        return 0
+    return round(max((v.duration_seconds or 0) for v in source.videos) if source.videos else source.duration_seconds)
 
 
-def resolutions_for(spec: ModelSpec, mode: str) -> tuple[str, ...]:
-    """Resolutions offered: an extension is made at 720p."""
-    return ("720p",) if mode == "extend" else spec.resolutions
+def durations_for(spec: ModelSpec, mode: str, source: GenerationView | None = None) -> tuple[int, ...]:
+    """Durations offered: Veo's reference images and extensions come at 8 s; an Omni edit keeps the video's
+    length, an Omni extension adds at most what keeps the video within the model's longest."""
+    if spec.provider == "veo" and mode in ("reference", "extend"):
+        return (8,)
+    if mode == "edit" and source is not None:
+        return (source_length(source),)
+    if mode == "extend" and source is not None:
+        room = spec.max_total_seconds - source_length(source)
+        return tuple(d for d in spec.durations if d <= room) or (min(spec.durations),)
+    return spec.durations
+
+
+def resolutions_for(spec: ModelSpec, mode: str, source: GenerationView | None = None) -> tuple[str, ...]:
+    """Resolutions offered: a Veo extension is made at 720p; Omni continues a video at its resolution."""
+    if spec.provider == "veo" and mode == "extend":
+        return ("720p",)
+    if mode in catalog.SOURCE_MODES and source is not None and source.resolution in spec.resolutions:
+        return (source.resolution,)
+    return spec.resolutions
 
 
 def aspect_ratios_for(
     spec: ModelSpec, mode: str, resolution: str, source: GenerationView | None = None
 ) -> tuple[str, ...]:
-    """Aspect ratios offered: 16:9 for reference images and 16:9-only resolutions; an extension keeps its video's."""
-    if mode == "reference" or resolution in spec.only_16_9_for:
+    """Aspect ratios offered: Veo's reference images and 16:9-only resolutions; a continued video keeps its own."""
+    if (spec.provider == "veo" and mode == "reference") or resolution in spec.only_16_9_for:
         return ("16:9",)
-    if mode == "extend" and source is not None and source.aspect_ratio in spec.aspect_ratios:
+    if mode in catalog.SOURCE_MODES and source is not None and source.aspect_ratio in spec.aspect_ratios:
         return (source.aspect_ratio,)
     return spec.aspect_ratios
 
 
-def rules_line(spec: ModelSpec, mode: str) -> str:
+def rules_line(spec: ModelSpec, mode: str, source: GenerationView | None = None) -> str:
     """The model's and the mode's rules on duration, resolution and shape, in a sentence or two."""
-    if mode == "reference":
+    veo = spec.provider == "veo"
+    if mode == "reference" and veo:
         return "Reference images need 8 s and 16:9."
-    if mode == "extend":
+    if mode == "extend" and veo:
+        added = spec.extend_seconds
         return (
             f"An extension is made at 720p and 8 s in the video's aspect ratio; it adds "
-            f"{catalog.EXTENSION_SECONDS} s to the video, and you pay for {catalog.EXTENSION_SECONDS} s."
+            f"{added} s to the video, and you pay for {added} s."
+        )
+    if mode == "extend":
+        return (
+            f"An extension adds the chosen seconds to the end of the video (up to {spec.max_total_seconds} s in "
+            "all) and you pay for the seconds added; Google returns the whole, longer video."
+        )
+    if mode == "edit":
+        length = source_length(source)
+        return (
+            f"An edit applies your instruction to the whole video and keeps its length ({length} s), its "
+            "resolution and its shape; you pay for that length."
         )
     rules = []
     if spec.needs_8s_for:

@@ -12,7 +12,7 @@ from decimal import Decimal
 import streamlit as st
 
 from core import catalog
-from core.catalog import ModelSpec
+from core.catalog import Offer
 from core.errors import BudgetError, ConfirmationRequired, ValidationError
 from core.services.budgets import BudgetView
 from core.services.generations import GenerationForm
@@ -53,10 +53,11 @@ def _missing_input(exc: ValidationError, form: GenerationForm) -> bool:
     return role is not None and form.count(role) == 0
 
 
-def price(studio: Studio, spec: ModelSpec, form: GenerationForm) -> Decimal | None:
+def price(studio: Studio, offer: Offer, form: GenerationForm) -> Decimal | None:
     """Show the request's price (or what is wrong with it); return the price when known."""
+    spec = offer.spec
     try:
-        amount = studio.generations.quote(form)
+        amount = studio.generations.quote(form, surface=offer.surface)
     except ValidationError as exc:
         if not _missing_input(exc, form):
             show_error(exc)

@@ -15,7 +15,7 @@ from core import catalog
 from core.models import User
 from core.services.generations import GenerationForm, GenerationView
 from core.status import Status
-from pages._ui.create_form import NO_EXTENDABLE
+from pages._ui.create_form import NO_SOURCES
 from standin import ENHANCE_SUFFIX, enhance_prompt
 from tests.ui.support import UiEnv, button, log_in, open_page, texts, unescape
 
@@ -315,7 +315,7 @@ def test_improve_prompt_reports_a_failing_text_model(veo_env: UiEnv, veo_standin
 
 def test_extend_with_no_video_to_extend_says_why_and_offers_no_submit(veo_env: UiEnv) -> None:
     at = choose(log_in("alice"), VEO, "extend")
-    assert NO_EXTENDABLE in [i.value for i in at.info]
+    assert NO_SOURCES["veo"] in [i.value for i in at.info]
     assert not any(b.label == "Generate" for b in at.button)
 
 
@@ -331,7 +331,7 @@ def test_extend_from_the_detail_page_preselects_the_video_and_charges_the_extens
     assert at.selectbox(key="create_resolution").options == ["720p"]
     assert at.selectbox(key="create_aspect").options == [source.aspect_ratio]
     rate = catalog.MODELS[VEO].usd_per_second["720p"]
-    assert f"Price: ${rate * catalog.EXTENSION_SECONDS:.2f}" in texts(at)
+    assert f"Price: ${rate * catalog.MODELS[VEO].extend_seconds:.2f}" in texts(at)
 
     # AppTest keeps running the page it was switched to last, not the one the app switched to.
     at = fill_prompt(open_page(at, CREATE, extend=source.id), "the sailboat heads out to open sea")
@@ -339,7 +339,7 @@ def test_extend_from_the_detail_page_preselects_the_video_and_charges_the_extens
     button(at, "Generate").click().run()
     newest = veo_env.studio.generations.list_generations(veo_env.alice.id).items[0]
     assert (newest.mode, newest.extend_of_id) == ("extend", source.id)
-    assert newest.price_usd == rate * catalog.EXTENSION_SECONDS
+    assert newest.price_usd == rate * catalog.MODELS[VEO].extend_seconds
 
 
 def test_detail_of_an_offline_video_has_no_extend_button(ui_env: UiEnv) -> None:

@@ -23,7 +23,9 @@ from tests.support import LISTED_MODELS, embedded_studio, fifty_concurrent_submi
 
 @pytest.fixture
 def studio(tmp_path: Path) -> Iterator[Studio]:
-    with embedded_studio(tmp_path, listed=LISTED_MODELS, gemini_api_key="unused-key", veo_base_url="http://127.0.0.1:9") as studio:
+    with embedded_studio(
+        tmp_path, listed=LISTED_MODELS, gemini_api_key="unused-key", veo_base_url="http://127.0.0.1:9"
+    ) as studio:
         yield studio
 
 
@@ -117,7 +119,9 @@ def test_mode_rules_name_what_is_missing(studio: Studio, user: int):
         studio.generations.submit(user, paid(mode="reference", images=refs[:1]))
     with pytest.raises(ValidationError, match="does not offer"):
         studio.generations.quote(paid(model="veo-3.1-lite-generate-001", mode="reference", images=refs[:1]))
-    with pytest.raises(ValidationError, match="shut down by Google on 2026-10-22. Use Gemini Omni Flash 1.1 instead"):
+    with pytest.raises(
+        ValidationError, match=r"shut down by Google on 2026-10-22\. Use Gemini Omni Flash 1\.1 instead"
+    ):
         studio.generations.submit(user, paid(model="veo-3.1-lite-generate-preview"))
     with pytest.raises(ValidationError, match="1080p needs 8 s"):
         studio.generations.submit(user, paid(resolution="1080p"))
