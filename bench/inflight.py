@@ -241,13 +241,16 @@ def run_pipeline(studio: Any, standin: Any, env: dict[str, str], logs: Path, n: 
 
 def run(args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     from core.studio import build_studio
-    from standin import Behaviour, VeoStandIn
+    from standin import LEGACY_GEMINI_VEO, Behaviour, VeoStandIn
 
     with contextlib.ExitStack() as stack:
         database_url, database = stack.enter_context(scratch_database(args.database_url, folder))
         redis_url, redis = stack.enter_context(scratch_redis(args.redis_url, folder))
         standin = VeoStandIn(
-            api_key=API_KEY, behaviour=Behaviour(latency_seconds=args.latency, render_resolution="240p")
+            api_key=API_KEY,
+            behaviour=Behaviour(
+                latency_seconds=args.latency, render_resolution="240p", gemini_models=list(LEGACY_GEMINI_VEO)
+            ),
         ).start()
         stack.callback(standin.stop)
         settings = make_settings(database_url, redis_url, folder / "data", standin.url, args.n)

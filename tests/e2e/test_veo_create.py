@@ -13,7 +13,7 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from standin import ENHANCE_SUFFIX, VeoStandIn
+from standin import ENHANCE_SUFFIX, LEGACY_GEMINI_VEO, Behaviour, VeoStandIn
 from tests.e2e.support import ADMIN_PASSWORD, log_in
 from tests.e2e.test_journey import pick
 from tests.support import RunningStudio, veogen_up
@@ -25,7 +25,7 @@ STANDIN_KEY = "test-key"
 
 @pytest.fixture(scope="module")
 def standin() -> Iterator[VeoStandIn]:
-    server = VeoStandIn(api_key=STANDIN_KEY).start()
+    server = VeoStandIn(api_key=STANDIN_KEY, behaviour=Behaviour(gemini_models=list(LEGACY_GEMINI_VEO))).start()
     try:
         yield server
     finally:

@@ -17,7 +17,7 @@ from sqlalchemy import text
 from core.config import Settings
 from core.db import upgrade_database
 from core.studio import Studio, build_studio
-from standin import VeoStandIn
+from standin import LEGACY_GEMINI_VEO, Behaviour, VeoStandIn
 from tests.support import PG_ADMIN, PG_URL, REDIS_URL, Processes, make_settings
 
 TABLES = "ledger_entries, events, videos, generations, users"
@@ -36,7 +36,7 @@ def pg_url() -> str:
 @pytest.fixture
 def standin() -> Iterator[VeoStandIn]:
     """The local Veo stand-in (tests reach it through the real google-genai client)."""
-    with VeoStandIn(api_key="test-key") as server:
+    with VeoStandIn(api_key="test-key", behaviour=Behaviour(gemini_models=list(LEGACY_GEMINI_VEO))) as server:
         yield server
 
 

@@ -33,7 +33,7 @@ from core.media import probe_video
 from core.providers import google
 from core.providers.base import GenerationRequest, ImageInput, OperationState, ProviderVideo
 from core.providers.veo import GeminiPromptHelper, VeoProvider
-from standin import DEFAULT_FILTER_REASON, VeoStandIn, enhance_prompt
+from standin import DEFAULT_FILTER_REASON, LEGACY_GEMINI_VEO, Behaviour, VeoStandIn, enhance_prompt
 
 FAST = "veo-3.1-fast-generate-001"
 
@@ -53,7 +53,9 @@ def gcs_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(gcs_root: Path) -> Iterator[VeoStandIn]:
-    with VeoStandIn(api_key="test-key", gcs_root=gcs_root) as running:
+    with VeoStandIn(
+        api_key="test-key", gcs_root=gcs_root, behaviour=Behaviour(gemini_models=list(LEGACY_GEMINI_VEO))
+    ) as running:
         yield running
 
 

@@ -18,13 +18,13 @@ from core.services import ledger
 from core.services.generations import GenerationForm
 from core.status import Status
 from core.studio import Studio, build_studio
-from standin import VeoStandIn, enhance_prompt
+from standin import LEGACY_GEMINI_VEO, Behaviour, VeoStandIn, enhance_prompt
 from tests.support import embedded_studio, make_settings
 
 
 @pytest.fixture
 def standin() -> Iterator[VeoStandIn]:
-    with VeoStandIn(api_key="test-key") as server:
+    with VeoStandIn(api_key="test-key", behaviour=Behaviour(gemini_models=list(LEGACY_GEMINI_VEO))) as server:
         yield server
 
 

@@ -1,4 +1,5 @@
-"""The Veo stand-in, driven by the real google-genai client (never a patched SDK).
+"""The stand-in's Veo operations, text model and control API, driven by the real google-genai client (never a
+patched SDK). Veo on the Gemini API runs with the pre-December-2026 ids (``LEGACY_GEMINI_VEO``).
 
 Each test starts its own stand-in on a free port; videos render at 240p, so the file runs in seconds.
 """
@@ -28,7 +29,7 @@ from PIL import Image
 from pydantic import BaseModel
 
 from core.media import probe_video
-from standin import DEFAULT_FILTER_REASON, ENHANCE_SUFFIX, Behaviour, VeoStandIn, enhance_prompt
+from standin import DEFAULT_FILTER_REASON, ENHANCE_SUFFIX, LEGACY_GEMINI_VEO, Behaviour, VeoStandIn, enhance_prompt
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = "veo-3.1-fast-generate-preview"
@@ -36,15 +37,10 @@ OP_NAME = re.compile(r"models/(?P<model>[a-z0-9.-]+)/operations/[a-z0-9]{12}")
 FILE_URI = re.compile(r"https://generativelanguage\.googleapis\.com/v1beta/files/[a-z0-9]{12}:download\?alt=media")
 
 
-@pytest.fixture(autouse=True)
-def _no_google_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_GENAI_USE_ENTERPRISE", "GOOGLE_API_KEY", "GEMINI_API_KEY"):
-        monkeypatch.delenv(name, raising=False)
-
-
 @pytest.fixture
 def standin(tmp_path: Path) -> Iterator[VeoStandIn]:
-    with VeoStandIn(gcs_root=tmp_path / "gcs") as server:
+    """The Veo ids API keys used before December 2026 (the default serves only Omni to API keys)."""
+    with VeoStandIn(gcs_root=tmp_path / "gcs", behaviour=Behaviour(gemini_models=list(LEGACY_GEMINI_VEO))) as server:
         yield server
 
 
@@ -551,7 +547,7 @@ def test_vertex_faults_use_the_vertex_shapes(vertex):
 
 
 def test_vertex_needs_a_credential(standin):
-    path = f"/v1beta1/projects/p/locations/l/publishers/google/models/{FAST}:predictLongRunning"
+    path = "/v1beta1/projects/p/locations/l/publishers/google/models/veo-3.1-fast-generate-001:predictLongRunning"
     status, body = call(standin, "POST", path, {"instances": [{"prompt": "x"}]})
     assert status == 401 and body["error"]["status"] == "UNAUTHENTICATED"
     status, body = call(standin, "POST", path, {"instances": [{"prompt": "x"}]}, {"Authorization": "Bearer t"})
@@ -622,3 +618,31 @@ def test_base64_image_must_decode(standin):
         call(standin, "POST", f"/v1beta/models/{FAST}:predictLongRunning", body, {"x-goog-api-key": "test-key"})[0]
         == 200
     )
+
+
+def test_python_m_standin_takes_the_model_flags():
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "standin", "--port", "0", "--gemini-models", "gemini-omni-1.1-flash", "--legacy-veo"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = re.search(r"http://127\.0\.0\.1:\d+", proc.stdout.readline()).group(0)
+        with urllib.request.urlopen(url + "/_standin/config", timeout=5) as response:
+            served = json.loads(response.read())["gemini_models"]
+        assert served[0] == "gemini-omni-1.1-flash" and FAST in served
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        proc.stdout.close()
+
+
+def test_every_knob_and_counter_is_in_the_readme():
+    import dataclasses
+
+    from standin import Stats
+
+    readme = (ROOT / "standin" / "README.md").read_text()
+    names = [f.name for f in dataclasses.fields(Behaviour)] + [f.name for f in dataclasses.fields(Stats)]
+    assert [n for n in names if f"`{n}`" not in readme] == []

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from streamlit.runtime.pages_manager import PagesManager
 
-from standin import VeoStandIn
+from standin import LEGACY_GEMINI_VEO, Behaviour, VeoStandIn
 from tests.ui.support import ADMIN_PASSWORD, STANDIN_KEY, UiEnv, studio_env
 
 
@@ -56,7 +56,7 @@ def ui_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[UiEnv]:
 
 @pytest.fixture(scope="session")
 def veo_standin() -> Iterator[VeoStandIn]:
-    standin = VeoStandIn(api_key=STANDIN_KEY).start()
+    standin = VeoStandIn(api_key=STANDIN_KEY, behaviour=Behaviour(gemini_models=list(LEGACY_GEMINI_VEO))).start()
     try:
         yield standin
     finally:
