@@ -52,6 +52,9 @@ ModelGone = Callable[["int | None", "str | None"], None]
 QUOTA_WAIT_SECONDS = 30.0
 """How long to wait after a 429 that names no retry delay, in seconds."""
 
+WEBHOOK_EVENT = "webhook"
+"""Timeline kind of "a webhook announced the end": the status read that follows is not a timed poll."""
+
 UNKNOWN_OUTCOME = (
     "The provider did not confirm this submission (the sending process stopped, the connection dropped "
     "after the request went out, or Google answered with a server error that does not say whether the "
@@ -335,9 +338,15 @@ class Pipeline:
             return None
         generation_id, seq, _ = found
         try:
-            self.enqueue_step(generation_id, seq, POLL_JOB)
+            with transaction(self.sessions) as session:
+                row = get_row(session, generation_id)
+                new = bump_seq(session=session, generation=row, expected=seq)
+                record_event(
+                    session=session, generation=row, kind=WEBHOOK_EVENT, detail="Google announced the end; asking now"
+                )
         except TransitionError:
             return None  # another step moved it meanwhile: that step polls or has finished
+        self.queue.enqueue(POLL_JOB, generation_id, new)
         return generation_id
 
     def _on_state(
