@@ -221,3 +221,15 @@ def test_send_delivery_exercises_a_receiver(standin):
         assert send_delivery(receiver.url, secret, timestamp=int(time.time()) - 301).status == 400
         assert send_delivery(receiver.url, secret, mis_sign=True).status == 400
     assert json.loads(good.body)["data"] == {"id": "op-1"}
+
+
+def test_a_job_owing_polls_fires_only_when_a_poll_finishes_it(client, standin):
+    standin.configure(polls_before_done=1)
+    with receiving() as receiver:
+        subscribe(client, receiver.url)
+        made = client.interactions.create(model=OMNI, input="a kite", background=True)
+        assert standin.wait_for_deliveries(5) and receiver.deliveries == []
+        assert standin.finished_at(made.id) is None
+        assert client.interactions.get(made.id).status == "in_progress"  # the poll owed; it finishes the job
+        (delivery,) = receiver.wait(1)
+    assert delivery.json()["data"] == {"id": made.id} and standin.finished_at(made.id) is not None
