@@ -18,8 +18,10 @@ from typing import Any
 import pytest
 import yaml
 
-from core.config import setting_env_names
+from core.config import Settings, setting_env_names
 from core.images import MAX_IMAGE_BYTES
+from core.webhook_receiver import MAX_BODY_BYTES
+from core.webhook_receiver import PATH as WEBHOOK_PATH
 from tests.support import ROOT
 
 pytestmark = pytest.mark.integration
@@ -35,18 +37,19 @@ SECRETS = {
 }
 
 SERVICES = {
-    "postgres", "redis", "migrate", "web", "worker", "scheduler", "exporter", "dashboard",
+    "postgres", "redis", "migrate", "web", "worker", "scheduler", "exporter", "dashboard", "webhooks",
     "prometheus", "alertmanager", "grafana", "nginx", "loki", "promtail", "node-exporter", "cadvisor",
 }  # fmt: skip
-APP_SERVICES = {"migrate", "web", "worker", "scheduler", "exporter", "dashboard"}
+APP_SERVICES = {"migrate", "web", "worker", "scheduler", "exporter", "dashboard", "webhooks"}
 ONE_SHOT = {"migrate"}
 NO_HEALTHCHECK: dict[str, str] = {}
 """Long-running services without a healthcheck, with the reason (none: every image has a way)."""
 
 PUBLISHED = {"nginx": 80, "dashboard": 9181, "grafana": 3000}
-"""The only services with published ports, by container port; all bound to 127.0.0.1."""
+"""The only services with published ports, by container port; all bound to 127.0.0.1. Not the webhook
+receiver: Google reaches it through nginx."""
 
-METRICS_PORTS = {9630, 9631, 9632, *range(9640, 9656)}
+METRICS_PORTS = {9630, 9631, 9632, 9633, *range(9640, 9656)}
 CONTRACT_SETTINGS = {
     "VEOGEN_LOG_FORMAT", "VEOGEN_METRICS_HOST", "VEOGEN_DASHBOARD_USERNAME", "VEOGEN_DASHBOARD_PASSWORD",
 }  # fmt: skip
@@ -129,6 +132,12 @@ def test_app_services_run_their_commands(services):
     assert services["exporter"]["command"] == ["veogen", "exporter"]
     assert "http://127.0.0.1:9630/metrics" in services["exporter"]["healthcheck"]["test"]
     assert services["dashboard"]["command"] == ["veogen", "dashboard", "--host", "0.0.0.0"]
+    # The receiver listens on the compose network (nginx passes Google's deliveries on), not on loopback.
+    assert services["webhooks"]["command"] == ["veogen", "webhooks", "serve"]
+    assert environment(services["webhooks"])["VEOGEN_WEBHOOK_HOST"] == "0.0.0.0"
+    assert f"http://127.0.0.1:{receiver_port()}/healthz" in services["webhooks"]["healthcheck"]["test"]
+    assert services["webhooks"]["depends_on"] == services["scheduler"]["depends_on"]
+    assert "ports" not in services["webhooks"]
     assert environment(services["dashboard"])["VEOGEN_DASHBOARD_PASSWORD"] == SECRETS["VEOGEN_DASHBOARD_PASSWORD"]
     # The launcher: streamlit_app.py with VeoGen's middleware (framing headers, uploads only when logged in).
     assert command_text(services["web"]).startswith("streamlit run web.py")
@@ -149,7 +158,7 @@ def test_python_healthchecks_compile(services):
         for name, s in services.items()
         if "python" in s.get("healthcheck", {}).get("test", [])
     }
-    assert set(probes) >= {"web", "scheduler", "exporter", "dashboard"}
+    assert set(probes) >= {"web", "scheduler", "exporter", "dashboard", "webhooks"}
     for name, test in probes.items():
         code = test[test.index("-c") + 1]
         compile(code, f"{name} healthcheck", "exec")
@@ -241,17 +250,25 @@ def test_grafana_wants_a_password_and_no_anonymous_users(services):
     assert env["GF_USERS_ALLOW_SIGN_UP"] == "false"
 
 
+def receiver_port() -> int:
+    """The receiver's port in the containers (VEOGEN_WEBHOOK_PORT is left at its default there)."""
+    return Settings.model_fields["webhook_port"].default  # type: ignore[no-any-return]
+
+
 def nginx_conf() -> str:
     return (ROOT / "monitoring" / "nginx" / "veogen.conf").read_text()
 
 
 def nginx_blocks(conf: str) -> tuple[str, dict[str, str]]:
-    """The server block's own directives (its locations cut out) and each location's body, comments dropped."""
+    """The server block's own directives (its locations cut out) and each location's body, comments dropped.
+
+    A location's body includes the blocks nested in it one level deep (an ``if``).
+    """
     text = re.sub(r"#[^\n]*", "", conf)
     server = text[text.index("server {") :]
     locations: dict[str, str] = {}
     own = server
-    for found in re.finditer(r"location\s+([^{]+?)\s*\{([^{}]*)\}", server):
+    for found in re.finditer(r"location\s+([^{]+?)\s*\{((?:[^{}]|\{[^{}]*\})*)\}", server):
         locations[found.group(1)] = found.group(2)
         own = own.replace(found.group(0), "")
     return own, locations
@@ -301,8 +318,26 @@ def test_nginx_takes_bodies_only_on_the_upload_path_and_as_large_as_streamlit_do
     assert MAX_IMAGE_BYTES / 2**20 < megabytes(size) <= streamlit_max_upload_mb()
     assert "proxy_request_buffering off" in upload, "uploads stream through instead of filling nginx's temp files"
     for spec, body in locations.items():
-        if spec != "/_stcore/upload_file/":
+        if spec not in ("/_stcore/upload_file/", f"= {WEBHOOK_PATH}"):
             assert not directives(body, "client_max_body_size"), spec
+
+
+def test_nginx_passes_only_webhook_posts_to_the_receiver():
+    server, locations = nginx_blocks(nginx_conf())
+    assert directives(server, "set") == ["$streamlit http://web:8501", f"$webhooks http://webhooks:{receiver_port()}"]
+    hook = locations[f"= {WEBHOOK_PATH}"]
+    assert directives(hook, "proxy_pass") == ["$webhooks"]
+    assert [spec for spec, body in locations.items() if "$webhooks" in body] == [f"= {WEBHOOK_PATH}"]
+    assert re.search(r"if\s*\(\$request_method\s*!=\s*POST\)\s*\{\s*return\s+405;\s*\}", hook)
+    # As large as the receiver reads (MAX_BODY_BYTES), kept whole in memory and sent on once complete.
+    (size,) = directives(hook, "client_max_body_size")
+    assert megabytes(size) * 2**20 == MAX_BODY_BYTES
+    (buffer,) = directives(hook, "client_body_buffer_size")
+    assert megabytes(buffer) >= megabytes(size)
+    assert not directives(hook, "proxy_request_buffering")
+    # Host and the client's address as for the studio: the server's proxy_set_header lines, inherited.
+    assert not directives(hook, "proxy_set_header")
+    assert "X-Forwarded-For $remote_addr" in directives(server, "proxy_set_header")
 
 
 def test_nginx_limits_uploads_per_client_address():

@@ -1,33 +1,74 @@
-"""The compose nginx config, run by a real nginx on loopback in front of a real Streamlit.
+"""The compose nginx config, run by a real nginx on loopback in front of a real Streamlit and a real receiver.
 
-monitoring/nginx/veogen.conf is used as it is (bench.upload_memory.running_nginx), but for the two
-lines that name Docker: `listen 80` (a free loopback port here) and the upstream `web:8501` (a
+monitoring/nginx/veogen.conf is used as it is (bench.upload_memory.running_nginx), but for the three
+lines that name Docker: `listen 80` (a free loopback port here), the upstream `web:8501` (a
 Streamlit started by this module with the project's .streamlit/config.toml, serving a one-line
-page). Client addresses are chosen with X-Forwarded-For, which the config trusts from loopback as it
-does from the host's proxy.
+page) and the upstream `webhooks:9650` (the receiver's Starlette app from core.webhook_receiver on
+Uvicorn, judging with a stand-in that records each delivery). Client addresses are chosen with
+X-Forwarded-For, which the config trusts from loopback as it does from the host's proxy.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
+import uvicorn
 
+from bench import upload_memory
 from bench.upload_memory import Visitor, running_nginx
 from core.images import MAX_IMAGE_BYTES
-from tests.support import bare_streamlit
+from core.webhook_events import Outcome
+from core.webhook_receiver import MAX_BODY_BYTES, PATH, bind, build_app
+from tests.support import bare_streamlit, wait_until
 
 pytestmark = pytest.mark.integration
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 FRAMING = {"Content-Security-Policy": "frame-ancestors 'self'", "X-Frame-Options": "SAMEORIGIN"}
 UPLOAD_PATH = "/_stcore/upload_file"
+RECEIVER_UPSTREAM = "http://webhooks:9650;"
+"""The receiver's upstream in veogen.conf (the compose service), pointed at the module's receiver here."""
+
+
+class Deliveries:
+    """Stands in for ``Webhooks`` behind the real receiver app: records what reaches it and takes it."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        self.counted: list[Outcome] = []
+
+    def receive(self, headers: Mapping[str, str], raw_body: bytes) -> Outcome:
+        self.received.append((dict(headers), raw_body))
+        return Outcome.ACCEPTED
+
+    def count(self, outcome: Outcome) -> None:
+        self.counted.append(outcome)
+
+    def with_id(self, webhook_id: str) -> list[tuple[dict[str, str], bytes]]:
+        return [(headers, body) for headers, body in self.received if headers.get("webhook-id") == webhook_id]
+
+
+@dataclass
+class Receiver:
+    port: int
+    deliveries: Deliveries
+    requests: list[tuple[str, dict[str, str]]]
+    """(method, headers) of every HTTP request that reached the receiver's server, judged or not."""
+
+    def reached_by(self, webhook_id: str) -> list[str]:
+        """The methods of the requests with this ``webhook-id`` that reached the receiver at all."""
+        return [method for method, headers in self.requests if headers.get("webhook-id") == webhook_id]
 
 
 @pytest.fixture(scope="module")
@@ -37,10 +78,54 @@ def streamlit_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
 
 
 @pytest.fixture(scope="module")
-def front(tmp_path_factory: pytest.TempPathFactory, streamlit_port: int) -> Iterator[str]:
-    """The URL of nginx running veogen.conf (checked by `nginx -t` first) in front of the module's Streamlit."""
+def receiver() -> Iterator[Receiver]:
+    """core.webhook_receiver's app on Uvicorn on a free loopback port, judging with a recording stand-in."""
+    deliveries = Deliveries()
+    app = build_app(deliveries)  # type: ignore[arg-type]
+    seen: list[tuple[str, dict[str, str]]] = []
+
+    async def recorded(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            seen.append((scope["method"], {k.decode(): v.decode() for k, v in scope["headers"]}))
+        await app(scope, receive, send)
+
+    sock = bind("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(recorded, log_level="warning", access_log=False, lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+
+    def answers() -> bool:
+        try:
+            return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    try:
+        assert wait_until(answers, timeout=20), "the receiver did not start"
+        yield Receiver(port, deliveries, seen)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+@pytest.fixture(scope="module")
+def front(tmp_path_factory: pytest.TempPathFactory, streamlit_port: int, receiver: Receiver) -> Iterator[str]:
+    """The URL of nginx running veogen.conf (checked by `nginx -t` first) in front of the module's upstreams."""
     assert Path(NGINX).exists(), "nginx is installed by `make test` (scripts/system-deps.sh)"
-    with running_nginx(tmp_path_factory.mktemp("nginx"), streamlit_port, nginx=NGINX) as url:
+    docker_names = upload_memory.nginx_site_config
+
+    def site_config(port: int, upstream_port: int) -> str:
+        conf = docker_names(port, upstream_port)
+        assert conf.count(RECEIVER_UPSTREAM) == 1, f"{RECEIVER_UPSTREAM!r} is not in veogen.conf exactly once"
+        return conf.replace(RECEIVER_UPSTREAM, f"http://127.0.0.1:{receiver.port};")
+
+    with contextlib.ExitStack() as stack:
+        with pytest.MonkeyPatch.context() as patch:  # only while running_nginx writes the config
+            patch.setattr(upload_memory, "nginx_site_config", site_config)
+            url = stack.enter_context(running_nginx(tmp_path_factory.mktemp("nginx"), streamlit_port, nginx=NGINX))
         yield url
 
 
@@ -128,3 +213,79 @@ def test_streamlits_metrics_are_not_served_to_visitors(front, streamlit_port):
                  "/_stcore//metrics", "/_stcore/metrics/", "/_stcore/./metrics"):  # fmt: skip
         answer = requests.get(f"{front}{path}", headers=client("198.51.100.20"), timeout=10)
         assert "active_sessions" not in answer.text, (path, answer.status_code)
+
+
+def delivery(webhook_id: str, body: bytes, address: str = "203.0.113.7") -> dict[str, str]:
+    """The headers of a delivery from Google (Standard Webhooks) that the host's proxy forwarded for ``address``."""
+    return {
+        **client(address),
+        "Content-Type": "application/json",
+        "webhook-id": webhook_id,
+        "webhook-timestamp": "1767225600",
+        "webhook-signature": "v1,c2lnbmF0dXJl",
+    }
+
+
+def test_a_webhook_delivery_reaches_the_receiver_as_sent(front, receiver):
+    webhook_id = f"msg_{uuid.uuid4().hex}"
+    body = b'{"type": "video.generated", "data": {"name": "operations/abc"}}'
+    response = requests.post(f"{front}{PATH}", data=body, headers=delivery(webhook_id, body), timeout=10)
+    assert response.status_code == 204, response.text
+    assert_not_framable(response)
+    assert receiver.reached_by(webhook_id) == ["POST"]
+    ((headers, received),) = receiver.deliveries.with_id(webhook_id)
+    assert received == body
+    assert headers["webhook-timestamp"] == "1767225600" and headers["webhook-signature"] == "v1,c2lnbmF0dXJl"
+    assert headers["content-type"] == "application/json"
+    # The real client address and the Host, forwarded as for the studio.
+    assert headers["x-forwarded-for"] == "203.0.113.7"
+    assert headers["host"] == front.removeprefix("http://")
+
+
+def test_the_largest_delivery_reaches_the_receiver_whole_even_chunked(front, receiver):
+    largest = os.urandom(MAX_BODY_BYTES)
+    sent = f"msg_{uuid.uuid4().hex}"
+    response = requests.post(f"{front}{PATH}", data=largest, headers=delivery(sent, largest), timeout=10)
+    assert response.status_code == 204
+    chunked = f"msg_{uuid.uuid4().hex}"
+    pieces = (largest[i : i + 4096] for i in range(0, len(largest), 4096))  # a generator: Transfer-Encoding: chunked
+    response = requests.post(f"{front}{PATH}", data=pieces, headers=delivery(chunked, largest), timeout=10)
+    assert response.status_code == 204
+    for webhook_id in (sent, chunked):
+        ((headers, received),) = receiver.deliveries.with_id(webhook_id)
+        assert received == largest, webhook_id
+        # nginx has the whole body before it sends any of it on: the receiver gets a length, not chunks.
+        assert headers.get("content-length") == str(MAX_BODY_BYTES), webhook_id
+        assert "transfer-encoding" not in headers, webhook_id
+
+
+def test_only_post_reaches_the_receiver(front, receiver):
+    webhook_id = f"msg_{uuid.uuid4().hex}"
+    for method in ("GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"):
+        response = requests.request(method, f"{front}{PATH}", headers=delivery(webhook_id, b""), timeout=10)
+        assert response.status_code == 405, method
+        assert_not_framable(response)
+    assert receiver.reached_by(webhook_id) == [], "nginx answers them itself"
+
+
+def test_an_oversized_delivery_is_refused_by_nginx_with_413(front, receiver):
+    webhook_id = f"msg_{uuid.uuid4().hex}"
+    too_large = b"\0" * (MAX_BODY_BYTES + 1)
+    counted = len(receiver.deliveries.counted)
+    response = requests.post(f"{front}{PATH}", data=too_large, headers=delivery(webhook_id, too_large), timeout=10)
+    assert response.status_code == 413
+    assert_not_framable(response)
+    pieces = (too_large[i : i + 4096] for i in range(0, len(too_large), 4096))
+    chunked = requests.post(f"{front}{PATH}", data=pieces, headers=delivery(webhook_id, too_large), timeout=10)
+    assert chunked.status_code == 413
+    # nginx answered both: the receiver (which would refuse them too) never saw either.
+    assert receiver.reached_by(webhook_id) == []
+    assert len(receiver.deliveries.counted) == counted
+
+
+def test_the_receivers_other_paths_are_not_served(front, receiver):
+    # Only the delivery path goes to the receiver; /healthz and the like are the studio's (Streamlit's) paths.
+    direct = requests.get(f"http://127.0.0.1:{receiver.port}/healthz", timeout=10)
+    assert direct.json() == {"ok": True}
+    through = requests.get(f"{front}/healthz", headers=client("198.51.100.30"), timeout=10)
+    assert through.headers.get("content-type", "").startswith("text/html"), through.headers
