@@ -148,6 +148,7 @@ def test_compose_prometheus_scrapes_the_contract_jobs():
     assert targets["veogen-exporter"] == ["exporter:9630"]
     assert targets["veogen-web"] == ["web:9631"]
     assert targets["veogen-scheduler"] == ["scheduler:9632"]
+    assert targets["veogen-webhooks"] == ["webhooks:9633"]
     assert targets["node-exporter"] == ["node-exporter:9100"]
     assert targets["cadvisor"] == ["cadvisor:8080"]
     assert "prometheus" in targets
@@ -163,6 +164,7 @@ def test_local_prometheus_scrapes_loopback_only():
     assert targets["veogen-exporter"] == ["127.0.0.1:9630"]
     assert targets["veogen-web"] == ["127.0.0.1:9631"]
     assert targets["veogen-scheduler"] == ["127.0.0.1:9632"]
+    assert targets["veogen-webhooks"] == ["127.0.0.1:9633"]
     workers = targets["veogen-worker"]
     assert workers and all(t.startswith("127.0.0.1:") and 9640 <= int(t.split(":")[1]) <= 9655 for t in workers)
     assert "127.0.0.1:9640" in workers
