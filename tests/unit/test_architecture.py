@@ -73,11 +73,35 @@ def test_the_web_side_of_core_loads_no_heavy_media_or_sdk_modules():
     assert out.stdout.strip() == ""
 
 
+def job_paths() -> dict[str, str]:
+    """Every job constant in core (a module-level ``*_JOB = "dotted.path"``), by ``module.NAME``."""
+    found = {}
+    for path in python_files("core"):
+        module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        for node in ast.parse(path.read_text(), filename=str(path)).body:
+            if isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, ast.Constant):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    if isinstance(target, ast.Name) and target.id.endswith("_JOB"):
+                        found[f"{module}.{target.id}"] = node.value.value
+    return found
+
+
 def test_jobs_are_enqueued_by_dotted_paths_that_exist():
     from core.queue import POLL_JOB
+    from core.webhooks import EVENT_JOB
 
-    code = f"import importlib; [getattr(importlib.import_module(p.rsplit('.', 1)[0]), p.rsplit('.', 1)[1]) for p in {[POLL_JOB]!r}]"
+    paths = job_paths()
+    assert {"core.queue.POLL_JOB": POLL_JOB, "core.webhooks.EVENT_JOB": EVENT_JOB}.items() <= paths.items()
+    # In a fresh interpreter, as a worker resolves them: each names a callable in workers/.
+    code = (
+        "import importlib, sys; "
+        f"paths = {sorted(set(paths.values()))!r}; "
+        "found = [getattr(importlib.import_module(p.rsplit('.', 1)[0]), p.rsplit('.', 1)[1]) for p in paths]; "
+        "sys.exit(0 if all(callable(f) for f in found) else 1)"
+    )
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+    assert all(p.startswith("workers.") for p in paths.values()), paths
 
 
 NOUN_CLASSES = {
@@ -89,6 +113,7 @@ NOUN_CLASSES = {
     "Admission": "core/admission.py",
     "Reconciler": "core/reconciler.py",
     "ProviderRegistry": "core/providers/registry.py",
+    "Webhooks": "core/webhooks.py",
 }
 """The classes that own transactions (or provider access), and where each lives: one owner per noun."""
 
