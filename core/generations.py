@@ -18,10 +18,11 @@ from core.config import Settings
 from core.db import transaction
 from core.errors import VeoGenError
 from core.models import utcnow
-from core.providers.registry import ProviderRegistry
+from core.providers.registry import CredentialModels, ProviderRegistry
 from core.services import generations
 from core.services.budgets import BudgetView, Limits, budget_of
 from core.services.generations import EventView, GenerationForm, GenerationPage, GenerationView
+from core.services.users import require_admin
 from core.storage import Storage
 
 
@@ -56,6 +57,18 @@ class Generations:
     def unavailable_reasons(self, user_id: int | None = None) -> list[str]:
         """Credentials whose model list could not be read, and why."""
         return self.providers.unavailable_reasons(user_id)
+
+    def model_lists(self, actor_id: int) -> list[CredentialModels]:
+        """For an admin: each of the studio's credentials, the models it offers and when its list was read."""
+        with self.sessions() as session:
+            require_admin(session=session, actor_id=actor_id)
+        return self.providers.model_lists()
+
+    def refresh_model_lists(self, actor_id: int) -> int:
+        """For an admin: read every credential's live model list again now; returns how many were read."""
+        with self.sessions() as session:
+            require_admin(session=session, actor_id=actor_id)
+        return self.providers.refresh_models()
 
     def quote(self, form: GenerationForm, *, surface: str | None = None) -> Decimal:
         """The price of a form (the model's rules checked), without submitting it."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from redis import Redis
 from sqlalchemy.orm import Session, sessionmaker
@@ -50,6 +51,18 @@ class Credential:
     def key(self) -> str:
         s = self.settings
         return fingerprint(self.surface, s.gemini_api_key, s.vertex_project, s.vertex_location, s.veo_base_url)
+
+
+@dataclass(frozen=True)
+class CredentialModels:
+    """What one credential offers now, for the Settings page."""
+
+    credential: str
+    surface_label: str
+    offered: list[str]
+    """Labels of the catalog's models its live list holds (not retired there)."""
+    read_at: datetime | None
+    error: str = ""
 
 
 class ProviderRegistry:
@@ -188,6 +201,29 @@ class ProviderRegistry:
     def _retired_where_offered(self, user_id: int | None, spec: ModelSpec) -> bool:
         surfaces = {c.surface for c in self.credentials(user_id)}
         return any(spec.retired_on(s) for s in surfaces & set(spec.surfaces))
+
+    def model_lists(self) -> list[CredentialModels]:
+        """Each of the studio's credentials with the models it offers and when its list was read."""
+        found = []
+        for credential in self.credentials():
+            listing = self.model_list(credential)
+            offered = [
+                spec.label
+                for spec in catalog.MODELS.values()
+                if credential.surface in spec.surfaces
+                and spec.retired_on(credential.surface) is None
+                and spec.id in listing.ids
+            ]
+            found.append(
+                CredentialModels(
+                    credential=credential.label,
+                    surface_label=SURFACE_LABELS[credential.surface],
+                    offered=offered,
+                    read_at=datetime.fromtimestamp(listing.read_at, UTC) if listing.read_at else None,
+                    error=listing.error,
+                )
+            )
+        return found
 
     def unavailable_reasons(self, user_id: int | None = None) -> list[str]:
         """Credentials whose model list could not be read, and why (for the Create page)."""

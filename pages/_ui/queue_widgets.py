@@ -88,8 +88,9 @@ def webhook_panel(o: WebhookOverview, *, safety_poll_seconds: float) -> None:
     if not o.registered:
         st.caption(
             "Not registered: finished videos are found by polling alone. With a public HTTPS address, "
-            "`veogen webhooks register --url https://…/webhooks/google` makes them arrive sooner (Gemini API only)."
+            "registering it makes them arrive sooner (Gemini API only):"
         )
+        st.code("veogen webhooks register --url https://<your host>/webhooks/google", language="bash")
     elif o.state in WEBHOOK_OFF_STATES:
         st.error(
             f"Google reports the webhook as {o.state}: polling alone finds finished videos. Check the receiver "

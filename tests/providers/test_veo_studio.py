@@ -68,7 +68,7 @@ def test_a_prompt_becomes_a_stored_veo_video_with_its_real_cost(studio: Studio, 
     with studio.sessions() as s:
         assert ledger.committed_usd(session=s, user_id=user) == Decimal("3.20")
     assert standin.stats().submissions == 1
-    assert studio.generations.extendable(user) == []  # Veo extends 720p videos only; this one is 1080p
+    assert studio.generations.sources(user) == []  # Veo extends 720p videos only; this one is 1080p
 
 
 def test_improve_prompt_uses_the_text_model(studio: Studio):

@@ -24,8 +24,8 @@ pytestmark = pytest.mark.ui
 CREATE = "pages/create.py"
 DETAIL = "pages/generation.py"
 VEO = "veo-3.1-generate-001"
-LITE = "veo-3.1-lite-generate-preview"
-VEO_3 = "veo-3.0-generate-001"
+FAST = "veo-3.1-fast-generate-001"
+"""The cheaper Veo of the stand-in's legacy lineup: 4 s at 720p costs $0.40."""
 
 
 def png(width: int = 96, height: int = 64) -> bytes:
@@ -87,22 +87,15 @@ def test_the_offline_renderer_offers_text_to_video_only(ui_env: UiEnv) -> None:
     assert "A local preview renderer for trying the studio out: free, instant, and not AI." in texts(at)
 
 
-@pytest.mark.parametrize("model", [VEO, LITE, VEO_3])
+@pytest.mark.parametrize("model", [VEO, FAST])
 def test_modes_offered_are_exactly_the_models(veo_env: UiEnv, model: str) -> None:
     at = choose(log_in("alice"), model)
     assert at.segmented_control(key="create_mode").options == mode_labels(catalog.MODELS[model].modes)
 
 
-def test_lite_offers_no_reference_images_and_no_extension(veo_env: UiEnv) -> None:
-    at = choose(log_in("alice"), LITE)
-    offered = at.segmented_control(key="create_mode").options
-    assert offered == mode_labels(("text", "image", "frames"))
-    assert catalog.MODES["reference"] not in offered and catalog.MODES["extend"] not in offered
-
-
 def test_a_mode_the_next_model_lacks_falls_back_to_text(veo_env: UiEnv) -> None:
     at = choose(log_in("alice"), VEO, "reference")
-    at.selectbox(key="create_model").select(LITE).run()
+    at.selectbox(key="create_model").select("offline-preview").run()
     assert at.segmented_control(key="create_mode").value == "text"
     assert not at.file_uploader
 
@@ -110,9 +103,10 @@ def test_a_mode_the_next_model_lacks_falls_back_to_text(veo_env: UiEnv) -> None:
 def test_veo_model_info_shows_audio_and_prices_with_their_date(veo_env: UiEnv) -> None:
     at = choose(log_in("alice"), VEO)
     shown = texts(at)
-    assert "Audio: yes · 720p $0.40/s · 1080p $0.40/s · 4k $0.60/s · price read on 2026-09-20" in shown
-    at = choose(at, "veo-2.0-generate-001")
-    assert "Audio: no (silent video) · 720p $0.35/s" in texts(at)
+    assert (
+        "Served by the server's Gemini API key · Audio: yes · 720p $0.40/s · 1080p $0.40/s · 4k $0.60/s · "
+        "price read on 2026-09-20" in shown
+    )
 
 
 def test_reference_mode_offers_only_8_seconds_and_16_9(veo_env: UiEnv) -> None:
@@ -125,18 +119,8 @@ def test_reference_mode_offers_only_8_seconds_and_16_9(veo_env: UiEnv) -> None:
     assert f"Up to {catalog.MAX_REFERENCE_IMAGES} reference images: people, objects or styles to keep." in texts(at)
 
 
-def test_a_16_9_only_resolution_offers_only_16_9(veo_env: UiEnv) -> None:
-    at = choose(log_in("alice"), VEO_3)
-    at.selectbox(key="create_aspect").select("9:16").run()
-    at.selectbox(key="create_resolution").select("1080p").run()
-    assert at.selectbox(key="create_aspect").options == ["16:9"]
-    assert "1080p comes only in 16:9 with this model." in texts(at)
-    at.selectbox(key="create_resolution").select("720p").run()
-    assert at.selectbox(key="create_aspect").options == ["16:9", "9:16"]
-
-
 def test_frames_mode_has_a_first_and_a_last_frame_uploader(veo_env: UiEnv) -> None:
-    at = choose(log_in("alice"), LITE, "frames")
+    at = choose(log_in("alice"), FAST, "frames")
     assert [u.label for u in at.file_uploader] == ["First frame", "Last frame"]
     assert all(u.allowed_type == [".png", ".jpg", ".jpeg", ".webp"] for u in at.file_uploader)
     assert "PNG, JPEG or WebP, up to 20 MB." in texts(at)
@@ -152,7 +136,7 @@ def test_frames_mode_has_a_first_and_a_last_frame_uploader(veo_env: UiEnv) -> No
 def test_an_upload_that_is_not_an_image_is_refused_under_its_uploader(
     veo_env: UiEnv, data: bytes, looks_like: str
 ) -> None:
-    at = fill_prompt(choose(log_in("alice"), LITE, "image"), "the frame comes alive")
+    at = fill_prompt(choose(log_in("alice"), FAST, "image"), "the frame comes alive")
     at.file_uploader(key="create_first_frame").set_value(("frame.png", data, "image/png")).run()
     assert f"frame.png is not a PNG, JPEG or WebP image; {looks_like}." in "\n".join(errors(at))
     assert not at.get("image")  # nothing of the upload reaches the browser
@@ -162,7 +146,7 @@ def test_an_upload_that_is_not_an_image_is_refused_under_its_uploader(
 
 
 def test_image_to_video_creates_a_generation_with_its_first_frame(veo_env: UiEnv) -> None:
-    at = choose(log_in("alice"), LITE, "image")
+    at = choose(log_in("alice"), FAST, "image")
     assert "Upload a first-frame image." in texts(at)  # a step to take, not an error
     assert not at.error
     at.file_uploader(key="create_first_frame").set_value(("photo.png", png(), "image/png")).run()
@@ -183,7 +167,7 @@ def test_image_to_video_creates_a_generation_with_its_first_frame(veo_env: UiEnv
 
 
 def test_frames_mode_sends_both_frames(veo_env: UiEnv) -> None:
-    at = fill_prompt(choose(log_in("alice"), LITE, "frames"), "from dawn to dusk")
+    at = fill_prompt(choose(log_in("alice"), FAST, "frames"), "from dawn to dusk")
     at.file_uploader(key="create_first_frame").set_value(("dawn.png", png(), "image/png")).run()
     assert "Upload a last-frame image." in texts(at)
     at.file_uploader(key="create_last_frame").set_value(("dusk.png", png(128, 72), "image/png")).run()
@@ -217,29 +201,29 @@ def test_budget_line_shows_money_left_and_open_generations(ui_env: UiEnv) -> Non
 
 
 def test_a_request_over_budget_is_warned_about_and_refused(veo_env: UiEnv) -> None:
-    set_budget(veo_env, "0.10")
-    at = fill_prompt(choose(log_in("alice"), LITE), "a hummingbird at a flower")
+    set_budget(veo_env, "0.30")
+    at = fill_prompt(choose(log_in("alice"), FAST), "a hummingbird at a flower")
     period = veo_env.studio.generations.budget(veo_env.alice.id).period
-    assert "**Price: $0.20 — reserved from your budget now, settled when the video is ready**" in [
+    assert "**Price: $0.40 — reserved from your budget now, settled when the video is ready**" in [
         m.value for m in at.markdown
     ]
     shown = texts(at)
-    assert f"Budget for {period}: $0.10 of $0.10 left" in shown
-    assert f"This request costs $0.20, more than the $0.10 left in your budget for {period}" in shown
+    assert f"Budget for {period}: $0.30 of $0.30 left" in shown
+    assert f"This request costs $0.40, more than the $0.30 left in your budget for {period}" in shown
     button(at, "Generate").click().run()
-    assert f"This request costs $0.20, but only $0.10 of your $0.10 budget for {period} is left." in errors(at)
+    assert f"This request costs $0.40, but only $0.30 of your $0.30 budget for {period} is left." in errors(at)
     assert veo_env.count(veo_env.alice) == 0
 
 
 def test_the_budget_line_counts_what_was_just_submitted(veo_env: UiEnv) -> None:
-    at = fill_prompt(choose(log_in("alice"), LITE), "rain on a window")
+    at = fill_prompt(choose(log_in("alice"), FAST), "rain on a window")
     button(at, "Generate").click().run()
     period = veo_env.studio.generations.budget(veo_env.alice.id).period
-    assert f"Budget for {period}: $49.80 of $50.00 left · 1 of 20 open generations" in texts(at)
+    assert f"Budget for {period}: $49.60 of $50.00 left · 1 of 20 open generations" in texts(at)
 
 
 def test_repeating_a_paid_request_asks_before_paying_for_another(veo_env: UiEnv) -> None:
-    at = fill_prompt(choose(log_in("alice"), LITE), "a lighthouse at dusk")
+    at = fill_prompt(choose(log_in("alice"), FAST), "a lighthouse at dusk")
     button(at, "Generate").click().run()
     [first] = veo_env.studio.generations.list_generations(veo_env.alice.id).items
     button(at, "Make another with these settings").click().run()
@@ -258,7 +242,7 @@ def test_repeating_a_paid_request_asks_before_paying_for_another(veo_env: UiEnv)
 
 
 def test_a_changed_request_forgets_the_pending_confirmation(veo_env: UiEnv) -> None:
-    at = fill_prompt(choose(log_in("alice"), LITE), "a lighthouse at dusk")
+    at = fill_prompt(choose(log_in("alice"), FAST), "a lighthouse at dusk")
     button(at, "Generate").click().run()
     button(at, "Make another with these settings").click().run()
     button(at, "Generate").click().run()
@@ -352,7 +336,7 @@ def test_an_extend_link_to_someone_elses_video_is_refused(veo_env: UiEnv) -> Non
     theirs, _ = veo_env.studio.generations.submit(veo_env.bob.id, veo_text_form("bob's private harbour"))
     veo_env.finish(theirs.id)
     at = open_page(log_in("alice"), CREATE, extend=theirs.id)
-    assert "This video cannot be extended: only your own Veo videos of the last two days can." in errors(at)
+    assert "This video cannot be extended: only your own recent Veo or Gemini Omni videos can." in errors(at)
     assert "private harbour" not in texts(at)
 
 
@@ -361,5 +345,5 @@ def test_detail_shows_the_safety_filters_reason(veo_env: UiEnv) -> None:
     done = veo_env.finish(view.id)
     assert done.status is Status.FILTERED
     at = open_page(log_in("alice"), DETAIL, id=view.id)
-    assert "The provider's safety filter blocked this request. You have not been charged." in texts(at)
+    assert "Google's safety filter blocked this request. You have not been charged." in texts(at)
     assert "Support codes: 58061214" in texts(at)
