@@ -289,9 +289,7 @@ class Processes:
 
 
 @contextmanager
-def embedded_studio(
-    tmp_path: Path, *, listed: tuple[str, ...] | None = None, **overrides: object
-) -> Iterator[Any]:
+def embedded_studio(tmp_path: Path, *, listed: tuple[str, ...] | None = None, **overrides: object) -> Iterator[Any]:
     """A studio for unit tests: SQLite under ``tmp_path``, migrated; fakeredis for the queue.
 
     ``listed``: the model ids every configured Google credential's live list is taken to
