@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 from playwright.sync_api import Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.support import ROOT, RunningStudio
 
@@ -48,3 +49,22 @@ def log_in(page: Page, url: str, username: str, password: str) -> None:
         " || document.querySelector('[data-testid=\"stAlert\"]')",
         timeout=30_000,
     )
+
+
+def pick_when_settled(page: Page, label: str, option: str) -> None:
+    """Like ``pick``, opening the list again if the page's last rerun (the panel turning final) closed it."""
+    for _ in range(5):
+        page.get_by_role("combobox", name=label, exact=True).click()
+        choice = page.get_by_role("option", name=option, exact=True)
+        try:
+            choice.click(timeout=3_000)
+            return
+        except PlaywrightTimeoutError:
+            page.keyboard.press("Escape")
+    pick(page, label, option)
+
+
+def pick(page: Page, label: str, option: str) -> None:
+    """Choose ``option`` in the Streamlit selectbox labelled ``label``."""
+    page.get_by_role("combobox", name=label, exact=True).click()
+    page.get_by_role("option", name=option, exact=True).click()

@@ -9,16 +9,10 @@ import pytest
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from tests.e2e.support import ADMIN_PASSWORD, log_in
+from tests.e2e.support import ADMIN_PASSWORD, log_in, pick
 from tests.support import RunningStudio
 
 pytestmark = pytest.mark.e2e
-
-
-def pick(page: Page, label: str, option: str) -> None:
-    """Choose ``option`` in the Streamlit selectbox labelled ``label``."""
-    page.get_by_role("combobox", name=label, exact=True).click()
-    page.get_by_role("option", name=option, exact=True).click()
 
 
 def go_to(page: Page, name: str) -> None:

@@ -11,11 +11,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from playwright.sync_api import Page, expect
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from standin import ENHANCE_SUFFIX, LEGACY_GEMINI_VEO, Behaviour, VeoStandIn
-from tests.e2e.support import ADMIN_PASSWORD, log_in
-from tests.e2e.test_journey import pick
+from tests.e2e.support import ADMIN_PASSWORD, log_in, pick, pick_when_settled
 from tests.support import RunningStudio, veogen_up
 
 pytestmark = pytest.mark.e2e
@@ -57,19 +55,6 @@ def upload(page: Page, label: str, name: str, data: bytes) -> None:
     uploader.locator('input[type="file"]').set_input_files(
         files=[{"name": name, "mimeType": "image/png", "buffer": data}]
     )
-
-
-def pick_when_settled(page: Page, label: str, option: str) -> None:
-    """Like ``pick``, opening the list again if the page's last rerun (the panel turning final) closed it."""
-    for _ in range(5):
-        page.get_by_role("combobox", name=label, exact=True).click()
-        choice = page.get_by_role("option", name=option, exact=True)
-        try:
-            choice.click(timeout=3_000)
-            return
-        except PlaywrightTimeoutError:
-            page.keyboard.press("Escape")
-    pick(page, label, option)
 
 
 def test_image_to_video_with_veo_standin(veo_studio: RunningStudio, standin: VeoStandIn, page: Page, tmp_path: Path):
