@@ -22,6 +22,7 @@ from standin.models import (
     VeoModel,
     enhance_prompt,
 )
+from standin.oauth import service_account_file
 from standin.protocol import FILE_URI
 from standin.server import VeoStandIn
 from standin.signing import SentDelivery, WebhookVerificationError, send_delivery, sign, verify
@@ -47,6 +48,7 @@ __all__ = [
     "WebhookVerificationError",
     "enhance_prompt",
     "send_delivery",
+    "service_account_file",
     "sign",
     "verify",
 ]

@@ -20,6 +20,7 @@ from standin.deliveries import Webhooks
 from standin.files import FileRoutes
 from standin.interactions import InteractionRoutes
 from standin.listing import ModelRoutes
+from standin.oauth import token_route
 from standin.protocol import Auth, Fail, Reply, Request, Route, bad, route
 from standin.render import Renderer
 from standin.state import State
@@ -60,6 +61,7 @@ class VeoStandIn:
             route("GET", r"/_standin/jobs", self._get_jobs, "_standin"),
             route("GET", r"/_standin/deliveries", self._get_deliveries, "_standin"),
             route("POST", r"/_standin/reset", self._post_reset, "_standin"),
+            token_route(),
             *FileRoutes(self._state, auth).routes(),
             *VeoRoutes(self._state, auth, self.gcs_root).routes(),
             *TextRoutes(self._state, auth).routes(),
