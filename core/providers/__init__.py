@@ -15,8 +15,6 @@ if TYPE_CHECKING:
     from core.config import Settings
     from core.providers.base import PromptHelper, VideoProvider
 
-NOT_CONFIGURED = "Google is not configured: set VEOGEN_GEMINI_API_KEY or VEOGEN_VERTEX_PROJECT."
-
 
 def make_provider(name: str, settings: Settings) -> VideoProvider:
     """Build the backend called ``name`` on the one credential in ``settings``, importing its adapter on first use."""
@@ -24,8 +22,6 @@ def make_provider(name: str, settings: Settings) -> VideoProvider:
         from core.providers.offline import OfflineProvider
 
         return OfflineProvider()
-    if not (settings.gemini_api_key or settings.vertex_project):
-        raise ProviderUnavailableError(NOT_CONFIGURED, code="UNAVAILABLE")
     if name == "veo":
         from core.providers.veo import VeoProvider
 

@@ -36,6 +36,7 @@ import shutil
 import tempfile
 import threading
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
@@ -51,6 +52,8 @@ from core.errors import ProviderError, ProviderUnavailableError
 
 if TYPE_CHECKING:
     from core.config import Settings
+
+NOT_CONFIGURED = "Google is not configured: set VEOGEN_GEMINI_API_KEY or VEOGEN_VERTEX_PROJECT."
 
 RETRYABLE_HTTP_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 """HTTP statuses after which the same call may succeed later."""
@@ -113,6 +116,44 @@ class LazyClient:
             if self._client is not None:
                 self._client.close()
                 self._client = None
+
+
+class GoogleAdapter:
+    """The base of the adapters: one lazily built client on one credential (Vertex when a project is given).
+
+    ``output_uri`` is where Vertex writes videos (``gs://…``); ignored with an API key.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str = "",
+        base_url: str = "",
+        vertex_project: str = "",
+        vertex_location: str = "us-central1",
+        output_uri: str = "",
+        timeout_seconds: float = 60,
+        credentials: google.auth.credentials.Credentials | None = None,
+    ) -> None:
+        if not (api_key or vertex_project):
+            raise ProviderUnavailableError(NOT_CONFIGURED, code="UNAVAILABLE")
+        self.vertex = bool(vertex_project)
+        self._output_uri = output_uri.rstrip("/") if self.vertex else ""
+        self._client = LazyClient(
+            partial(
+                make_client,
+                api_key=api_key,
+                base_url=base_url,
+                vertex_project=vertex_project,
+                vertex_location=vertex_location,
+                credentials=credentials,
+                timeout_seconds=timeout_seconds,
+            )
+        )
+
+    def close(self) -> None:
+        """Close the HTTP connections; the next call opens new ones."""
+        self._client.close()
 
 
 def call(service: str, fn: Callable[[], _T]) -> _T:

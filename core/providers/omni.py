@@ -41,13 +41,12 @@ import os
 import re
 import tempfile
 import time
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.errors import ProviderError
 from core.providers.base import GenerationRequest, OperationState, ProviderVideo
-from core.providers.google import LazyClient, call, make_client, write_atomically
+from core.providers.google import GoogleAdapter, call, write_atomically
 
 if TYPE_CHECKING:
     from core.config import Settings
@@ -76,7 +75,7 @@ _FILE_NAME = re.compile(r"files/([a-z0-9-]+)")
 _SAFETY = re.compile(r"support codes?|safety|blocked", re.IGNORECASE)
 
 
-class OmniProvider:
+class OmniProvider(GoogleAdapter):
     """Gemini Omni Flash: one paid background interaction per submit, on the Gemini API or Vertex AI."""
 
     name = "omni"
@@ -93,23 +92,20 @@ class OmniProvider:
         timeout_seconds: float = 60,
         spool_dir: Path | None = None,
     ) -> None:
-        self.vertex = bool(vertex_project)
-        self._output_uri = output_uri.rstrip("/") if self.vertex else ""
         # Omni on Vertex is served from the global location only (part 2, 2.2).
-        self._client = LazyClient(
-            partial(
-                make_client,
-                api_key=api_key,
-                base_url=base_url,
-                vertex_project=vertex_project,
-                vertex_location="global",
-                timeout_seconds=timeout_seconds,
-            )
+        super().__init__(
+            api_key=api_key,
+            base_url=base_url,
+            vertex_project=vertex_project,
+            vertex_location="global",
+            output_uri=output_uri,
+            timeout_seconds=timeout_seconds,
         )
         self._spool = spool_dir or Path(tempfile.gettempdir()) / "veogen-omni-spool"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OmniProvider:
+        """Build the provider from VeoGen's settings; raise ProviderUnavailableError without credentials."""
         return cls(
             api_key=settings.gemini_api_key,
             base_url=settings.veo_base_url,
@@ -117,9 +113,6 @@ class OmniProvider:
             output_uri=settings.vertex_output_uri,
             timeout_seconds=settings.veo_timeout_seconds,
         )
-
-    def close(self) -> None:
-        self._client.close()
 
     # -- the Protocol ---------------------------------------------------------------
 

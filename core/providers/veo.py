@@ -24,12 +24,11 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import google.auth.credentials
 from google.genai import types
 
 from core.errors import ProviderError, ProviderUnavailableError
 from core.providers.base import GenerationRequest, ImageInput, OperationState, ProviderVideo
-from core.providers.google import LazyClient, call, make_client, write_atomically
+from core.providers.google import GoogleAdapter, LazyClient, call, make_client, write_atomically
 
 if TYPE_CHECKING:
     from core.config import Settings
@@ -61,44 +60,16 @@ PROMPT_INSTRUCTION = (
 )
 """System instruction of the text model behind "Improve prompt"."""
 
-NOT_CONFIGURED = "Veo is not configured: set VEOGEN_GEMINI_API_KEY or VEOGEN_VERTEX_PROJECT"
 PROMPT_NOT_CONFIGURED = "Prompt help needs a Gemini API key (VEOGEN_GEMINI_API_KEY)"
 DEFAULT_FILTER_REASON = "Veo's safety filters blocked the video and gave no reason."
 
 
-class VeoProvider:
+class VeoProvider(GoogleAdapter):
     """Google Veo: one paid long-running operation per submit, in API-key or Vertex AI mode."""
 
     name = "veo"
     label = "Google Veo"
     idempotent_submit = False
-
-    def __init__(
-        self,
-        *,
-        api_key: str = "",
-        base_url: str = "",
-        vertex_project: str = "",
-        vertex_location: str = "us-central1",
-        output_uri: str = "",
-        timeout_seconds: float = 60,
-        credentials: google.auth.credentials.Credentials | None = None,
-    ) -> None:
-        if not (api_key or vertex_project):
-            raise ProviderUnavailableError(NOT_CONFIGURED, code="UNAVAILABLE")
-        self.vertex = bool(vertex_project)
-        self._output_uri = output_uri.rstrip("/") if self.vertex else ""
-        self._client = LazyClient(
-            partial(
-                make_client,
-                api_key=api_key,
-                base_url=base_url,
-                vertex_project=vertex_project,
-                vertex_location=vertex_location,
-                credentials=credentials,
-                timeout_seconds=timeout_seconds,
-            )
-        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> VeoProvider:
@@ -111,10 +82,6 @@ class VeoProvider:
             output_uri=settings.vertex_output_uri,
             timeout_seconds=settings.veo_timeout_seconds,
         )
-
-    def close(self) -> None:
-        """Close the HTTP connections; the next call opens new ones."""
-        self._client.close()
 
     def submit(self, request: GenerationRequest) -> str:
         """Start one Veo operation and return its name. Never retried here: each call is a paid video."""
