@@ -309,3 +309,19 @@ def embedded_studio(tmp_path: Path, *, listed: tuple[str, ...] | None = None, **
         yield studio
     finally:
         studio.engine.dispose()
+
+
+def drive(studio: Any, generation_id: str, *, polls: int = 30) -> Any:
+    """Admission, then the polls a worker would run, in this process, until the row is final; returns the row."""
+    from core.models import Generation
+    from core.status import Status
+
+    studio.admission.admit()
+    for _ in range(polls):
+        with studio.sessions() as session:
+            row = session.get(Generation, generation_id)
+            if Status(row.status).is_final:
+                return row
+            seq = row.job_seq
+        studio.pipeline.poll(generation_id, seq)
+    raise AssertionError(f"generation {generation_id} never finished")

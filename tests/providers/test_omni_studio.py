@@ -19,7 +19,7 @@ from core.services.generations import GenerationForm
 from core.status import Status
 from core.studio import Studio
 from standin import VeoStandIn
-from tests.support import embedded_studio
+from tests.support import drive, embedded_studio
 
 OMNI = "gemini-omni-1.1-flash"
 
@@ -45,19 +45,6 @@ def omni_form(prompt: str = "A paper boat drifts down a gutter in the rain", **f
     values: dict[str, object] = {"model": OMNI, "prompt": prompt, "duration_seconds": 4, "resolution": "720p"}
     values.update(fields)
     return GenerationForm(**values, idempotency_key=uuid.uuid4().hex)  # type: ignore[arg-type]
-
-
-def drive(studio: Studio, gid: str, user: int) -> Generation:
-    """Admission, then the polls the workers would run, in this process; returns the final row."""
-    studio.admission.admit()
-    for _ in range(30):
-        with studio.sessions() as s:
-            row = s.get(Generation, gid)
-            if Status(row.status).is_final:
-                return row
-            seq = row.job_seq
-        studio.pipeline.poll(gid, seq)
-    raise AssertionError("the generation never finished")
 
 
 def balance(studio: Studio, gid: str) -> Decimal:
@@ -87,7 +74,7 @@ def test_an_omni_video_is_made_end_to_end_with_its_exact_cost(studio: Studio, us
     standin.configure(polls_before_done=1)
     view, _ = studio.generations.submit(user, omni_form())
     assert view.price_usd == Decimal("0.40")  # 4 s × $0.10 at 720p
-    row = drive(studio, view.id, user)
+    row = drive(studio, view.id)
     assert (row.status, row.provider, row.surface) == (Status.SUCCEEDED.value, "omni", "gemini")
     done = studio.generations.get_generation(user, view.id)
     assert done.cost_usd == Decimal("0.40") and balance(studio, view.id) == Decimal("0.40")
@@ -97,13 +84,13 @@ def test_an_omni_video_is_made_end_to_end_with_its_exact_cost(studio: Studio, us
 
 def test_extend_and_edit_continue_the_stored_interaction(studio: Studio, user: int, standin: VeoStandIn):
     source, _ = studio.generations.submit(user, omni_form(duration_seconds=8))
-    drive(studio, source.id, user)
+    drive(studio, source.id)
     assert [v.id for v in studio.generations.sources(user, OMNI)] == [source.id]
     longer, _ = studio.generations.submit(
         user, omni_form("the boat reaches a river", mode="extend", duration_seconds=6, extend_of_id=source.id)
     )
     assert longer.price_usd == Decimal("0.60")  # you pay for the 6 s added
-    drive(studio, longer.id, user)
+    drive(studio, longer.id)
     extended = studio.generations.get_generation(user, longer.id)
     assert extended.status is Status.SUCCEEDED and abs(extended.videos[0].duration_seconds - 14) < 0.3
     with pytest.raises(ValidationError, match="An edit keeps the video's length: 8 s"):
@@ -111,7 +98,7 @@ def test_extend_and_edit_continue_the_stored_interaction(studio: Studio, user: i
     edit, _ = studio.generations.submit(
         user, omni_form("make it dusk", mode="edit", duration_seconds=8, extend_of_id=source.id)
     )
-    drive(studio, edit.id, user)
+    drive(studio, edit.id)
     (job,) = [j for j in standin.jobs() if j["prompt"].startswith("make it dusk")]
     with studio.sessions() as s:
         assert job["parameters"]["previous_interaction_id"] == s.get(Generation, source.id).operation_name
@@ -120,7 +107,7 @@ def test_extend_and_edit_continue_the_stored_interaction(studio: Studio, user: i
         step, _ = studio.generations.submit(
             user, omni_form("and on", mode="extend", duration_seconds=seconds, extend_of_id=chain)
         )
-        drive(studio, step.id, user)
+        drive(studio, step.id)
         chain = step.id
     with pytest.raises(ValidationError, match="up to 40 s in all; this one is 34 s, so add at most 6 s"):
         studio.generations.submit(user, omni_form("more", mode="extend", duration_seconds=10, extend_of_id=chain))
@@ -132,7 +119,7 @@ def test_a_server_error_on_submit_is_one_post_never_resent_and_kept_for_an_admin
 ):
     standin.configure(interaction_fault_status=status, interaction_fault_count=10)
     view, _ = studio.generations.submit(user, omni_form())
-    row = drive(studio, view.id, user)
+    row = drive(studio, view.id)
     for _ in range(3):  # the reconciler and later admission passes never send it again
         studio.admission.admit()
         studio.reconciler.reconcile()
@@ -150,7 +137,7 @@ def test_a_quota_refusal_waits_and_sends_once_more(studio: Studio, user: int, st
         assert row.status == Status.QUEUED.value and row.not_before is not None  # nothing was started
         row.not_before = None
         s.commit()
-    row = drive(studio, view.id, user)
+    row = drive(studio, view.id)
     assert row.status == Status.SUCCEEDED.value
     stats = standin.stats()
     assert stats.posts.get("interactions.create") == 2 and stats.interactions_created == 1
@@ -164,7 +151,7 @@ def test_a_safety_block_names_its_category_is_not_charged_and_decides_retry(
     studio: Studio, user: int, code: str, category: str, retry: bool
 ):
     view, _ = studio.generations.submit(user, omni_form(f"a scene [[rai:{code}]]"))
-    row = drive(studio, view.id, user)
+    row = drive(studio, view.id)
     assert row.status == Status.FILTERED.value and balance(studio, view.id) == 0
     blocked = studio.generations.get_generation(user, view.id)
     assert [c.name for c in blocked.safety_categories] == [category]
@@ -182,7 +169,7 @@ def test_a_model_google_retires_meanwhile_fails_free_and_leaves_the_offer(
 ):
     view, _ = studio.generations.submit(user, omni_form())
     standin.configure(retired_models={OMNI: "gemini-omni-2-flash"}, gemini_models=[])  # Google moved on
-    row = drive(studio, view.id, user)
+    row = drive(studio, view.id)
     assert (row.status, row.error_code) == (Status.FAILED.value, "MODEL_RETIRED")
     assert "no longer available" in (row.error_message or "")
     assert balance(studio, view.id) == 0  # nothing was started: the reservation is released

@@ -13,13 +13,12 @@ import pytest
 
 from core.db import upgrade_database
 from core.errors import ProviderUnavailableError
-from core.models import Generation
 from core.services import ledger
 from core.services.generations import GenerationForm
 from core.status import Status
 from core.studio import Studio, build_studio
 from standin import LEGACY_GEMINI_VEO, Behaviour, VeoStandIn, enhance_prompt
-from tests.support import embedded_studio, make_settings
+from tests.support import drive, embedded_studio, make_settings
 
 
 @pytest.fixture
@@ -34,18 +33,6 @@ def studio(tmp_path: Path, standin: VeoStandIn) -> Iterator[Studio]:
         yield studio
 
 
-def drive(studio: Studio, gid: str, user: int) -> None:
-    """Admission, then the polls the workers would run, in this process."""
-    studio.admission.admit()
-    for _ in range(20):
-        view = studio.generations.get_generation(user, gid)
-        if view.is_final:
-            return
-        with studio.sessions() as s:
-            seq = s.get(Generation, gid).job_seq
-        studio.pipeline.poll(gid, seq)
-
-
 def test_a_prompt_becomes_a_stored_veo_video_with_its_real_cost(studio: Studio, standin: VeoStandIn):
     standin.configure(polls_before_done=2)
     user = studio.accounts.add_user("nora", "correct horse battery").id
@@ -58,7 +45,7 @@ def test_a_prompt_becomes_a_stored_veo_video_with_its_real_cost(studio: Studio, 
     )
     view, _ = studio.generations.submit(user, form)
     assert view.price_usd == Decimal("3.20")  # 8 s × $0.40
-    drive(studio, view.id, user)
+    drive(studio, view.id)
     done = studio.generations.get_generation(user, view.id)
     assert done.status is Status.SUCCEEDED
     assert done.cost_usd == Decimal("3.20")

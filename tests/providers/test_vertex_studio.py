@@ -13,13 +13,12 @@ from pathlib import Path
 import pytest
 
 from core.errors import ValidationError
-from core.models import Generation
 from core.services import ledger
 from core.services.generations import GenerationForm
 from core.status import Status
 from core.studio import Studio
 from standin import VeoStandIn, service_account_file
-from tests.support import embedded_studio
+from tests.support import drive, embedded_studio
 
 
 @pytest.fixture
@@ -39,18 +38,6 @@ def studio(tmp_path: Path, standin: VeoStandIn, monkeypatch: pytest.MonkeyPatch)
 @pytest.fixture
 def user(studio: Studio) -> int:
     return studio.accounts.add_user("vera", "correct horse battery").id
-
-
-def drive(studio: Studio, gid: str) -> Generation:
-    studio.admission.admit()
-    for _ in range(30):
-        with studio.sessions() as s:
-            row = s.get(Generation, gid)
-            if Status(row.status).is_final:
-                return row
-            seq = row.job_seq
-        studio.pipeline.poll(gid, seq)
-    raise AssertionError("the generation never finished")
 
 
 def form(model: str, **fields: object) -> GenerationForm:
