@@ -6,6 +6,7 @@ Standard library only; imports nothing from VeoGen.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -28,6 +29,15 @@ def rss_mb(pid: int) -> float:
     except (FileNotFoundError, ProcessLookupError):
         pass
     return 0.0
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time a process has used so far, user and system, in seconds (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime: fields 14 and 15
 
 
 class Children:
