@@ -49,6 +49,9 @@ bench: $(VENV)/.installed ## pipeline benchmark (prints ratios; not part of the 
 bench-inflight: $(VENV)/.installed services ## 1,000 Veo operations in flight on two workers (about 6 minutes)
 	$(PY) -m bench.inflight --n 1000 --latency 60
 
+bench-webhooks: $(VENV)/.installed services ## provider finished -> playable, with webhooks and polling only (about 6 minutes)
+	$(PY) -m bench.webhooks
+
 bench-analytics: $(VENV)/.installed services ## seed 1,000,000 generations into PostgreSQL; time the Analytics queries and an exporter scrape
 	$(PY) -m bench.seed_history
 	$(PY) -m bench.analytics
@@ -60,4 +63,4 @@ dashboard: $(VENV)/.installed ## rq-dashboard behind basic auth on 127.0.0.1:918
 clean: ## remove the virtual environment and caches (keeps data/)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
 
-.PHONY: help install run system-deps services lint test test-unit bench bench-inflight bench-analytics dashboard clean
+.PHONY: help install run system-deps services lint test test-unit bench bench-inflight bench-webhooks bench-analytics dashboard clean
