@@ -145,6 +145,9 @@ def serve(host: str, ports: Iterable[int]) -> int | None:
     """
     if _serving:
         return _serving[0]
+    ports = list(ports)
+    if not ports:  # turned off (port 0): nothing to warn about
+        return None
     for port in ports:
         if port <= 0:
             return None
