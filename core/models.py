@@ -154,6 +154,9 @@ class Generation(Base):
     submitted_at: Mapped[datetime | None] = mapped_column(nullable=True)
     provider_done_at: Mapped[datetime | None] = mapped_column(nullable=True)
     """When the provider's part ended (the row left ``running``): time at the provider is this − submitted_at."""
+    movie_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    """The movie this generation is a take of a shot of (core/movies.py), if any."""
+    shot_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     surface: Mapped[str | None] = mapped_column(String(16), nullable=True)
     """Where the model was served: ``gemini`` (API key), ``vertex`` or ``local``; empty on rows made before 0.4."""
     operation_name: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -177,6 +180,52 @@ class Generation(Base):
         back_populates="generation", cascade="all, delete-orphan", order_by="Video.index"
     )
     inputs: Mapped[list[GenerationInput]] = relationship(cascade="all, delete-orphan", order_by="GenerationInput.index")
+
+
+class Movie(Base):
+    """A creator's film: a style, a shape and an ordered list of shots, each rendered as generations (takes)."""
+
+    __tablename__ = "movies"
+    __table_args__ = (Index("ix_movies_user_created", "user_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    title: Mapped[str] = mapped_column(String(120))
+    style: Mapped[str] = mapped_column(String(16))
+    """cinematic, realistic, animated, artistic (presets the creator may edit) or custom."""
+    style_prompt: Mapped[str] = mapped_column(Text, default="")
+    style_negative: Mapped[str] = mapped_column(Text, default="")
+    aspect_ratio: Mapped[str] = mapped_column(String(8))
+    resolution: Mapped[str] = mapped_column(String(8))
+    target_seconds: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    """When the film was first started (its shots reserved); the storyboard's shape is fixed from then on."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    shots: Mapped[list[Shot]] = relationship(
+        back_populates="movie", cascade="all, delete-orphan", order_by="Shot.position"
+    )
+
+
+class Shot(Base):
+    """One shot of a movie: what to render, how long, with which model, and how it joins the previous one."""
+
+    __tablename__ = "shots"
+    __table_args__ = (UniqueConstraint("movie_id", "position", name="uq_shots_movie_position"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    movie_id: Mapped[str] = mapped_column(ForeignKey("movies.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    prompt: Mapped[str] = mapped_column(Text)
+    duration_seconds: Mapped[int] = mapped_column(Integer)
+    model: Mapped[str] = mapped_column(String(64))
+    join: Mapped[str] = mapped_column(String(16), default="cut")
+    """How it follows the previous shot: cut or crossfade (see core.movies.JOINS)."""
+    chosen_generation_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    """The take the film uses; None means the newest finished one."""
+
+    movie: Mapped[Movie] = relationship(back_populates="shots")
 
 
 class GenerationInput(Base):

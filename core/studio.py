@@ -7,7 +7,7 @@ explicitly (never the studio): ``generations`` (core/generations.py),
 ``accounts`` (core/accounts.py), ``queue_admin`` (core/queue_admin.py),
 ``analytics`` (core/analytics.py), and the engine the workers and the scheduler
 run — ``pipeline`` (core/pipeline.py), ``admission`` (core/admission.py),
-``reconciler`` (core/reconciler.py); ``webhooks`` (core/webhooks.py). Provider access is ``providers``
+``reconciler`` (core/reconciler.py); ``webhooks`` (core/webhooks.py); ``movies`` (core/movies.py). Provider access is ``providers``
 (core/providers/registry.py). Functions in ``core/services`` take a session
 keyword-only and never commit; only these classes commit. Nothing but this
 module constructs them (tests/unit/test_architecture.py). Imports no UI, no
@@ -28,6 +28,7 @@ from core.analytics import Analytics
 from core.config import Settings
 from core.db import make_engine, make_sessionmaker
 from core.generations import Generations
+from core.movies import Movies
 from core.pipeline import Pipeline
 from core.providers.registry import ProviderRegistry
 from core.queue import JobQueue, connect
@@ -59,6 +60,7 @@ class Studio:
     admission: Admission
     reconciler: Reconciler
     webhooks: Webhooks
+    movies: Movies
 
 
 def build_studio(settings: Settings, *, redis: Redis | None = None) -> Studio:
@@ -111,4 +113,5 @@ def build_studio(settings: Settings, *, redis: Redis | None = None) -> Studio:
         admission=Admission(pipeline),
         reconciler=Reconciler(pipeline),
         webhooks=webhooks,
+        movies=Movies(sessions=sessions, store=store, limits=limits, providers=providers),
     )

@@ -79,10 +79,10 @@ def budget_of(
     )
 
 
-def check_budget(*, session: Session, user_id: int, price: Decimal, limits: Limits) -> BudgetView:
-    """Lock the user, then refuse a request that would pass their budget or open-generation cap."""
+def check_budget(*, session: Session, user_id: int, price: Decimal, limits: Limits, cap: bool = True) -> BudgetView:
+    """Lock the user, then refuse a request that would pass their budget or (with ``cap``) open-generation cap."""
     view = budget_of(session=session, user_id=user_id, limits=limits, lock=True)
-    if view.open_generations >= view.max_open_generations:
+    if cap and view.open_generations >= view.max_open_generations:
         raise BudgetError(
             f"You have {view.open_generations} unfinished generations; the limit is "
             f"{view.max_open_generations}. Wait for some to finish or cancel queued ones."

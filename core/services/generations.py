@@ -279,7 +279,11 @@ def submit_generation(
     offer: Offer,
     limits: Limits,
     store: Storage,
+    movie_id: str | None = None,
+    shot_id: str | None = None,
 ) -> tuple[GenerationView, bool]:
+    # A movie's shot (``movie_id``, ``shot_id``) is one take of the film: the film counted once against the
+    # open-generation cap when it started, so its shots are not counted again here.
     """Validate, price and write a queued generation with its ledger reservation.
 
     Everything is checked before anything is stored: the model's rules, the
@@ -324,7 +328,7 @@ def submit_generation(
     fingerprint = request_hash(form, [(role, image.sha256) for role, image in clean])
     if price > 0 and not form.confirm_repeat and limits.duplicate_window_seconds > 0:
         _refuse_unconfirmed_repeat(session, user_id, fingerprint, now, limits.duplicate_window_seconds)
-    check_budget(session=session, user_id=user_id, price=price, limits=limits)
+    check_budget(session=session, user_id=user_id, price=price, limits=limits, cap=shot_id is None)
 
     row = Generation(
         **replace(form.params, prompt=prompt, negative_prompt=negative).columns(),
@@ -333,6 +337,8 @@ def submit_generation(
         status=Status.QUEUED.value,
         provider=spec.provider,
         surface=offer.surface,
+        movie_id=movie_id,
+        shot_id=shot_id,
         idempotency_key=form.idempotency_key,
         remix_of_id=form.remix_of_id,
         extend_of_id=form.extend_of_id,

@@ -114,6 +114,7 @@ NOUN_CLASSES = {
     "Reconciler": "core/reconciler.py",
     "ProviderRegistry": "core/providers/registry.py",
     "Webhooks": "core/webhooks.py",
+    "Movies": "core/movies.py",
 }
 """The classes that own transactions (or provider access), and where each lives: one owner per noun."""
 

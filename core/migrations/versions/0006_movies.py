@@ -1,0 +1,67 @@
+"""movies and shots; generations know the movie and shot they are a take of
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-12-07 03:10:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "movies",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("title", sa.String(length=120), nullable=False),
+        sa.Column("style", sa.String(length=16), nullable=False),
+        sa.Column("style_prompt", sa.Text(), nullable=False),
+        sa.Column("style_negative", sa.Text(), nullable=False),
+        sa.Column("aspect_ratio", sa.String(length=8), nullable=False),
+        sa.Column("resolution", sa.String(length=8), nullable=False),
+        sa.Column("target_seconds", sa.Integer(), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_movies_user_created", "movies", ["user_id", "created_at"], unique=False)
+    op.create_table(
+        "shots",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("movie_id", sa.String(length=32), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("prompt", sa.Text(), nullable=False),
+        sa.Column("duration_seconds", sa.Integer(), nullable=False),
+        sa.Column("model", sa.String(length=64), nullable=False),
+        sa.Column("join", sa.String(length=16), nullable=False),
+        sa.Column("chosen_generation_id", sa.String(length=32), nullable=True),
+        sa.ForeignKeyConstraint(["movie_id"], ["movies.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("movie_id", "position", name="uq_shots_movie_position"),
+    )
+    with op.batch_alter_table("generations", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("movie_id", sa.String(length=32), nullable=True))
+        batch_op.add_column(sa.Column("shot_id", sa.String(length=32), nullable=True))
+        batch_op.create_index("ix_generations_movie_id", ["movie_id"], unique=False)
+        batch_op.create_index("ix_generations_shot_id", ["shot_id"], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("generations", schema=None) as batch_op:
+        batch_op.drop_index("ix_generations_shot_id")
+        batch_op.drop_index("ix_generations_movie_id")
+        batch_op.drop_column("shot_id")
+        batch_op.drop_column("movie_id")
+    op.drop_table("shots")
+    op.drop_index("ix_movies_user_created", table_name="movies")
+    op.drop_table("movies")

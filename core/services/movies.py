@@ -1,0 +1,432 @@
+"""Movies for their owner: storyboard, price, start (every shot reserved at once), new takes, chosen takes.
+
+A movie's shots are rendered as ordinary generations (takes), each reserving,
+settling or releasing its own money exactly as any generation; a movie only
+groups them. Every query is scoped to the calling user; another user's movie
+answers NotFoundError. Services take ``session`` keyword-only and never commit;
+:mod:`core.movies` does.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from core import catalog
+from core.catalog import Offer
+from core.errors import NotFoundError, ValidationError
+from core.models import Generation, LedgerEntry, Movie, Shot, new_id, utcnow
+from core.services.budgets import Limits, check_budget
+from core.services.generations import GenerationForm, GenerationView, quote, submit_generation, to_view
+from core.status import Status
+from core.storage import Storage
+
+MIN_FILM_SECONDS = 8
+MAX_FILM_SECONDS = 300
+"""A film's target length, in seconds."""
+
+MAX_SHOTS = 60
+"""Most shots in one storyboard (300 s of 5 s shots)."""
+
+MAX_TITLE_CHARS = 120
+MAX_STYLE_CHARS = 500
+"""Longest style prompt or style negative prompt, in characters."""
+
+JOINS = {"cut": "Cut", "crossfade": "Crossfade"}
+"""How a shot follows the previous one (the first shot's join is ignored)."""
+
+STYLES: dict[str, tuple[str, str]] = {
+    "cinematic": (
+        "Cinematic film look: anamorphic widescreen framing, shallow depth of field, motivated lighting, "
+        "smooth dolly and crane moves, rich colour grade.",
+        "shaky handheld camera, flat lighting, text overlays, watermarks",
+    ),
+    "realistic": (
+        "Photorealistic documentary style: natural light, true-to-life colours, real textures, steady camera.",
+        "cartoon, illustration, stylised colours, text overlays, watermarks",
+    ),
+    "animated": (
+        "Animated film style: clean shapes, expressive characters, bright consistent palette, smooth motion.",
+        "photorealistic, live action, film grain, text overlays, watermarks",
+    ),
+    "artistic": (
+        "Painterly artistic style: visible brush strokes, bold composition, dreamlike colour and light.",
+        "photorealistic, plain snapshot look, text overlays, watermarks",
+    ),
+}
+"""The four style presets: (style prompt, style negative prompt); a creator sees and may edit both."""
+
+RETAKE_KEY = "movie-{movie}-{shot}-take-{take}"
+"""Idempotency key of a shot's take: starting twice or double-clicking never pays twice."""
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+@dataclass(frozen=True)
+class ShotDraft:
+    """One shot as the creator writes it."""
+
+    prompt: str
+    duration_seconds: int
+    model: str
+    join: str = "cut"
+
+
+@dataclass(frozen=True)
+class MovieDraft:
+    """A movie's settings as the creator writes them."""
+
+    title: str
+    style: str
+    aspect_ratio: str
+    resolution: str
+    target_seconds: int
+    style_prompt: str | None = None
+    """None takes the style's preset."""
+    style_negative: str | None = None
+
+
+@dataclass(frozen=True)
+class ShotView:
+    id: str
+    position: int
+    prompt: str
+    duration_seconds: int
+    model: str
+    join: str
+    takes: list[GenerationView] = field(default_factory=list)
+    """Oldest first."""
+    chosen_id: str | None = None
+    """The take the film uses: the one picked, else the newest that succeeded."""
+
+
+@dataclass(frozen=True)
+class MovieView:
+    id: str
+    user_id: int
+    title: str
+    style: str
+    style_prompt: str
+    style_negative: str
+    aspect_ratio: str
+    resolution: str
+    target_seconds: int
+    started_at: datetime | None
+    shots: list[ShotView]
+    price_usd: Decimal
+    """What rendering every shot once costs (the storyboard's price)."""
+    committed_usd: Decimal
+    """Reserved and settled over all takes now."""
+    spent_usd: Decimal
+    """Settled over all takes: the cost so far."""
+
+    @property
+    def length_seconds(self) -> int:
+        return sum(s.duration_seconds for s in self.shots)
+
+
+def storyboard_from_script(
+    script: str, *, model: str, duration_seconds: int, max_shots: int = MAX_SHOTS
+) -> list[ShotDraft]:
+    """A plain proposal without a text model: one shot per sentence (editable before anything is paid)."""
+    text = " ".join(script.split())
+    sentences = [s.strip() for s in _SENTENCE.split(text) if s.strip()]
+    return [ShotDraft(prompt=s, duration_seconds=duration_seconds, model=model) for s in sentences[:max_shots]]
+
+
+def _clean(text: str, *, label: str, limit: int, required: bool) -> str:
+    text = " ".join((text or "").split()) if "\n" not in (text or "") else (text or "").strip()
+    if required and not text:
+        raise ValidationError(f"{label} is empty.", field=label.lower())
+    if len(text) > limit:
+        raise ValidationError(f"{label} is {len(text)} characters long; the limit is {limit}.", field=label.lower())
+    return text
+
+
+def _owned(session: Session, user_id: int, movie_id: str, *, for_update: bool = False) -> Movie:
+    stmt = select(Movie).where(Movie.id == movie_id, Movie.user_id == user_id).options(selectinload(Movie.shots))
+    if for_update:
+        stmt = stmt.with_for_update()
+    movie = session.execute(stmt).scalar_one_or_none()
+    if movie is None:
+        raise NotFoundError("No such movie.")
+    return movie
+
+
+def create_movie(*, session: Session, user_id: int, draft: MovieDraft) -> Movie:
+    """Check a movie's settings and add it (no shots yet). The caller commits."""
+    if draft.style not in STYLES and draft.style != "custom":
+        raise ValidationError(f"Unknown style {catalog.quoted(draft.style)}.", field="style")
+    preset = STYLES.get(draft.style, ("", ""))
+    if not MIN_FILM_SECONDS <= draft.target_seconds <= MAX_FILM_SECONDS:
+        raise ValidationError(
+            f"A film is {MIN_FILM_SECONDS} to {MAX_FILM_SECONDS} s long, not {draft.target_seconds} s.",
+            field="target_seconds",
+        )
+    movie = Movie(
+        id=new_id(),
+        user_id=user_id,
+        title=_clean(draft.title, label="Title", limit=MAX_TITLE_CHARS, required=True),
+        style=draft.style,
+        style_prompt=catalog.clean_prompt(
+            preset[0] if draft.style_prompt is None else draft.style_prompt,
+            field_name="prompt",
+            max_chars=MAX_STYLE_CHARS,
+            required=False,
+        ),
+        style_negative=catalog.clean_prompt(
+            preset[1] if draft.style_negative is None else draft.style_negative,
+            field_name="negative_prompt",
+            max_chars=MAX_STYLE_CHARS,
+            required=False,
+        ),
+        aspect_ratio=draft.aspect_ratio,
+        resolution=draft.resolution,
+        target_seconds=draft.target_seconds,
+    )
+    session.add(movie)
+    session.flush()
+    return movie
+
+
+def shot_form(movie: Movie, shot: Shot | ShotDraft, *, take: int, shot_id: str) -> GenerationForm:
+    """The generation request of one take of a shot: the style around the shot's prompt, the film's shape."""
+    prompt = " ".join(part for part in (shot.prompt.strip(), movie.style_prompt.strip()) if part)
+    return GenerationForm(
+        model=shot.model,
+        prompt=prompt[: catalog.MAX_PROMPT_CHARS],
+        negative_prompt=movie.style_negative[: catalog.MAX_NEGATIVE_PROMPT_CHARS],
+        duration_seconds=shot.duration_seconds,
+        aspect_ratio=movie.aspect_ratio,
+        resolution=movie.resolution,
+        idempotency_key=RETAKE_KEY.format(movie=movie.id[:12], shot=shot_id[:12], take=take),
+        confirm_repeat=True,  # starting the film (or a retake) is the confirmation of each shot's price
+    )
+
+
+def set_storyboard(*, session: Session, user_id: int, movie_id: str, shots: list[ShotDraft]) -> Movie:
+    """Replace the storyboard of a movie not started yet; every shot checked against its model's rules."""
+    movie = _owned(session, user_id, movie_id, for_update=True)
+    if movie.started_at is not None:
+        raise ValidationError("This film has started: re-render single shots instead of rewriting it.", field="shots")
+    if not 1 <= len(shots) <= MAX_SHOTS:
+        raise ValidationError(f"A storyboard has 1 to {MAX_SHOTS} shots, not {len(shots)}.", field="shots")
+    total = 0
+    for index, draft in enumerate(shots, start=1):
+        if draft.join not in JOINS:
+            raise ValidationError(f"Shot {index}: unknown join {catalog.quoted(draft.join)}.", field="join")
+        catalog.clean_prompt(draft.prompt, field_name="prompt", max_chars=catalog.MAX_PROMPT_CHARS, required=True)
+        try:
+            quote(shot_form(movie, draft, take=1, shot_id=str(index)))
+        except ValidationError as exc:
+            raise ValidationError(f"Shot {index}: {exc}", field=exc.field) from exc
+        total += draft.duration_seconds
+    if total > MAX_FILM_SECONDS:
+        raise ValidationError(f"The shots add up to {total} s; a film is at most {MAX_FILM_SECONDS} s.", field="shots")
+    movie.shots.clear()
+    session.flush()
+    for position, draft in enumerate(shots):
+        movie.shots.append(
+            Shot(
+                id=new_id(),
+                position=position,
+                prompt=catalog.clean_prompt(
+                    draft.prompt, field_name="prompt", max_chars=catalog.MAX_PROMPT_CHARS, required=True
+                ),
+                duration_seconds=draft.duration_seconds,
+                model=draft.model,
+                join=draft.join,
+            )
+        )
+    movie.updated_at = utcnow()
+    session.flush()
+    return movie
+
+
+def movie_price(movie: Movie) -> Decimal:
+    """What rendering every shot once costs."""
+    return sum((catalog.price_usd(shot_form(movie, s, take=1, shot_id=s.id).params) for s in movie.shots), Decimal(0))
+
+
+def start_movie(
+    *,
+    session: Session,
+    user_id: int,
+    movie_id: str,
+    offers: dict[str, Offer],
+    limits: Limits,
+    store: Storage,
+) -> list[GenerationView]:
+    """Reserve every shot that has no take yet, in the caller's one transaction: all or nothing.
+
+    The film's whole price is checked against the budget first (one refusal
+    naming the film's price), then each shot is submitted like any generation
+    (its own reservation); the open-generation cap counts the film as one. The
+    caller commits, or rolls everything back on any refusal.
+    """
+    movie = _owned(session, user_id, movie_id, for_update=True)
+    if not movie.shots:
+        raise ValidationError("Write at least one shot first.", field="shots")
+    taken = _takes(session, [s.id for s in movie.shots])
+    pending = [s for s in movie.shots if not taken.get(s.id)]
+    if not pending:
+        raise ValidationError("Every shot already has a take; re-render single shots instead.", field="shots")
+    price = sum((catalog.price_usd(shot_form(movie, s, take=1, shot_id=s.id).params) for s in pending), Decimal(0))
+    check_budget(session=session, user_id=user_id, price=price, limits=limits)
+    submitted = []
+    for shot in pending:
+        submitted.append(_submit_take(session, user_id, movie, shot, 1, offers, limits, store))
+    movie.started_at = movie.started_at or utcnow()
+    movie.updated_at = utcnow()
+    return submitted
+
+
+def rerender_shot(
+    *,
+    session: Session,
+    user_id: int,
+    movie_id: str,
+    shot_id: str,
+    prompt: str | None,
+    offers: dict[str, Offer],
+    limits: Limits,
+    store: Storage,
+) -> GenerationView:
+    """A new take of one shot (the earlier ones kept); only this shot is paid again."""
+    movie = _owned(session, user_id, movie_id, for_update=True)
+    shot = next((s for s in movie.shots if s.id == shot_id), None)
+    if shot is None:
+        raise NotFoundError("No such shot.")
+    takes = _takes(session, [shot.id]).get(shot.id, [])
+    if any(not Status(t.status).is_final for t in takes):
+        raise ValidationError("This shot is still rendering; wait for its take to finish.", field="shot")
+    if prompt is not None:
+        shot.prompt = catalog.clean_prompt(
+            prompt, field_name="prompt", max_chars=catalog.MAX_PROMPT_CHARS, required=True
+        )
+    view = _submit_take(session, user_id, movie, shot, len(takes) + 1, offers, limits, store)
+    movie.updated_at = utcnow()
+    return view
+
+
+def choose_take(*, session: Session, user_id: int, movie_id: str, shot_id: str, generation_id: str) -> None:
+    """Use one of a shot's finished takes in the film."""
+    movie = _owned(session, user_id, movie_id, for_update=True)
+    shot = next((s for s in movie.shots if s.id == shot_id), None)
+    if shot is None:
+        raise NotFoundError("No such shot.")
+    take = next((t for t in _takes(session, [shot.id]).get(shot.id, []) if t.id == generation_id), None)
+    if take is None:
+        raise NotFoundError("No such take.")
+    if take.status != Status.SUCCEEDED.value:
+        raise ValidationError("Only a finished take can be used.", field="take")
+    shot.chosen_generation_id = take.id
+    movie.updated_at = utcnow()
+
+
+def get_movie(*, session: Session, user_id: int, movie_id: str) -> MovieView:
+    return _view(session, _owned(session, user_id, movie_id))
+
+
+def list_movies(*, session: Session, user_id: int) -> list[MovieView]:
+    movies = session.execute(
+        select(Movie)
+        .where(Movie.user_id == user_id)
+        .options(selectinload(Movie.shots))
+        .order_by(Movie.created_at.desc())
+        .limit(100)
+    ).scalars()
+    return [_view(session, m) for m in movies]
+
+
+def _submit_take(
+    session: Session,
+    user_id: int,
+    movie: Movie,
+    shot: Shot,
+    take: int,
+    offers: dict[str, Offer],
+    limits: Limits,
+    store: Storage,
+) -> GenerationView:
+    offer = offers.get(shot.model)
+    if offer is None:
+        raise ValidationError(f"{catalog.get_model(shot.model).label} is not available to you now.", field="model")
+    form = shot_form(movie, shot, take=take, shot_id=shot.id)
+    view, _ = submit_generation(
+        session=session,
+        user_id=user_id,
+        form=form,
+        offer=offer,
+        limits=limits,
+        store=store,
+        movie_id=movie.id,
+        shot_id=shot.id,
+    )
+    return view
+
+
+def _takes(session: Session, shot_ids: list[str]) -> dict[str, list[Generation]]:
+    found: dict[str, list[Generation]] = {}
+    if not shot_ids:
+        return found
+    rows = session.execute(
+        select(Generation)
+        .where(Generation.shot_id.in_(shot_ids))
+        .options(selectinload(Generation.videos), selectinload(Generation.inputs))
+        .order_by(Generation.created_at, Generation.id)
+    ).scalars()
+    for row in rows:
+        found.setdefault(row.shot_id or "", []).append(row)
+    return found
+
+
+def _view(session: Session, movie: Movie) -> MovieView:
+    takes = _takes(session, [s.id for s in movie.shots])
+    ids = [t.id for ts in takes.values() for t in ts]
+    committed = spent = Decimal(0)
+    if ids:
+        committed = Decimal(
+            session.execute(
+                select(func.coalesce(func.sum(LedgerEntry.amount_usd), 0)).where(LedgerEntry.generation_id.in_(ids))
+            ).scalar_one()
+        )
+        spent = sum((Decimal(t.cost_usd) for ts in takes.values() for t in ts if t.cost_usd is not None), Decimal(0))
+    shots = []
+    for shot in movie.shots:
+        views = [to_view(t) for t in takes.get(shot.id, [])]
+        finished = [v.id for v in views if v.status is Status.SUCCEEDED]
+        chosen = shot.chosen_generation_id if shot.chosen_generation_id in finished else None
+        shots.append(
+            ShotView(
+                id=shot.id,
+                position=shot.position,
+                prompt=shot.prompt,
+                duration_seconds=shot.duration_seconds,
+                model=shot.model,
+                join=shot.join,
+                takes=views,
+                chosen_id=chosen or (finished[-1] if finished else None),
+            )
+        )
+    return MovieView(
+        id=movie.id,
+        user_id=movie.user_id,
+        title=movie.title,
+        style=movie.style,
+        style_prompt=movie.style_prompt,
+        style_negative=movie.style_negative,
+        aspect_ratio=movie.aspect_ratio,
+        resolution=movie.resolution,
+        target_seconds=movie.target_seconds,
+        started_at=movie.started_at,
+        shots=shots,
+        price_usd=movie_price(movie),
+        committed_usd=committed,
+        spent_usd=spent,
+    )

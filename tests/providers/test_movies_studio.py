@@ -1,0 +1,149 @@
+"""Movies' money, in one process against the stand-in (Gemini Omni Flash through the real google-genai
+client): a storyboard is priced before anything is paid; starting reserves every shot at once or nothing;
+a filtered shot costs nothing and never discards its paid siblings; a re-render pays for one shot again."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, update
+
+from core.errors import BudgetError, NotFoundError, ValidationError
+from core.models import Generation, LedgerEntry, User
+from core.services.movies import MovieDraft, ShotDraft
+from core.status import Status
+from core.studio import Studio
+from standin import VeoStandIn
+from tests.support import drive, embedded_studio
+
+OMNI = "gemini-omni-1.1-flash"
+
+
+@pytest.fixture
+def standin() -> Iterator[VeoStandIn]:
+    with VeoStandIn(api_key="test-key") as server:
+        yield server
+
+
+@pytest.fixture
+def studio(tmp_path: Path, standin: VeoStandIn) -> Iterator[Studio]:
+    with embedded_studio(tmp_path, gemini_api_key="test-key", veo_base_url=standin.url) as studio:
+        yield studio
+
+
+@pytest.fixture
+def user(studio: Studio) -> int:
+    return studio.accounts.add_user("mira", "correct horse battery").id
+
+
+def film(studio: Studio, user: int, prompts: list[str], seconds: int = 4) -> str:
+    movie = studio.movies.create(
+        user, MovieDraft(title="Harbour", style="cinematic", aspect_ratio="16:9", resolution="720p", target_seconds=30)
+    )
+    shots = [ShotDraft(prompt=p, duration_seconds=seconds, model=OMNI) for p in prompts]
+    studio.movies.set_storyboard(user, movie.id, shots)
+    return movie.id
+
+
+def count(studio: Studio, model: type) -> int:
+    with studio.sessions() as s:
+        return s.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+def test_a_script_becomes_an_editable_storyboard_priced_before_paying(studio: Studio, user: int):
+    drafts = studio.movies.propose_storyboard(
+        "A boat leaves the harbour. Gulls follow it!  The sun sets behind the lighthouse.",
+        model=OMNI,
+        duration_seconds=5,
+    )
+    assert [d.prompt for d in drafts] == [
+        "A boat leaves the harbour.",
+        "Gulls follow it!",
+        "The sun sets behind the lighthouse.",
+    ]
+    movie = studio.movies.create(
+        user, MovieDraft(title="Gulls", style="animated", aspect_ratio="16:9", resolution="720p", target_seconds=15)
+    )
+    assert movie.style_prompt.startswith("Animated film style")  # the preset, visible and editable
+    view = studio.movies.set_storyboard(user, movie.id, drafts)
+    assert view.price_usd == Decimal("1.50") and view.length_seconds == 15  # 3 × 5 s × $0.10
+    assert count(studio, Generation) == 0 and count(studio, LedgerEntry) == 0  # nothing paid yet
+
+
+def test_a_shot_that_breaks_its_model_s_rules_is_named(studio: Studio, user: int):
+    movie = studio.movies.create(
+        user, MovieDraft(title="X", style="realistic", aspect_ratio="16:9", resolution="720p", target_seconds=20)
+    )
+    with pytest.raises(ValidationError, match=r"Shot 2: Gemini Omni Flash 1\.1 makes videos of"):
+        studio.movies.set_storyboard(user, movie.id, [ShotDraft("a", 4, OMNI), ShotDraft("b", 11, OMNI)])
+
+
+def test_a_film_that_does_not_fit_the_budget_is_refused_whole(studio: Studio, user: int):
+    with studio.sessions() as s, s.begin():
+        s.execute(update(User).where(User.id == user).values(monthly_budget_usd=Decimal("1.00")))
+    movie_id = film(studio, user, ["one", "two", "three"])  # 3 × $0.40 = $1.20
+    with pytest.raises(BudgetError, match=r"costs \$1\.20, but only \$1\.00"):
+        studio.movies.start(user, movie_id)
+    assert count(studio, Generation) == 0 and count(studio, LedgerEntry) == 0  # all or nothing
+
+
+def test_the_film_counts_once_against_the_open_generation_cap(studio: Studio, user: int):
+    with studio.sessions() as s, s.begin():
+        s.execute(update(User).where(User.id == user).values(max_open_generations=2))
+    takes = studio.movies.start(user, film(studio, user, ["a", "b", "c", "d", "e"]))
+    assert len(takes) == 5
+
+
+def test_a_filtered_shot_keeps_its_paid_siblings_and_one_rerender_pays_once(
+    studio: Studio, user: int, standin: VeoStandIn
+):
+    movie_id = film(studio, user, ["the boat leaves", "a crowd waves [[rai:56562880]]", "the boat is a dot"])
+    takes = studio.movies.start(user, movie_id)
+    assert [t.price_usd for t in takes] == [Decimal("0.40")] * 3
+    with pytest.raises(ValidationError, match="Every shot already has a take"):
+        studio.movies.start(user, movie_id)  # a second click never pays twice
+    for take in takes:
+        drive(studio, take.id)
+    view = studio.movies.get(user, movie_id)
+    assert [s.takes[0].status for s in view.shots] == [Status.SUCCEEDED, Status.FILTERED, Status.SUCCEEDED]
+    assert (view.spent_usd, view.committed_usd) == (Decimal("0.80"), Decimal("0.80"))  # the block cost nothing
+
+    blocked = view.shots[1]
+    retake = studio.movies.rerender(user, movie_id, blocked.id, prompt="the harbour at dusk, empty")
+    drive(studio, retake.id)
+    view = studio.movies.get(user, movie_id)
+    assert [len(s.takes) for s in view.shots] == [1, 2, 1]  # the old take is kept
+    assert view.shots[1].chosen_id == retake.id and view.spent_usd == Decimal("1.20")
+    assert standin.stats().posts.get("interactions.create") == 4  # three shots and one re-render
+
+
+def test_a_take_is_chosen_among_finished_ones(studio: Studio, user: int):
+    movie_id = film(studio, user, ["a lighthouse"])
+    (first,) = studio.movies.start(user, movie_id)
+    drive(studio, first.id)
+    shot = studio.movies.get(user, movie_id).shots[0]
+    second = studio.movies.rerender(user, movie_id, shot.id)
+    with pytest.raises(ValidationError, match="still rendering"):
+        studio.movies.rerender(user, movie_id, shot.id)
+    with pytest.raises(ValidationError, match="Only a finished take"):
+        studio.movies.choose_take(user, movie_id, shot.id, second.id)
+    drive(studio, second.id)
+    assert studio.movies.get(user, movie_id).shots[0].chosen_id == second.id  # the newest by default
+    view = studio.movies.choose_take(user, movie_id, shot.id, first.id)
+    assert view.shots[0].chosen_id == first.id
+
+
+def test_another_user_never_sees_or_starts_a_movie(studio: Studio, user: int):
+    movie_id = film(studio, user, ["a secret"])
+    other = studio.accounts.add_user("otto", "correct horse battery").id
+    for attempt in (
+        lambda: studio.movies.get(other, movie_id),
+        lambda: studio.movies.start(other, movie_id),
+        lambda: studio.movies.set_storyboard(other, movie_id, [ShotDraft("x", 4, OMNI)]),
+    ):
+        with pytest.raises(NotFoundError):
+            attempt()
+    assert studio.movies.list(other) == []
