@@ -31,6 +31,7 @@ PAGE_FILES = (
     state.CREATE_PAGE,
     state.GALLERY_PAGE_FILE,
     state.DETAIL_PAGE,
+    state.MOVIES_PAGE,
     guards.ACCOUNT_PAGE,
     *guards.ADMIN_PAGES,
 )
@@ -88,6 +89,7 @@ if user.must_change_password:
 studio_pages = [
     st.Page(state.CREATE_PAGE, title="Create", icon=":material/movie:", default=True),
     st.Page(state.GALLERY_PAGE_FILE, title="Gallery", icon=":material/video_library:"),
+    st.Page(state.MOVIES_PAGE, title="Movies", icon=":material/theaters:"),
     st.Page(guards.ACCOUNT_PAGE, title="Account", icon=":material/person:"),
     st.Page(state.DETAIL_PAGE, title="Generation", icon=":material/info:", visibility="hidden"),
 ]

@@ -66,6 +66,7 @@ ENTRY = "streamlit_app.py"
 CREATE_PAGE = "pages/create.py"
 GALLERY_PAGE_FILE = "pages/gallery.py"
 DETAIL_PAGE = "pages/generation.py"
+MOVIES_PAGE = "pages/movies.py"
 
 
 _GENERATION_ID = re.compile(r"[0-9a-f]{32}")
