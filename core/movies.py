@@ -46,14 +46,32 @@ class Movies:
             movies.set_storyboard(session=session, user_id=user_id, movie_id=movie_id, shots=shots)
             return movies.get_movie(session=session, user_id=user_id, movie_id=movie_id)
 
-    def start(self, user_id: int, movie_id: str) -> list[GenerationView]:
-        """Reserve and queue every shot without a take, in one transaction: all or nothing."""
+    def start(self, user_id: int, movie_id: str, *, draft: bool = False) -> list[GenerationView]:
+        """Reserve and queue every shot without a take, in one transaction: all or nothing.
+
+        A ``draft`` renders every shot with the offline renderer (free) first.
+        """
         offers = {offer.spec.id: offer for offer in self.providers.offers(user_id)}  # before the transaction
         with transaction(self.sessions) as session:
             return movies.start_movie(
                 session=session,
                 user_id=user_id,
                 movie_id=movie_id,
+                offers=offers,
+                limits=self.limits,
+                store=self.store,
+                draft=draft,
+            )
+
+    def finalise(self, user_id: int, movie_id: str, shot_ids: list[str] | None = None) -> list[GenerationView]:
+        """Render the drafted shots (all, or ``shot_ids``) at their own models, in one transaction."""
+        offers = {offer.spec.id: offer for offer in self.providers.offers(user_id)}
+        with transaction(self.sessions) as session:
+            return movies.finalise(
+                session=session,
+                user_id=user_id,
+                movie_id=movie_id,
+                shot_ids=shot_ids,
                 offers=offers,
                 limits=self.limits,
                 store=self.store,

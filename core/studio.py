@@ -7,9 +7,10 @@ explicitly (never the studio): ``generations`` (core/generations.py),
 ``accounts`` (core/accounts.py), ``queue_admin`` (core/queue_admin.py),
 ``analytics`` (core/analytics.py), and the engine the workers and the scheduler
 run — ``pipeline`` (core/pipeline.py), ``admission`` (core/admission.py),
-``reconciler`` (core/reconciler.py); ``webhooks`` (core/webhooks.py); ``movies`` (core/movies.py). Provider access is ``providers``
-(core/providers/registry.py). Functions in ``core/services`` take a session
-keyword-only and never commit; only these classes commit. Nothing but this
+``reconciler`` (core/reconciler.py); ``webhooks`` (core/webhooks.py); ``movies``
+(core/movies.py). Provider access is ``providers`` (core/providers/registry.py).
+Functions in ``core/services`` take a session keyword-only and never commit;
+only these classes commit. Nothing but this
 module constructs them (tests/unit/test_architecture.py). Imports no UI, no
 worker code, and nothing heavy at import time.
 """

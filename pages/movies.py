@@ -117,14 +117,40 @@ def storyboard(movie: MovieView) -> None:
             f"**Price of the whole film: {widgets.fmt_usd(movie.price_usd)}** for {movie.length_seconds} s "
             f"in {len(movie.shots)} shots — reserved from your budget at once when you start it."
         )
-        if st.button(f"Start the film ({widgets.fmt_usd(movie.price_usd)})", type="primary"):
-            try:
-                studio.movies.start(user.id, movie.id)
-            except VeoGenError as exc:
-                widgets.show_error(exc)
-                return
-            state.flash("Every shot is reserved and queued.")
-            st.rerun()
+        left, right = st.columns(2)
+        if left.button(f"Start the film ({widgets.fmt_usd(movie.price_usd)})", type="primary"):
+            start(movie, draft=False)
+        if right.button("Draft it first (offline renderer, free)"):
+            start(movie, draft=True)
+
+
+def start(movie: MovieView, *, draft: bool) -> None:
+    try:
+        studio.movies.start(user.id, movie.id, draft=draft)
+    except VeoGenError as exc:
+        widgets.show_error(exc)
+        return
+    state.flash("Every shot is queued as a free draft." if draft else "Every shot is reserved and queued.")
+    st.rerun()
+
+
+def finalise(movie: MovieView) -> None:
+    """Render the drafted shots at their models: the price difference first (drafts cost nothing)."""
+    if movie.finalise_usd <= 0 and all(s.final for s in movie.shots):
+        return
+    drafts = sum(1 for s in movie.shots if not s.final)
+    st.info(
+        f"{drafts} shot(s) are drafts. Finalising them at their models costs "
+        f"{widgets.fmt_usd(movie.finalise_usd)} more (the drafts cost nothing)."
+    )
+    if st.button(f"Finalise the film (+{widgets.fmt_usd(movie.finalise_usd)})"):
+        try:
+            studio.movies.finalise(user.id, movie.id)
+        except VeoGenError as exc:
+            widgets.show_error(exc)
+            return
+        state.flash("The drafted shots are reserved and queued at their models.")
+        st.rerun()
 
 
 def shots(movie: MovieView) -> None:
@@ -132,13 +158,17 @@ def shots(movie: MovieView) -> None:
         f"Cost so far **{widgets.fmt_usd(movie.spent_usd)}** · committed (reserved and spent) "
         f"**{widgets.fmt_usd(movie.committed_usd)}** · {movie.length_seconds} s in {len(movie.shots)} shots"
     )
+    finalise(movie)
     for shot in movie.shots:
         with st.container(border=True):
             head, body = st.columns([1, 3])
             chosen = next((t for t in shot.takes if t.id == shot.chosen_id), None)
             latest = shot.takes[-1] if shot.takes else None
             with head:
-                st.markdown(f"**Shot {shot.position + 1}** · {shot.duration_seconds} s · {JOINS[shot.join]}")
+                st.markdown(
+                    f"**Shot {shot.position + 1}** · {shot.duration_seconds} s · {JOINS[shot.join]}"
+                    + ("" if shot.final else " · draft")
+                )
                 if latest is not None:
                     widgets.status_badge(latest.status)
                 if chosen is not None:

@@ -61,6 +61,10 @@ STYLES: dict[str, tuple[str, str]] = {
 }
 """The four style presets: (style prompt, style negative prompt); a creator sees and may edit both."""
 
+DRAFT_MODEL = catalog.OFFLINE_MODEL
+DRAFT_RESOLUTION = "360p"
+"""A draft take: the offline renderer at its smallest common size (free, and says it is not AI)."""
+
 RETAKE_KEY = "movie-{movie}-{shot}-take-{take}"
 """Idempotency key of a shot's take: starting twice or double-clicking never pays twice."""
 
@@ -103,6 +107,8 @@ class ShotView:
     """Oldest first."""
     chosen_id: str | None = None
     """The take the film uses: the one picked, else the newest that succeeded."""
+    final: bool = False
+    """Whether a take at the shot's own model exists (queued, rendering or done), not only drafts."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +130,8 @@ class MovieView:
     """Reserved and settled over all takes now."""
     spent_usd: Decimal
     """Settled over all takes: the cost so far."""
+    finalise_usd: Decimal = Decimal(0)
+    """What rendering every shot that has only drafts at its own model costs now."""
 
     @property
     def length_seconds(self) -> int:
@@ -194,16 +202,19 @@ def create_movie(*, session: Session, user_id: int, draft: MovieDraft) -> Movie:
     return movie
 
 
-def shot_form(movie: Movie, shot: Shot | ShotDraft, *, take: int, shot_id: str) -> GenerationForm:
-    """The generation request of one take of a shot: the style around the shot's prompt, the film's shape."""
+def shot_form(movie: Movie, shot: Shot | ShotDraft, *, take: int, shot_id: str, draft: bool = False) -> GenerationForm:
+    """The generation request of one take of a shot: the style around the shot's prompt, the film's shape.
+
+    A draft take is made by the offline renderer at 360p instead of the shot's model.
+    """
     prompt = " ".join(part for part in (shot.prompt.strip(), movie.style_prompt.strip()) if part)
     return GenerationForm(
-        model=shot.model,
+        model=DRAFT_MODEL if draft else shot.model,
         prompt=prompt[: catalog.MAX_PROMPT_CHARS],
         negative_prompt=movie.style_negative[: catalog.MAX_NEGATIVE_PROMPT_CHARS],
         duration_seconds=shot.duration_seconds,
         aspect_ratio=movie.aspect_ratio,
-        resolution=movie.resolution,
+        resolution=DRAFT_RESOLUTION if draft else movie.resolution,
         idempotency_key=RETAKE_KEY.format(movie=movie.id[:12], shot=shot_id[:12], take=take),
         confirm_repeat=True,  # starting the film (or a retake) is the confirmation of each shot's price
     )
@@ -261,8 +272,12 @@ def start_movie(
     offers: dict[str, Offer],
     limits: Limits,
     store: Storage,
+    draft: bool = False,
 ) -> list[GenerationView]:
     """Reserve every shot that has no take yet, in the caller's one transaction: all or nothing.
+
+    With ``draft``, every take is made by the offline renderer (free); :func:`finalise` renders
+    them again at their own models later.
 
     The film's whole price is checked against the budget first (one refusal
     naming the film's price), then each shot is submitted like any generation
@@ -276,11 +291,61 @@ def start_movie(
     pending = [s for s in movie.shots if not taken.get(s.id)]
     if not pending:
         raise ValidationError("Every shot already has a take; re-render single shots instead.", field="shots")
-    price = sum((catalog.price_usd(shot_form(movie, s, take=1, shot_id=s.id).params) for s in pending), Decimal(0))
+    return _submit_all(session, user_id, movie, [(s, 1) for s in pending], offers, limits, store, draft=draft)
+
+
+def finalise(
+    *,
+    session: Session,
+    user_id: int,
+    movie_id: str,
+    shot_ids: list[str] | None,
+    offers: dict[str, Offer],
+    limits: Limits,
+    store: Storage,
+) -> list[GenerationView]:
+    """Render at their own models the shots (all, or ``shot_ids``) that have only drafts: all or nothing."""
+    movie = _owned(session, user_id, movie_id, for_update=True)
+    taken = _takes(session, [s.id for s in movie.shots])
+    wanted = [s for s in movie.shots if shot_ids is None or s.id in shot_ids]
+    if shot_ids is not None and len(wanted) != len(set(shot_ids)):
+        raise NotFoundError("No such shot.")
+    if any(not Status(t.status).is_final for s in wanted for t in taken.get(s.id, [])):
+        raise ValidationError("A shot is still rendering; wait for its take to finish.", field="shots")
+    drafts = [(s, len(taken.get(s.id, [])) + 1) for s in wanted if not _has_final(s, taken.get(s.id, []))]
+    if not drafts:
+        raise ValidationError("Every shot already has a final take.", field="shots")
+    return _submit_all(session, user_id, movie, drafts, offers, limits, store, draft=False)
+
+
+_ENDED_WITHOUT_VIDEO = frozenset({Status.FAILED.value, Status.FILTERED.value, Status.CANCELED.value})
+
+
+def _has_final(shot: Shot, takes: list[Generation]) -> bool:
+    """Whether a take at the shot's own model is queued, rendering or done (not only drafts or failures)."""
+    return any(t.model == shot.model and t.status not in _ENDED_WITHOUT_VIDEO for t in takes)
+
+
+def _submit_all(
+    session: Session,
+    user_id: int,
+    movie: Movie,
+    shots: list[tuple[Shot, int]],
+    offers: dict[str, Offer],
+    limits: Limits,
+    store: Storage,
+    *,
+    draft: bool,
+) -> list[GenerationView]:
+    """One take of each shot, the whole price checked against the budget first (the film counts once)."""
+    price = sum(
+        (catalog.price_usd(shot_form(movie, s, take=n, shot_id=s.id, draft=draft).params) for s, n in shots),
+        Decimal(0),
+    )
     check_budget(session=session, user_id=user_id, price=price, limits=limits)
-    submitted = []
-    for shot in pending:
-        submitted.append(_submit_take(session, user_id, movie, shot, 1, offers, limits, store))
+    submitted = [
+        _submit_take(session, user_id, movie, shot, take, offers, limits, store, draft=draft) for shot, take in shots
+    ]
     movie.started_at = movie.started_at or utcnow()
     movie.updated_at = utcnow()
     return submitted
@@ -353,11 +418,14 @@ def _submit_take(
     offers: dict[str, Offer],
     limits: Limits,
     store: Storage,
+    *,
+    draft: bool = False,
 ) -> GenerationView:
-    offer = offers.get(shot.model)
+    model = DRAFT_MODEL if draft else shot.model
+    offer = offers.get(model)
     if offer is None:
-        raise ValidationError(f"{catalog.get_model(shot.model).label} is not available to you now.", field="model")
-    form = shot_form(movie, shot, take=take, shot_id=shot.id)
+        raise ValidationError(f"{catalog.get_model(model).label} is not available to you now.", field="model")
+    form = shot_form(movie, shot, take=take, shot_id=shot.id, draft=draft)
     view, _ = submit_generation(
         session=session,
         user_id=user_id,
@@ -412,6 +480,7 @@ def _view(session: Session, movie: Movie) -> MovieView:
                 join=shot.join,
                 takes=views,
                 chosen_id=chosen or (finished[-1] if finished else None),
+                final=_has_final(shot, takes.get(shot.id, [])),
             )
         )
     return MovieView(
@@ -429,4 +498,12 @@ def _view(session: Session, movie: Movie) -> MovieView:
         price_usd=movie_price(movie),
         committed_usd=committed,
         spent_usd=spent,
+        finalise_usd=sum(
+            (
+                catalog.price_usd(shot_form(movie, s, take=1, shot_id=s.id).params)
+                for s in movie.shots
+                if movie.started_at is not None and not _has_final(s, takes.get(s.id, []))
+            ),
+            Decimal(0),
+        ),
     )

@@ -147,3 +147,26 @@ def test_another_user_never_sees_or_starts_a_movie(studio: Studio, user: int):
         with pytest.raises(NotFoundError):
             attempt()
     assert studio.movies.list(other) == []
+
+
+def test_a_draft_is_free_and_finalising_pays_the_difference_once(studio: Studio, user: int, standin: VeoStandIn):
+    movie_id = film(studio, user, ["dawn over the bay", "boats set out"], seconds=5)
+    drafts = studio.movies.start(user, movie_id, draft=True)
+    assert [(t.model, t.resolution, t.price_usd) for t in drafts] == [("offline-preview", "360p", Decimal(0))] * 2
+    for take in drafts:
+        drive(studio, take.id)
+    view = studio.movies.get(user, movie_id)
+    assert [s.final for s in view.shots] == [False, False]
+    assert view.finalise_usd == Decimal("1.00")  # 2 × 5 s × $0.10: what finalising adds (the drafts cost nothing)
+    finals = studio.movies.finalise(user, movie_id)
+    assert [(t.model, t.price_usd) for t in finals] == [(OMNI, Decimal("0.50"))] * 2
+    with pytest.raises(ValidationError, match="still rendering"):
+        studio.movies.finalise(user, movie_id)
+    for take in finals:
+        drive(studio, take.id)
+    view = studio.movies.get(user, movie_id)
+    assert [s.final for s in view.shots] == [True, True] and view.finalise_usd == 0
+    assert [s.chosen_id for s in view.shots] == [t.id for t in finals]  # the final takes are used
+    with pytest.raises(ValidationError, match="Every shot already has a final take"):
+        studio.movies.finalise(user, movie_id)
+    assert view.spent_usd == Decimal("1.00") and standin.stats().posts.get("interactions.create") == 2
