@@ -15,6 +15,7 @@ from core.services.analytics import (
     DateRange,
     Report,
     burn_budgets,
+    count_films,
     count_generations,
     default_range,
     spend_by_day,
@@ -60,4 +61,5 @@ class Analytics:
                 daily_spend=spend_by_day(session=session, span=span),
                 user_spend=spend_by_user(session=session, span=span),
                 budgets=burn_budgets(session=session, period=period, limits=self.limits),
+                films=count_films(session=session, span=span),
             )

@@ -55,4 +55,5 @@ else:
     analytics_widgets.generations_section(report)
     analytics_widgets.timings_section(report)
     analytics_widgets.spend_section(report)
+analytics_widgets.films_line(report.films)
 analytics_widgets.budgets_section(report.budgets)

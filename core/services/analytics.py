@@ -29,7 +29,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.errors import ValidationError
-from core.models import Generation, LedgerEntry, RollupBudget, RollupGenerations, RollupSpend, User, utcnow
+from core.models import (
+    Generation,
+    LedgerEntry,
+    Movie,
+    RollupBudget,
+    RollupGenerations,
+    RollupSpend,
+    User,
+    utcnow,
+)
 from core.services.budgets import Limits
 from core.services.ledger import SETTLE
 from core.services.rollups import (
@@ -169,6 +178,17 @@ class BudgetReport:
 
 
 @dataclass(frozen=True)
+class FilmCounts:
+    """Films in a range: made, started, their shots' takes by outcome, and what those takes cost."""
+
+    created: int = 0
+    started: int = 0
+    takes: int = 0
+    takes_succeeded: int = 0
+    spent_usd: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything the Analytics page shows for one range and one budget period."""
 
@@ -178,6 +198,7 @@ class Report:
     daily_spend: tuple[DailySpend, ...]
     user_spend: tuple[UserSpend, ...]
     budgets: BudgetReport
+    films: FilmCounts = FilmCounts()
 
     @property
     def is_empty(self) -> bool:
@@ -213,6 +234,25 @@ def time_generations(*, session: Session, span: DateRange) -> tuple[Timing, ...]
         Timing(model, stage, h.total(), *(percentile_of(h, f) for f in PERCENTILES))
         for (model, stage), h in sorted(duration_histograms(session=session, span=span).items())
     )
+
+
+def count_films(*, session: Session, span: DateRange) -> FilmCounts:
+    """Films created and started in ``span``, and the takes of their shots created in it (deleted takes excluded)."""
+    start, end = span.bounds
+    created = session.execute(
+        select(func.count()).select_from(Movie).where(Movie.created_at >= start, Movie.created_at < end)
+    ).scalar_one()
+    started = session.execute(
+        select(func.count()).select_from(Movie).where(Movie.started_at >= start, Movie.started_at < end)
+    ).scalar_one()
+    takes, succeeded, spent = session.execute(
+        select(
+            func.count(),
+            func.count().filter(Generation.status == Status.SUCCEEDED.value),
+            func.coalesce(func.sum(Generation.cost_usd), 0),
+        ).where(Generation.movie_id.is_not(None), Generation.created_at >= start, Generation.created_at < end)
+    ).one()
+    return FilmCounts(int(created), int(started), int(takes), int(succeeded), Decimal(spent or 0))
 
 
 def spend_by_day(*, session: Session, span: DateRange) -> tuple[DailySpend, ...]:

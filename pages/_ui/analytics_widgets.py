@@ -18,8 +18,9 @@ from plotly.colors import qualitative
 
 from core import catalog
 from core.errors import ValidationError
-from core.services.analytics import PERCENTILES, BudgetReport, DateRange, Report, outcomes_of
+from core.services.analytics import PERCENTILES, BudgetReport, DateRange, FilmCounts, Report, outcomes_of
 from core.status import Status
+from pages._ui.widgets import fmt_usd
 
 STATUS_COLOURS: dict[str, str] = {
     Status.SUCCEEDED: "#2e9e5b",
@@ -326,3 +327,14 @@ def burn_figure(budgets: BudgetReport, usernames: Iterable[str]) -> go.Figure:
     ticks = max(1, len(budgets.days) // 10)  # about ten dates on the axis
     figure.update_xaxes(tickformat="%b %-d", range=axis, dtick=ticks * 86_400_000)
     return figure
+
+
+def films_line(films: FilmCounts) -> None:
+    """Films in the range, in one line (their takes are also counted with every generation above)."""
+    if not films.created and not films.takes:
+        return
+    st.subheader("Films", anchor=False)
+    st.markdown(
+        f"{films.created} film(s) created, {films.started} started · {films.takes} shot take(s), "
+        f"{films.takes_succeeded} succeeded · {fmt_usd(films.spent_usd)} spent on film shots"
+    )

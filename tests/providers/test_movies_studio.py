@@ -170,3 +170,14 @@ def test_a_draft_is_free_and_finalising_pays_the_difference_once(studio: Studio,
     with pytest.raises(ValidationError, match="Every shot already has a final take"):
         studio.movies.finalise(user, movie_id)
     assert view.spent_usd == Decimal("1.00") and standin.stats().posts.get("interactions.create") == 2
+
+
+def test_analytics_count_films_their_takes_and_their_spend(studio: Studio, user: int):
+    movie_id = film(studio, user, ["a", "b [[rai:56562880]]"])
+    for take in studio.movies.start(user, movie_id):
+        drive(studio, take.id)
+    film(studio, user, ["not started"])
+    admin = studio.accounts.add_user("root", "correct horse battery", role="admin").id
+    films = studio.analytics.report(admin, studio.analytics.default_range(), "2026-12").films
+    assert (films.created, films.started, films.takes, films.takes_succeeded) == (2, 1, 2, 1)
+    assert films.spent_usd == Decimal("0.40")
