@@ -1,0 +1,104 @@
+"""A 10-shot film against the stand-in (Gemini Omni Flash, real google-genai client) on PostgreSQL + Redis,
+with workers SIGKILLed over and over and the scheduler killed once: no shot is submitted twice, the film
+completes, and the ledger balances shot by shot."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from core.config import Settings
+from core.models import Generation, LedgerEntry
+from core.services import ledger
+from core.services.movies import MovieDraft, ShotDraft
+from core.status import FINAL, Status
+from core.studio import Studio
+from standin import VeoStandIn
+from tests.support import REDIS_URL, Processes, make_settings, wait_until
+
+pytestmark = pytest.mark.integration
+
+OMNI = "gemini-omni-1.1-flash"
+SHOT_PRICE = Decimal("0.40")
+"""4 s of Omni at 720p."""
+
+
+@pytest.fixture
+def standin() -> Iterator[VeoStandIn]:
+    with VeoStandIn(api_key="test-key") as server:  # Google's lineup of December 2026
+        yield server
+
+
+@pytest.fixture
+def settings(tmp_path: Path, pg_url: str, standin: VeoStandIn) -> Settings:
+    return make_settings(
+        tmp_path,
+        database_url=pg_url,
+        redis_url=REDIS_URL,
+        gemini_api_key="test-key",
+        veo_base_url=standin.url,
+        max_concurrent_operations=50,
+        submits_per_minute=1000,
+        user_max_concurrent=4,
+    )
+
+
+def takes_final(studio: Studio, movie_id: str) -> bool:
+    with studio.sessions() as s:
+        statuses = s.execute(select(Generation.status).where(Generation.movie_id == movie_id)).scalars().all()
+    return bool(statuses) and all(Status(v) in FINAL for v in statuses)
+
+
+def test_a_ten_shot_film_survives_killed_workers_and_scheduler_paying_each_shot_once(
+    studio: Studio, standin: VeoStandIn, processes: Processes
+):
+    standin.configure(latency_seconds=1.0, polls_before_done=1)
+    user = studio.accounts.add_user("fern", "a long enough password").id
+    movie = studio.movies.create(
+        user, MovieDraft(title="Ten", style="cinematic", aspect_ratio="16:9", resolution="720p", target_seconds=40)
+    )
+    shots = [ShotDraft(prompt=f"shot {n}: the tide comes in", duration_seconds=4, model=OMNI) for n in range(10)]
+    studio.movies.set_storyboard(user, movie.id, shots)
+    takes = studio.movies.start(user, movie.id)
+    assert len(takes) == 10
+
+    workers = [processes.worker(), processes.worker()]
+    scheduler = processes.scheduler()
+    rng = random.Random(7)
+    kills, scheduler_killed = 0, False
+    started = time.monotonic()
+    while time.monotonic() - started < 25 and not takes_final(studio, movie.id):
+        time.sleep(rng.uniform(0.4, 1.2))
+        victim = rng.randrange(len(workers))
+        workers[victim].kill()
+        workers[victim].wait()
+        workers[victim] = processes.worker()
+        kills += 1
+        if not scheduler_killed and time.monotonic() - started > 3:
+            scheduler.kill()
+            scheduler.wait()
+            scheduler = processes.scheduler()  # takes over once the dead leader's lock expires
+            scheduler_killed = True
+    assert kills >= 5 and scheduler_killed
+    assert wait_until(lambda: takes_final(studio, movie.id), timeout=180, interval=0.5)
+
+    stats = standin.stats()
+    assert stats.interactions_created == 10  # no shot submitted twice
+    assert all(n == 1 for n in stats.interactions_per_prompt.values())
+    view = studio.movies.get(user, movie.id)
+    assert all(len(s.takes) == 1 and s.takes[0].status is Status.SUCCEEDED for s in view.shots), [
+        (s.position, [(t.status, t.error_message) for t in s.takes]) for s in view.shots
+    ]
+    assert view.spent_usd == view.committed_usd == SHOT_PRICE * 10
+    with studio.sessions() as s:
+        for shot in view.shots:
+            gid = shot.takes[0].id
+            kinds = sorted(s.execute(select(LedgerEntry.kind).where(LedgerEntry.generation_id == gid)).scalars())
+            assert kinds == ["reserve", "settle"]
+            assert ledger.generation_balance(session=s, generation_id=gid) == SHOT_PRICE
