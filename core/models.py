@@ -224,8 +224,45 @@ class Shot(Base):
     """How it follows the previous shot: cut or crossfade (see core.movies.JOINS)."""
     chosen_generation_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     """The take the film uses; None means the newest finished one."""
+    character_ids: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    """Characters in the shot: their reference images are sent with it (reference-images mode)."""
 
     movie: Mapped[Movie] = relationship(back_populates="shots")
+
+
+class Character(Base):
+    """A character of a movie: a name, a description and reference images that keep its look steady."""
+
+    __tablename__ = "characters"
+    __table_args__ = (UniqueConstraint("movie_id", "name", name="uq_characters_movie_name"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    movie_id: Mapped[str] = mapped_column(ForeignKey("movies.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(60))
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    images: Mapped[list[CharacterImage]] = relationship(
+        back_populates="character", cascade="all, delete-orphan", order_by="CharacterImage.index"
+    )
+
+
+class CharacterImage(Base):
+    """A reference image of a character: checked and re-encoded like any upload, stored under the character."""
+
+    __tablename__ = "character_images"
+    __table_args__ = (UniqueConstraint("character_id", "index", name="uq_character_images_index"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    character_id: Mapped[str] = mapped_column(ForeignKey("characters.id", ondelete="CASCADE"))
+    index: Mapped[int] = mapped_column(Integer)
+    storage_key: Mapped[str] = mapped_column(String(255))
+    mime_type: Mapped[str] = mapped_column(String(32))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+
+    character: Mapped[Character] = relationship(back_populates="images")
 
 
 class GenerationInput(Base):

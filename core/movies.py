@@ -16,7 +16,7 @@ from core.db import transaction
 from core.providers.registry import ProviderRegistry
 from core.services import movies
 from core.services.budgets import Limits
-from core.services.generations import GenerationView
+from core.services.generations import GenerationView, UploadedImage
 from core.services.movies import MovieDraft, MovieView, ShotDraft
 from core.storage import Storage
 
@@ -96,6 +96,22 @@ class Movies:
         with transaction(self.sessions) as session:
             movies.choose_take(
                 session=session, user_id=user_id, movie_id=movie_id, shot_id=shot_id, generation_id=generation_id
+            )
+            return movies.get_movie(session=session, user_id=user_id, movie_id=movie_id)
+
+    def add_character(
+        self, user_id: int, movie_id: str, name: str, description: str, images: tuple[UploadedImage, ...]
+    ) -> MovieView:
+        """A character with its reference images (checked like any upload; nothing stored when one is refused)."""
+        with transaction(self.sessions) as session:
+            movies.add_character(
+                session=session,
+                user_id=user_id,
+                movie_id=movie_id,
+                name=name,
+                description=description,
+                images=images,
+                store=self.store,
             )
             return movies.get_movie(session=session, user_id=user_id, movie_id=movie_id)
 

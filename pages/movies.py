@@ -10,6 +10,7 @@ import streamlit as st
 
 from core import catalog
 from core.errors import NotFoundError, VeoGenError
+from core.services.generations import UploadedImage
 from core.services.movies import JOINS, MAX_FILM_SECONDS, MIN_FILM_SECONDS, STYLES, MovieDraft, MovieView, ShotDraft
 from pages._ui import state, widgets
 
@@ -72,7 +73,38 @@ def new_film() -> None:
         st.rerun()
 
 
+def characters(movie: MovieView) -> None:
+    """The film's characters: reference images sent with every shot that names them (keeps faces steady)."""
+    st.subheader("Characters", anchor=False)
+    for character in movie.characters:
+        st.markdown(
+            f"**{widgets.md(character.name)}** · {character.images} reference image(s) · "
+            f"{widgets.md(widgets.excerpt(character.description, 120))}"
+        )
+    with st.expander("Add a character"):
+        name = st.text_input("Name", max_chars=60, key="movies_character_name")
+        description = st.text_input("Description (optional)", key="movies_character_description")
+        uploads = st.file_uploader(
+            f"Reference images (1 to {catalog.MAX_REFERENCE_IMAGES})",
+            type=["png", "jpg", "jpeg", "webp"],
+            accept_multiple_files=True,
+            key="movies_character_images",
+        )
+        if st.button("Add character"):
+            images = tuple(UploadedImage("reference", u.name, u.getvalue()) for u in uploads or [])
+            try:
+                studio.movies.add_character(user.id, movie.id, name, description, images)
+            except VeoGenError as exc:
+                widgets.show_error(exc)
+                return
+            state.flash(f"{name} joined the film.")
+            st.rerun()
+
+
 def storyboard(movie: MovieView) -> None:
+    characters(movie)
+    names = {c.id: c.name for c in movie.characters}
+    ids = {c.name.casefold(): c.id for c in movie.characters}
     st.subheader("Storyboard", anchor=False)
     models = [m for m in offers if m != catalog.OFFLINE_MODEL] + [catalog.OFFLINE_MODEL]
     with st.expander("Propose shots from a script (one per sentence)"):
@@ -81,14 +113,21 @@ def storyboard(movie: MovieView) -> None:
         seconds = st.selectbox("Seconds per shot", offers[model].spec.durations, key="movies_script_seconds")
         if st.button("Propose shots"):
             ss["movies_rows"] = [
-                {"prompt": d.prompt, "seconds": d.duration_seconds, "model": d.model, "join": d.join}
+                {"prompt": d.prompt, "seconds": d.duration_seconds, "model": d.model, "join": d.join, "characters": ""}
                 for d in studio.movies.propose_storyboard(script, model=model, duration_seconds=int(seconds))
             ]
     rows = ss.get("movies_rows") or [
-        {"prompt": s.prompt, "seconds": s.duration_seconds, "model": s.model, "join": s.join} for s in movie.shots
+        {
+            "prompt": s.prompt,
+            "seconds": s.duration_seconds,
+            "model": s.model,
+            "join": s.join,
+            "characters": ", ".join(names.get(c, "") for c in s.characters),
+        }
+        for s in movie.shots
     ]
     edited = st.data_editor(
-        rows or [{"prompt": "", "seconds": 4, "model": models[0], "join": "cut"}],
+        rows or [{"prompt": "", "seconds": 4, "model": models[0], "join": "cut", "characters": ""}],
         num_rows="dynamic",
         key=f"movies_editor_{movie.id}",
         column_config={
@@ -96,12 +135,23 @@ def storyboard(movie: MovieView) -> None:
             "seconds": st.column_config.NumberColumn("Seconds", min_value=1, max_value=15, step=1, required=True),
             "model": st.column_config.SelectboxColumn("Model", options=models, required=True),
             "join": st.column_config.SelectboxColumn("Join", options=list(JOINS), required=True),
+            "characters": st.column_config.TextColumn("Characters (names, comma-separated)"),
         },
         use_container_width=True,
     )
     if st.button("Save storyboard"):
         drafts = [
-            ShotDraft(str(r["prompt"] or ""), int(r["seconds"] or 0), str(r["model"] or ""), str(r["join"] or "cut"))
+            ShotDraft(
+                str(r["prompt"] or ""),
+                int(r["seconds"] or 0),
+                str(r["model"] or ""),
+                str(r["join"] or "cut"),
+                tuple(
+                    ids.get(n.strip().casefold(), n.strip())
+                    for n in str(r.get("characters") or "").split(",")
+                    if n.strip()
+                ),
+            )
             for r in edited
         ]
         try:

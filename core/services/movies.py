@@ -17,12 +17,20 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from core import catalog
+from core import catalog, storage
 from core.catalog import Offer
 from core.errors import NotFoundError, ValidationError
-from core.models import Generation, LedgerEntry, Movie, Shot, new_id, utcnow
+from core.images import check_image
+from core.models import Character, CharacterImage, Generation, LedgerEntry, Movie, Shot, new_id, utcnow
 from core.services.budgets import Limits, check_budget
-from core.services.generations import GenerationForm, GenerationView, quote, submit_generation, to_view
+from core.services.generations import (
+    GenerationForm,
+    GenerationView,
+    UploadedImage,
+    quote,
+    submit_generation,
+    to_view,
+)
 from core.status import Status
 from core.storage import Storage
 
@@ -79,6 +87,16 @@ class ShotDraft:
     duration_seconds: int
     model: str
     join: str = "cut"
+    characters: tuple[str, ...] = ()
+    """Ids of the movie's characters in this shot: their reference images go with it."""
+
+
+@dataclass(frozen=True)
+class CharacterView:
+    id: str
+    name: str
+    description: str
+    images: int
 
 
 @dataclass(frozen=True)
@@ -105,6 +123,7 @@ class ShotView:
     join: str
     takes: list[GenerationView] = field(default_factory=list)
     """Oldest first."""
+    characters: tuple[str, ...] = ()
     chosen_id: str | None = None
     """The take the film uses: the one picked, else the newest that succeeded."""
     final: bool = False
@@ -124,6 +143,7 @@ class MovieView:
     target_seconds: int
     started_at: datetime | None
     shots: list[ShotView]
+    characters: list[CharacterView]
     price_usd: Decimal
     """What rendering every shot once costs (the storyboard's price)."""
     committed_usd: Decimal
@@ -202,14 +222,26 @@ def create_movie(*, session: Session, user_id: int, draft: MovieDraft) -> Movie:
     return movie
 
 
-def shot_form(movie: Movie, shot: Shot | ShotDraft, *, take: int, shot_id: str, draft: bool = False) -> GenerationForm:
+def shot_form(
+    movie: Movie,
+    shot: Shot | ShotDraft,
+    *,
+    take: int,
+    shot_id: str,
+    draft: bool = False,
+    references: tuple[UploadedImage, ...] = (),
+) -> GenerationForm:
     """The generation request of one take of a shot: the style around the shot's prompt, the film's shape.
 
-    A draft take is made by the offline renderer at 360p instead of the shot's model.
+    A draft take is made by the offline renderer at 360p instead of the shot's model (and without the
+    characters' images, which it cannot take); ``references`` are the shot's characters' images.
     """
     prompt = " ".join(part for part in (shot.prompt.strip(), movie.style_prompt.strip()) if part)
+    images = () if draft else references
     return GenerationForm(
         model=DRAFT_MODEL if draft else shot.model,
+        mode="reference" if images else "text",
+        images=images,
         prompt=prompt[: catalog.MAX_PROMPT_CHARS],
         negative_prompt=movie.style_negative[: catalog.MAX_NEGATIVE_PROMPT_CHARS],
         duration_seconds=shot.duration_seconds,
@@ -227,13 +259,20 @@ def set_storyboard(*, session: Session, user_id: int, movie_id: str, shots: list
         raise ValidationError("This film has started: re-render single shots instead of rewriting it.", field="shots")
     if not 1 <= len(shots) <= MAX_SHOTS:
         raise ValidationError(f"A storyboard has 1 to {MAX_SHOTS} shots, not {len(shots)}.", field="shots")
+    known = {c.id: len(c.images) for c in _characters(session, movie.id)}
     total = 0
     for index, draft in enumerate(shots, start=1):
         if draft.join not in JOINS:
             raise ValidationError(f"Shot {index}: unknown join {catalog.quoted(draft.join)}.", field="join")
         catalog.clean_prompt(draft.prompt, field_name="prompt", max_chars=catalog.MAX_PROMPT_CHARS, required=True)
+        unknown = set(draft.characters) - set(known)
+        if unknown:
+            raise ValidationError(f"Shot {index}: no such character.", field="characters")
+        placeholders = tuple(
+            UploadedImage("reference", "reference", b"") for c in draft.characters for _ in range(known[c])
+        )
         try:
-            quote(shot_form(movie, draft, take=1, shot_id=str(index)))
+            quote(shot_form(movie, draft, take=1, shot_id=str(index), references=placeholders))
         except ValidationError as exc:
             raise ValidationError(f"Shot {index}: {exc}", field=exc.field) from exc
         total += draft.duration_seconds
@@ -252,6 +291,7 @@ def set_storyboard(*, session: Session, user_id: int, movie_id: str, shots: list
                 duration_seconds=draft.duration_seconds,
                 model=draft.model,
                 join=draft.join,
+                character_ids=list(draft.characters) or None,
             )
         )
     movie.updated_at = utcnow()
@@ -425,7 +465,8 @@ def _submit_take(
     offer = offers.get(model)
     if offer is None:
         raise ValidationError(f"{catalog.get_model(model).label} is not available to you now.", field="model")
-    form = shot_form(movie, shot, take=take, shot_id=shot.id, draft=draft)
+    references = () if draft else _references(session, shot, store)
+    form = shot_form(movie, shot, take=take, shot_id=shot.id, draft=draft, references=references)
     view, _ = submit_generation(
         session=session,
         user_id=user_id,
@@ -437,6 +478,86 @@ def _submit_take(
         shot_id=shot.id,
     )
     return view
+
+
+MAX_CHARACTERS = 12
+MAX_CHARACTER_NAME_CHARS = 60
+
+
+def add_character(
+    *,
+    session: Session,
+    user_id: int,
+    movie_id: str,
+    name: str,
+    description: str,
+    images: tuple[UploadedImage, ...],
+    store: Storage,
+) -> Character:
+    """Add a character with its reference images, each checked and re-encoded like any upload. The caller commits.
+
+    Images are stored before the row that points at them; a refused image stores nothing.
+    """
+    movie = _owned(session, user_id, movie_id, for_update=True)
+    name = _clean(name, label="Name", limit=MAX_CHARACTER_NAME_CHARS, required=True)
+    existing = _characters(session, movie.id)
+    if len(existing) >= MAX_CHARACTERS:
+        raise ValidationError(f"A film has at most {MAX_CHARACTERS} characters.", field="characters")
+    same = next((c for c in existing if c.name.casefold() == name.casefold()), None)
+    if same is not None:
+        raise ValidationError(f"This film already has a character called {same.name}.", field="name")
+    if not 1 <= len(images) <= catalog.MAX_REFERENCE_IMAGES:
+        raise ValidationError(
+            f"Give a character 1 to {catalog.MAX_REFERENCE_IMAGES} reference images, not {len(images)}.",
+            field="images",
+        )
+    clean = [check_image(i.data, name=i.name, role="reference") for i in images]
+    character = Character(
+        id=new_id(),
+        movie_id=movie.id,
+        name=name,
+        description=_clean(description, label="Description", limit=MAX_STYLE_CHARS, required=False),
+    )
+    for index, image in enumerate(clean):
+        key = storage.input_key(user_id, character.id, index, image.mime_type)
+        store.put_bytes(key, image.data)
+        character.images.append(
+            CharacterImage(
+                index=index,
+                storage_key=key,
+                mime_type=image.mime_type,
+                width=image.width,
+                height=image.height,
+                sha256=image.sha256,
+            )
+        )
+    session.add(character)
+    session.flush()
+    return character
+
+
+def _characters(session: Session, movie_id: str) -> list[Character]:
+    return list(
+        session.execute(
+            select(Character)
+            .where(Character.movie_id == movie_id)
+            .options(selectinload(Character.images))
+            .order_by(Character.created_at, Character.id)
+        ).scalars()
+    )
+
+
+def _references(session: Session, shot: Shot, store: Storage) -> tuple[UploadedImage, ...]:
+    """The reference images of the shot's characters, in the shot's order of characters."""
+    if not shot.character_ids:
+        return ()
+    by_id = {c.id: c for c in _characters(session, shot.movie_id)}
+    return tuple(
+        UploadedImage("reference", f"{by_id[cid].name}-{image.index}", store.get_bytes(image.storage_key))
+        for cid in shot.character_ids
+        if cid in by_id
+        for image in by_id[cid].images
+    )
 
 
 def _takes(session: Session, shot_ids: list[str]) -> dict[str, list[Generation]]:
@@ -481,6 +602,7 @@ def _view(session: Session, movie: Movie) -> MovieView:
                 takes=views,
                 chosen_id=chosen or (finished[-1] if finished else None),
                 final=_has_final(shot, takes.get(shot.id, [])),
+                characters=tuple(shot.character_ids or ()),
             )
         )
     return MovieView(
@@ -495,6 +617,7 @@ def _view(session: Session, movie: Movie) -> MovieView:
         target_seconds=movie.target_seconds,
         started_at=movie.started_at,
         shots=shots,
+        characters=[CharacterView(c.id, c.name, c.description, len(c.images)) for c in _characters(session, movie.id)],
         price_usd=movie_price(movie),
         committed_usd=committed,
         spent_usd=spent,

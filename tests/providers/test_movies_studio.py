@@ -181,3 +181,49 @@ def test_analytics_count_films_their_takes_and_their_spend(studio: Studio, user:
     films = studio.analytics.report(admin, studio.analytics.default_range(), "2026-12").films
     assert (films.created, films.started, films.takes, films.takes_succeeded) == (2, 1, 2, 1)
     assert films.spent_usd == Decimal("0.40")
+
+
+def png(colour: str) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (320, 180), colour).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_a_character_s_references_go_with_every_shot_that_names_it(studio: Studio, user: int, standin: VeoStandIn):
+    from core.services.generations import UploadedImage
+
+    movie_id = film(studio, user, ["placeholder"])
+    with pytest.raises(ValidationError, match="not a PNG, JPEG or WebP image"):
+        studio.movies.add_character(
+            user, movie_id, "Ada", "", (UploadedImage("reference", "ada.png", b"GIF89a" + b"\0" * 64),)
+        )
+    view = studio.movies.add_character(
+        user,
+        movie_id,
+        "Ada",
+        "a sailor in a yellow coat",
+        (UploadedImage("reference", "a.png", png("gold")), UploadedImage("reference", "b.png", png("navy"))),
+    )
+    (ada,) = view.characters
+    assert (ada.name, ada.images) == ("Ada", 2)
+    with pytest.raises(ValidationError, match="already has a character called Ada"):
+        studio.movies.add_character(user, movie_id, "ada", "", (UploadedImage("reference", "c.png", png("red")),))
+    with pytest.raises(ValidationError, match="Shot 1: no such character"):
+        studio.movies.set_storyboard(user, movie_id, [ShotDraft("x", 4, OMNI, characters=("nobody",))])
+    studio.movies.set_storyboard(
+        user,
+        movie_id,
+        [ShotDraft("Ada waves from the deck", 4, OMNI, characters=(ada.id,)), ShotDraft("the open sea", 4, OMNI)],
+    )
+    takes = studio.movies.start(user, movie_id)
+    assert [t.mode for t in takes] == ["reference", "text"]
+    for take in takes:
+        drive(studio, take.id)
+    with_ada, sea = standin.jobs()
+    assert [i["type"] for i in with_ada["inputs"]].count("image") == 2
+    assert with_ada["prompt"].startswith("<IMAGE_REF_0> <IMAGE_REF_1> Ada waves from the deck")
+    assert not any(i["type"] == "image" for i in sea["inputs"])

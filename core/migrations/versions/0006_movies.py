@@ -1,4 +1,4 @@
-"""movies and shots; generations know the movie and shot they are a take of
+"""movies, shots and characters; generations know the movie and shot they are a take of
 
 Revision ID: 0006
 Revises: 0005
@@ -45,9 +45,35 @@ def upgrade() -> None:
         sa.Column("model", sa.String(length=64), nullable=False),
         sa.Column("join", sa.String(length=16), nullable=False),
         sa.Column("chosen_generation_id", sa.String(length=32), nullable=True),
+        sa.Column("character_ids", sa.JSON(), nullable=True),
         sa.ForeignKeyConstraint(["movie_id"], ["movies.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("movie_id", "position", name="uq_shots_movie_position"),
+    )
+    op.create_table(
+        "characters",
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("movie_id", sa.String(length=32), nullable=False),
+        sa.Column("name", sa.String(length=60), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["movie_id"], ["movies.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("movie_id", "name", name="uq_characters_movie_name"),
+    )
+    op.create_table(
+        "character_images",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("character_id", sa.String(length=32), nullable=False),
+        sa.Column("index", sa.Integer(), nullable=False),
+        sa.Column("storage_key", sa.String(length=255), nullable=False),
+        sa.Column("mime_type", sa.String(length=32), nullable=False),
+        sa.Column("width", sa.Integer(), nullable=False),
+        sa.Column("height", sa.Integer(), nullable=False),
+        sa.Column("sha256", sa.String(length=64), nullable=False),
+        sa.ForeignKeyConstraint(["character_id"], ["characters.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("character_id", "index", name="uq_character_images_index"),
     )
     with op.batch_alter_table("generations", schema=None) as batch_op:
         batch_op.add_column(sa.Column("movie_id", sa.String(length=32), nullable=True))
@@ -62,6 +88,8 @@ def downgrade() -> None:
         batch_op.drop_index("ix_generations_movie_id")
         batch_op.drop_column("shot_id")
         batch_op.drop_column("movie_id")
+    op.drop_table("character_images")
+    op.drop_table("characters")
     op.drop_table("shots")
     op.drop_index("ix_movies_user_created", table_name="movies")
     op.drop_table("movies")
