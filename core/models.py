@@ -303,6 +303,8 @@ class Video(Base):
     has_audio: Mapped[bool] = mapped_column(Boolean)
     provider_uri: Mapped[str | None] = mapped_column(Text, nullable=True)
     """Where the provider still holds this video (Veo keeps it two days; extensions need it)."""
+    quality_flags: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+    """What the OpenCV checks found in a film's shot (core/checks.py): shown, never blocking."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     generation: Mapped[Generation] = relationship(back_populates="videos")

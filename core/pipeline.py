@@ -18,7 +18,7 @@ import logging
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -30,7 +30,7 @@ from core.config import Settings
 from core.db import transaction
 from core.errors import MediaError, ProviderError, StorageError, TransitionError
 from core.models import Generation, Video, utcnow
-from core.params import GenerationParams
+from core.params import GenerationParams, VideoFacts
 from core.providers.base import GenerationRequest, ImageInput, OperationState, ProviderVideo, VideoProvider
 from core.queue import POLL_JOB, JobQueue
 from core.services import ledger
@@ -474,11 +474,12 @@ class Pipeline:
             user_id, uris = row.user_id, list(row.provider_videos or [])
             provider_name = row.provider
             done = {v.index for v in row.videos}
+            asked = GenerationParams.of(row) if row.movie_id else None  # a film's shot is checked
         for index, uri in enumerate(uris):
             if index in done:
                 continue
             started = time.perf_counter()
-            video = self._process_one(user_id, generation_id, index)
+            video = self._process_one(user_id, generation_id, index, asked)
             metrics.MEDIA_SECONDS.labels(provider_name).observe(time.perf_counter() - started)
             video.provider_uri = uri
             with transaction(self.sessions) as session:
@@ -506,7 +507,8 @@ class Pipeline:
                 detail=f"{len(row.videos)} video(s), {seconds:.1f} s in all; cost ${cost:.2f}",
             )
 
-    def _process_one(self, user_id: int, generation_id: str, index: int) -> Video:
+    def _process_one(self, user_id: int, generation_id: str, index: int, asked: GenerationParams | None) -> Video:
+        """Probe, thumbnail and poster one stored video; a film's shot is also checked (``asked``)."""
         from core import media  # PyAV and Pillow: loaded by workers (preloaded there), never by the web process
 
         key = storage.video_key(user_id, generation_id, index)
@@ -518,6 +520,7 @@ class Pipeline:
             info = media.probe_video(local)
             thumb = media.make_thumbnail(local)
             poster = media.make_poster(local)
+            flags = self._quality_flags(local, asked, info) if asked is not None else None
         thumb_key = storage.thumbnail_key(user_id, generation_id, index)
         poster_key = storage.poster_key(user_id, generation_id, index)
         self.store.put_bytes(thumb_key, thumb)
@@ -528,8 +531,20 @@ class Pipeline:
             storage_key=key,
             thumbnail_key=thumb_key,
             poster_key=poster_key,
+            quality_flags=flags,
             **info.columns(),
         )
+
+    @staticmethod
+    def _quality_flags(path: Path, asked: GenerationParams, info: VideoFacts) -> list[dict[str, object]] | None:
+        """The OpenCV checks of a film's shot; a check that cannot run is logged and never fails the shot."""
+        from core import checks  # OpenCV: workers only
+
+        try:
+            return [asdict(flag) for flag in checks.check_shot(path, asked, facts=info)]
+        except (MediaError, ValueError) as exc:
+            log.warning("quality checks of %s could not run: %s", path, exc)
+            return None
 
     def on_crash(self, generation_id: str, seq: int, step: str, exc: Exception) -> None:
         """After an unexpected error: retry the step with backoff, or fail once retries run out."""

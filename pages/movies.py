@@ -225,6 +225,8 @@ def shots(movie: MovieView) -> None:
                     widgets.thumbnail(studio, user.id, chosen)
             with body:
                 st.text(widgets.excerpt(shot.prompt, 200))
+                for flag in chosen.videos[0].flags if chosen is not None and chosen.videos else ():
+                    st.warning(widgets.md(flag), icon=":material/flag:")
                 st.caption(
                     f"{catalog.get_model(shot.model).label} · {len(shot.takes)} take(s) · "
                     + " · ".join(f"take {n + 1}: {t.status.label}" for n, t in enumerate(shot.takes))

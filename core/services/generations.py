@@ -67,6 +67,8 @@ class VideoView(VideoFacts):
     storage_key: str
     thumbnail_key: str
     poster_key: str
+    flags: tuple[str, ...] = ()
+    """What the quality checks of a film's shot found, in plain sentences (never blocking)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -172,6 +174,7 @@ def to_view(row: Generation) -> GenerationView:
                 storage_key=v.storage_key,
                 thumbnail_key=v.thumbnail_key,
                 poster_key=v.poster_key,
+                flags=tuple(str(f.get("message", "")) for f in v.quality_flags or ()),
             )
             for v in row.videos
         ],

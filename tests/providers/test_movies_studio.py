@@ -227,3 +227,13 @@ def test_a_character_s_references_go_with_every_shot_that_names_it(studio: Studi
     assert [i["type"] for i in with_ada["inputs"]].count("image") == 2
     assert with_ada["prompt"].startswith("<IMAGE_REF_0> <IMAGE_REF_1> Ada waves from the deck")
     assert not any(i["type"] == "image" for i in sea["inputs"])
+
+
+def test_a_shot_that_comes_back_smaller_than_asked_is_flagged_not_blocked(studio: Studio, user: int):
+    movie_id = film(studio, user, ["a quiet harbour"])  # the stand-in draws 240p whatever is asked
+    (take,) = studio.movies.start(user, movie_id)
+    assert drive(studio, take.id).status == Status.SUCCEEDED.value
+    (shot,) = studio.movies.get(user, movie_id).shots
+    (video,) = shot.takes[0].videos
+    assert "Asked for 720p, got 240p: a silent downgrade." in video.flags
+    assert shot.takes[0].cost_usd == Decimal("0.40")  # flags never block or change the money

@@ -1,4 +1,4 @@
-"""movies, shots and characters; generations know the movie and shot they are a take of
+"""movies, shots and characters; generations know the movie and shot they are a take of; videos' quality flags
 
 Revision ID: 0006
 Revises: 0005
@@ -80,9 +80,13 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("shot_id", sa.String(length=32), nullable=True))
         batch_op.create_index("ix_generations_movie_id", ["movie_id"], unique=False)
         batch_op.create_index("ix_generations_shot_id", ["shot_id"], unique=False)
+    with op.batch_alter_table("videos", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("quality_flags", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("videos", schema=None) as batch_op:
+        batch_op.drop_column("quality_flags")
     with op.batch_alter_table("generations", schema=None) as batch_op:
         batch_op.drop_index("ix_generations_shot_id")
         batch_op.drop_index("ix_generations_movie_id")
