@@ -200,6 +200,15 @@ class Movie(Base):
     target_seconds: Mapped[int] = mapped_column(Integer)
     started_at: Mapped[datetime | None] = mapped_column(nullable=True)
     """When the film was first started (its shots reserved); the storyboard's shape is fixed from then on."""
+    assembly_status: Mapped[str] = mapped_column(String(16), default="none")
+    """none, queued, running, done or failed (see core.movies)."""
+    assembly_seq: Mapped[int] = mapped_column(Integer, default=0)
+    """Fencing token of the assembly job: only the job enqueued with the current value may write."""
+    assembly_takes: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    """The takes (generation ids) the current or last assembly joins, in shot order."""
+    assembly_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    assembly_report: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    assembled_at: Mapped[datetime | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -10,27 +10,46 @@ Imports no UI or worker code.
 
 from __future__ import annotations
 
+import logging
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import transaction
+from core.errors import MediaError, StorageError, ValidationError
 from core.providers.registry import ProviderRegistry
+from core.queue import JobQueue
 from core.services import movies
 from core.services.budgets import Limits
 from core.services.generations import GenerationView, UploadedImage
 from core.services.movies import MovieDraft, MovieView, ShotDraft
 from core.storage import Storage
 
+log = logging.getLogger(__name__)
+
+ASSEMBLE_JOB = "workers.tasks.assemble_movie"
+"""The worker job that joins a film's chosen takes into one video (``run_assembly``)."""
+
 
 class Movies:
     """A creator's films: every method checks ownership through the services it calls."""
 
     def __init__(
-        self, *, sessions: sessionmaker[Session], store: Storage, limits: Limits, providers: ProviderRegistry
+        self,
+        *,
+        sessions: sessionmaker[Session],
+        store: Storage,
+        limits: Limits,
+        providers: ProviderRegistry,
+        queue: JobQueue,
     ) -> None:
         self.sessions = sessions
         self.store = store
         self.limits = limits
         self.providers = providers
+        self.queue = queue
 
     def create(self, user_id: int, draft: MovieDraft) -> MovieView:
         with transaction(self.sessions) as session:
@@ -114,6 +133,72 @@ class Movies:
                 store=self.store,
             )
             return movies.get_movie(session=session, user_id=user_id, movie_id=movie_id)
+
+    # -- assembly -------------------------------------------------------------------
+
+    def assemble(self, user_id: int, movie_id: str) -> MovieView:
+        """Queue the joining of every shot's chosen take into one video (a worker job; no shot is rendered again)."""
+        with transaction(self.sessions) as session:
+            seq, _ = movies.request_assembly(session=session, user_id=user_id, movie_id=movie_id)
+        self.queue.enqueue(ASSEMBLE_JOB, movie_id, seq)
+        return self.get(user_id, movie_id)
+
+    def run_assembly(self, movie_id: str, seq: int) -> None:
+        """The worker job: join the takes, check the joins, store the film with its thumbnail and poster."""
+        from core import assembly, checks, media, storage  # PyAV and OpenCV: workers only
+
+        try:
+            with transaction(self.sessions) as session:
+                job = movies.assembly_job(session=session, movie_id=movie_id, seq=seq)
+        except ValidationError as exc:
+            self.finish_assembly(movie_id, seq, None, str(exc))
+            return
+        if job is None:
+            return  # a newer assembly replaced this one
+        try:
+            with tempfile.TemporaryDirectory(prefix="veogen-film-") as tmp:
+                paths = [self._local(key, Path(tmp) / f"{n}.mp4") for n, (key, _) in enumerate(job.clips)]
+                clips = [
+                    assembly.Clip(
+                        path,
+                        join="crossfade" if join == "crossfade" else "cut",
+                        crossfade_seconds=0.5 if join == "crossfade" else 0.0,
+                    )
+                    for path, (_, join) in zip(paths, job.clips, strict=True)
+                ]
+                film = Path(tmp) / "film.mp4"
+                report = assembly.assemble_movie(clips, film)
+                flags = [
+                    flag.message
+                    for n in range(1, len(paths))
+                    if job.clips[n][1] != "cut" and (flag := checks.check_join(paths[n - 1], paths[n])) is not None
+                ]
+                self.store.put_file(storage.video_key(job.user_id, job.movie_id, 0), film)
+                self.store.put_bytes(storage.thumbnail_key(job.user_id, job.movie_id, 0), media.make_thumbnail(film))
+                self.store.put_bytes(storage.poster_key(job.user_id, job.movie_id, 0), media.make_poster(film))
+        except (MediaError, StorageError) as exc:
+            log.warning("movie %s: assembly failed: %s", movie_id, exc)
+            self.finish_assembly(movie_id, seq, None, f"The film could not be assembled: {exc}")
+            return
+        self.finish_assembly(movie_id, seq, asdict(report) | {"join_flags": flags}, None)
+
+    def film_bytes(self, user_id: int, movie_id: str, kind: str = "video") -> bytes:
+        """The user's assembled film (or its thumbnail or poster)."""
+        with self.sessions() as session:
+            key = movies.film_key(session=session, user_id=user_id, movie_id=movie_id, kind=kind)
+        return self.store.get_bytes(key)
+
+    def _local(self, key: str, fallback: Path) -> Path:
+        local = self.store.local_path(key)
+        if local is not None:
+            return local
+        fallback.write_bytes(self.store.get_bytes(key))
+        return fallback
+
+    def finish_assembly(self, movie_id: str, seq: int, report: dict[str, object] | None, message: str | None) -> None:
+        """Record assembly job ``seq``'s outcome: a report when the film is stored, else the message why not."""
+        with transaction(self.sessions) as session:
+            movies.finish_assembly(session=session, movie_id=movie_id, seq=seq, report=report, message=message)
 
     def get(self, user_id: int, movie_id: str) -> MovieView:
         with self.sessions() as session:

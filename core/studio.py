@@ -114,5 +114,5 @@ def build_studio(settings: Settings, *, redis: Redis | None = None) -> Studio:
         admission=Admission(pipeline),
         reconciler=Reconciler(pipeline),
         webhooks=webhooks,
-        movies=Movies(sessions=sessions, store=store, limits=limits, providers=providers),
+        movies=Movies(sessions=sessions, store=store, limits=limits, providers=providers, queue=queue),
     )

@@ -107,11 +107,12 @@ def storyboard(movie: MovieView) -> None:
     ids = {c.name.casefold(): c.id for c in movie.characters}
     st.subheader("Storyboard", anchor=False)
     models = [m for m in offers if m != catalog.OFFLINE_MODEL] + [catalog.OFFLINE_MODEL]
-    with st.expander("Propose shots from a script (one per sentence)"):
+    with st.form("movies_propose"):
+        st.markdown("**Propose shots from a script** (one shot per sentence; edit them before anything is paid)")
         script = st.text_area("Script", key="movies_script", max_chars=20_000)
         model = st.selectbox("Model", models, format_func=lambda m: offers[m].spec.label, key="movies_script_model")
-        seconds = st.selectbox("Seconds per shot", offers[model].spec.durations, key="movies_script_seconds")
-        if st.button("Propose shots"):
+        seconds = st.number_input("Seconds per shot", 2, 15, 4, key="movies_script_seconds")
+        if st.form_submit_button("Propose shots"):
             ss["movies_rows"] = [
                 {"prompt": d.prompt, "seconds": d.duration_seconds, "model": d.model, "join": d.join, "characters": ""}
                 for d in studio.movies.propose_storyboard(script, model=model, duration_seconds=int(seconds))
@@ -272,7 +273,43 @@ st.caption(
     f"{film.style.title()} · {film.aspect_ratio} · {film.resolution} · target {film.target_seconds} s · "
     f"style: {widgets.excerpt(film.style_prompt, 120)}"
 )
+
+
+def assembled(movie: MovieView) -> None:
+    """Join the chosen takes into one film (a worker job), then play and download it."""
+    st.subheader("The film", anchor=False)
+    ready = all(s.chosen_id for s in movie.shots)
+    if movie.assembly_status in ("queued", "running"):
+        st.info("Assembling the film from the chosen takes…")
+        if st.button("Refresh"):
+            st.rerun()
+    elif movie.assembly_status == "failed":
+        st.error(widgets.md(movie.assembly_message or "The film could not be assembled."))
+    if movie.assembly_status == "done" or movie.assembled_at is not None:
+        if not movie.assembly_current:
+            st.caption("A shot's take changed since this film was assembled: assemble it again to use it.")
+        for flag in movie.join_flags:
+            st.warning(widgets.md(flag), icon=":material/flag:")
+        data = studio.movies.film_bytes(user.id, movie.id)
+        st.video(data)
+        seconds = f"{movie.assembled_seconds:.1f} s · " if movie.assembled_seconds else ""
+        st.caption(f"{seconds}assembled {widgets.fmt_time(movie.assembled_at)}")
+        st.download_button("Download MP4", data, file_name=f"film-{movie.id[:8]}.mp4", mime="video/mp4")
+    if movie.assembly_status not in ("queued", "running") and not movie.assembly_current:
+        if not ready:
+            st.caption("Every shot needs a finished take before the film can be assembled.")
+        elif st.button("Assemble the film", type="primary", help="Joins the chosen takes; nothing is rendered again."):
+            try:
+                studio.movies.assemble(user.id, movie.id)
+            except VeoGenError as exc:
+                widgets.show_error(exc)
+            else:
+                state.flash("The film is being assembled.")
+                st.rerun()
+
+
 if film.started_at is None:
     storyboard(film)
 else:
+    assembled(film)
     shots(film)

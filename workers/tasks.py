@@ -14,7 +14,7 @@ from collections.abc import Callable
 from core import metrics
 from core.errors import TransitionError
 from core.queue import POLL_JOB
-from workers.context import get_pipeline
+from workers.context import get_movies, get_pipeline
 
 log = logging.getLogger(__name__)
 
@@ -55,3 +55,20 @@ def handle_webhook_event(provider_id: str) -> None:
     finally:
         metrics.JOBS.labels("handle_webhook_event", outcome).inc()
         metrics.JOB_SECONDS.labels("handle_webhook_event").observe(time.perf_counter() - started)
+
+
+def assemble_movie(movie_id: str, seq: int) -> None:
+    """Join a film's chosen takes into one video (stale jobs do nothing; a failure is recorded on the film)."""
+    started = time.perf_counter()
+    outcome = "ok"
+    try:
+        get_movies().run_assembly(movie_id, seq)
+    except Exception:
+        outcome = "crashed"
+        log.exception("movie %s: assembly crashed", movie_id)
+        get_movies().finish_assembly(
+            movie_id, seq, None, "The film could not be assembled (an unexpected error); try again."
+        )
+    finally:
+        metrics.JOBS.labels("assemble_movie", outcome).inc()
+        metrics.JOB_SECONDS.labels("assemble_movie").observe(time.perf_counter() - started)

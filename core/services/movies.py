@@ -150,6 +150,14 @@ class MovieView:
     """Reserved and settled over all takes now."""
     spent_usd: Decimal
     """Settled over all takes: the cost so far."""
+    assembly_status: str = "none"
+    assembly_message: str | None = None
+    assembled_at: datetime | None = None
+    assembled_seconds: float | None = None
+    join_flags: tuple[str, ...] = ()
+    """What the checks found at the joins of the assembled film (colour or exposure jumps)."""
+    assembly_current: bool = False
+    """The assembled film uses the takes chosen now (False: a shot changed since; assemble again)."""
     finalise_usd: Decimal = Decimal(0)
     """What rendering every shot that has only drafts at its own model costs now."""
 
@@ -560,6 +568,99 @@ def _references(session: Session, shot: Shot, store: Storage) -> tuple[UploadedI
     )
 
 
+ASSEMBLING = ("queued", "running")
+STALE_ASSEMBLY_SECONDS = 15 * 60
+"""An assembly queued or running this long (its worker died) may be asked for again."""
+
+
+def request_assembly(*, session: Session, user_id: int, movie_id: str) -> tuple[int, list[str]]:
+    """Mark the film to be assembled from the takes chosen now; returns the job's fencing token and the takes.
+
+    Every shot needs a finished take. The caller commits, then enqueues the job.
+    """
+    movie = _owned(session, user_id, movie_id, for_update=True)
+    view = _view(session, movie)
+    if not view.shots:
+        raise ValidationError("Write and render the shots first.", field="shots")
+    missing = [s.position + 1 for s in view.shots if s.chosen_id is None]
+    if missing:
+        raise ValidationError(f"Shot(s) {', '.join(map(str, missing))} have no finished take yet.", field="shots")
+    fresh = (utcnow() - movie.updated_at).total_seconds() < STALE_ASSEMBLY_SECONDS
+    if movie.assembly_status in ASSEMBLING and fresh:
+        raise ValidationError("The film is being assembled; wait for it to finish.", field="assembly")
+    takes = [str(s.chosen_id) for s in view.shots]
+    movie.assembly_seq += 1
+    movie.assembly_status = "queued"
+    movie.assembly_takes = takes
+    movie.assembly_message = None
+    movie.updated_at = utcnow()
+    return movie.assembly_seq, takes
+
+
+@dataclass(frozen=True)
+class AssemblyJob:
+    """What the worker needs to assemble a film: its clips' storage keys and joins, and where to write."""
+
+    movie_id: str
+    user_id: int
+    clips: list[tuple[str, str]]
+    """(storage key of the chosen take's first video, join) in shot order."""
+
+
+def assembly_job(*, session: Session, movie_id: str, seq: int) -> AssemblyJob | None:
+    """Mark the assembly running and say what to join; None when this job is stale (another one replaced it)."""
+    movie = session.get(Movie, movie_id, with_for_update=True)
+    if movie is None or movie.assembly_seq != seq or movie.assembly_status not in ASSEMBLING:
+        return None
+    rows = {
+        g.id: g
+        for g in session.execute(
+            select(Generation)
+            .where(Generation.id.in_(movie.assembly_takes or []))
+            .options(selectinload(Generation.videos))
+        ).scalars()
+    }
+    by_position = sorted(movie.shots, key=lambda s: s.position)
+    clips = []
+    for shot, take in zip(by_position, movie.assembly_takes or [], strict=False):
+        row = rows.get(take)
+        if row is None or not row.videos:
+            raise ValidationError(f"Shot {shot.position + 1}'s take is gone; pick another take.", field="shots")
+        clips.append((row.videos[0].storage_key, shot.join))
+    movie.assembly_status = "running"
+    movie.updated_at = utcnow()
+    return AssemblyJob(movie.id, movie.user_id, clips)
+
+
+def finish_assembly(
+    *, session: Session, movie_id: str, seq: int, report: dict[str, object] | None, message: str | None
+) -> None:
+    """Record the outcome of assembly job ``seq`` (a report when done, a message when it failed)."""
+    movie = session.get(Movie, movie_id, with_for_update=True)
+    if movie is None or movie.assembly_seq != seq:
+        return
+    movie.assembly_status = "done" if report is not None else "failed"
+    movie.assembly_report = report
+    movie.assembly_message = message
+    movie.assembled_at = utcnow() if report is not None else movie.assembled_at
+    movie.updated_at = utcnow()
+
+
+def film_key(*, session: Session, user_id: int, movie_id: str, kind: str) -> str:
+    """The storage key of the user's assembled film ("video", "thumbnail" or "poster")."""
+    movie = _owned(session, user_id, movie_id)
+    if movie.assembly_status != "done" and movie.assembled_at is None:
+        raise NotFoundError("This film has not been assembled yet.")
+    keys = {
+        "video": storage.video_key(user_id, movie.id, 0),
+        "thumbnail": storage.thumbnail_key(user_id, movie.id, 0),
+        "poster": storage.poster_key(user_id, movie.id, 0),
+    }
+    if kind not in keys:
+        raise NotFoundError("No such file.")
+    return keys[kind]
+
+
 def _takes(session: Session, shot_ids: list[str]) -> dict[str, list[Generation]]:
     found: dict[str, list[Generation]] = {}
     if not shot_ids:
@@ -605,7 +706,15 @@ def _view(session: Session, movie: Movie) -> MovieView:
                 characters=tuple(shot.character_ids or ()),
             )
         )
+    report = movie.assembly_report or {}
+    chosen_now = [s.chosen_id for s in shots]
     return MovieView(
+        assembly_status=movie.assembly_status,
+        assembly_message=movie.assembly_message,
+        assembled_at=movie.assembled_at,
+        assembled_seconds=report.get("duration_seconds"),
+        join_flags=tuple(str(f) for f in report.get("join_flags", ())),
+        assembly_current=movie.assembly_status == "done" and (movie.assembly_takes or []) == chosen_now,
         id=movie.id,
         user_id=movie.user_id,
         title=movie.title,

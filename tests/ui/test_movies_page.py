@@ -17,8 +17,8 @@ def test_a_film_from_a_script_to_finished_shots_and_a_retake(ui_env: UiEnv) -> N
     button(at, "Create film").click().run()
     assert "Film created: write its storyboard." in texts(at)
 
-    at.text_area(key="movies_script").input(SCRIPT).run()
-    button(at, "Propose shots").click().run()
+    at.text_area(key="movies_script").input(SCRIPT)
+    at.button(key="FormSubmitter:movies_propose-Propose shots").click().run()
     button(at, "Save storyboard").click().run()
     assert "Storyboard saved." in texts(at)
     (film,) = ui_env.studio.movies.list(ui_env.alice.id)
