@@ -13,9 +13,10 @@ The cheapest correct path is taken, and the report says which and why:
   along the film; nothing is decoded. Audio is copied too when every clip has the same AAC
   layout (or none has sound).
 - **windowed re-encode**: only what must change is encoded. Around each crossfade, from the
-  last IDR frame of the outgoing clip before the fade to the first IDR frame of the incoming
-  clip after it; and whole clips of another size, frame rate or encoder ("normalised").
-  Everything else is copied.
+  last frame before the fade where the outgoing clip's copy can end cleanly (any frame without
+  B-frames, every few frames with them) to the first IDR frame of the incoming clip after the
+  fade; and whole clips of another size, frame rate or encoder ("normalised"). Everything else
+  is copied.
 - **full re-encode**: no clip can be copied (not H.264 4:2:0, for one), or the copied and
   encoded pieces cannot be put in one track correctly; every frame is encoded.
 
@@ -505,29 +506,40 @@ class _Film:
 
 def _copy_span(source: _Source, length: int, fade_in: int, fade_out: int) -> tuple[int, int] | None:
     """The clip's frames that can be copied: from its first IDR frame after the fade-in to its last
-    IDR frame before the fade-out (to its end after a cut)."""
+    clean end before the fade-out (to its end after a cut)."""
     if fade_in == 0 and fade_out == 0:
         return (0, length) if source.starts_with_idr else None
-    idrs = _idr_frames(source)
+    idrs, ends = _cut_points(source)
     first = next((k for k in idrs if k >= fade_in), None)
-    end = length if fade_out == 0 else max((k for k in idrs if k <= length - fade_out), default=None)
+    end = length if fade_out == 0 else max((k for k in ends if k <= length - fade_out), default=None)
     if first is None or end is None or first >= end:
         return None
     return first, end
 
 
-def _idr_frames(source: _Source) -> list[int]:
-    """Frame indexes of the clip's IDR frames (where decoding may start afresh), read from its packets."""
+def _cut_points(source: _Source) -> tuple[list[int], list[int]]:
+    """Where a copy of the clip may start and end, as frame indexes, read from its packets.
+
+    A copy starts at an IDR frame (decoding starts afresh there). It may end before frame ``j``
+    when the packets before it in decoding order are exactly frames 0 to j-1: none of them then
+    refers to a later frame. That is any frame of a stream without B-frames, and every few
+    frames with them, so the window before a crossfade need not reach back to an IDR frame.
+    """
     assert source.params is not None
-    found = []
+    idrs, ends = [], []
+    to_frame = _Scale(source.time_base * source.fps)
+    count, top = 0, -1
     with _open_packets(source.path) as container:
-        stream = container.streams.video[0]
-        for packet in container.demux(stream):
-            if packet.pts is None or not packet.is_keyframe:
+        for packet in container.demux(container.streams.video[0]):
+            if packet.pts is None:
                 continue
-            if 5 in _nal_types(packet, source.params.length_size):
-                found.append(round((packet.pts - source.start_pts) * source.time_base * source.fps))
-    return found
+            k = to_frame(packet.pts - source.start_pts)
+            if packet.is_keyframe and 5 in _nal_types(packet, source.params.length_size):
+                idrs.append(k)
+            count, top = count + 1, max(top, k)
+            if top == count - 1:
+                ends.append(count)
+    return idrs, ends
 
 
 def _audio_path(clips: Sequence[Clip], sources: list[_Source], soundtrack: Soundtrack | None) -> AudioPath:
@@ -679,12 +691,17 @@ class _VideoTrack:
                 sound.begin(clip, sound_stream)
                 sound_index, packets = sound_stream.index, container.demux(stream, sound_stream)
             shift: int | None = None
+            copied = 0
             for packet in itertools.chain(head, packets):
                 if packet.pts is None or packet.dts is None:
                     continue
                 if packet.stream_index != stream.index:
                     if sound is not None and packet.stream_index == sound_index:
                         sound.place(packet)
+                    continue
+                if copied == end - first:  # every copied frame is in (the sound may go on)
+                    if sound is None:
+                        break
                     continue
                 k = to_frame(packet.pts - source.start_pts)
                 if shift is None:
@@ -693,8 +710,7 @@ class _VideoTrack:
                             raise _CannotCopy(f"clip {clip + 1} has no IDR frame at frame {first}")
                         continue
                     shift = self.delay - to_film(packet.pts - packet.dts)
-                elif packet.is_keyframe and k >= end:
-                    break
+                copied += 1
                 if not first <= k < end or shift < 0:
                     raise _CannotCopy(f"clip {clip + 1}'s frames cannot be cut at frames {first} and {end}")
                 packet.pts = base + to_film(packet.pts - source.start_pts)
