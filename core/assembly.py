@@ -20,9 +20,11 @@ The cheapest correct path is taken, and the report says which and why:
 - **full re-encode**: no clip can be copied (not H.264 4:2:0, for one), or the copied and
   encoded pieces cannot be put in one track correctly; every frame is encoded.
 
-Audio is copied only with cuts and no soundtrack; otherwise the whole track is decoded,
-mixed and encoded again, because AAC frames overlap and carry encoder priming, so spliced
-AAC pieces would click or drift at each join. Audio costs little next to video.
+Audio follows the same rule when every clip's sound is AAC of one layout and there is no
+soundtrack: packets are copied, and around each crossfade only a window is encoded and spliced
+in (see ``_AudioCopy`` for how the splices stay clean and in step). Otherwise (a silent clip
+among sounding ones, other layouts, a soundtrack) the whole track is decoded, mixed and
+encoded again.
 
 Copied and encoded pieces in one track: an MP4 ``avc1`` track keeps its H.264 parameter sets
 (SPS/PPS) in the one ``avcC`` record of its sample entry, not in the samples (ISO/IEC
@@ -51,6 +53,7 @@ from pathlib import Path
 from typing import Literal
 
 import av
+import av.audio.codeccontext
 import av.audio.stream
 import av.codec.context
 import av.container
@@ -91,11 +94,12 @@ SOUNDTRACK_DEMUXERS = "mov,mp3,wav,ogg,flac,aac"
 
 JoinKind = Literal["cut", "crossfade"]
 VideoPath = Literal["stream copy", "windowed re-encode", "full re-encode"]
-AudioPath = Literal["copy", "re-encode", "none"]
+AudioPath = Literal["copy", "windowed re-encode", "re-encode", "none"]
 
 _BROWSER_PROFILES = {66: "baseline", 77: "main", 100: "high"}  # H.264 profile_idc → x264 profile
 _NO_DECODING = {"skip_frame": "all", "threads": "1"}  # what FFmpeg's stream probe may do to a clip we only copy
 _AUDIO_BLOCK = 8192  # samples handled at a time
+_AUDIO_ROLL_FRAMES = 3  # AAC frames coded and dropped before and after a crossfade's window
 _Samples = npt.NDArray[np.float32]  # (channels, samples)
 
 
@@ -448,7 +452,7 @@ class _Film:
         normalised = tuple(s.index for s in sources if s.index not in members)
         film = cls(
             clips, sources, soundtrack, fps, width, height, starts, lengths, fades, copied, runs,
-            reference if best else None, normalised, _audio_path(clips, sources, soundtrack), "",
+            reference if best else None, normalised, _audio_path(clips, sources, soundtrack, lengths, fades, fps), "",
         )  # fmt: skip
         film.reason = why or film._why(best is not None)
         return film
@@ -542,11 +546,18 @@ def _cut_points(source: _Source) -> tuple[list[int], list[int]]:
     return idrs, ends
 
 
-def _audio_path(clips: Sequence[Clip], sources: list[_Source], soundtrack: Soundtrack | None) -> AudioPath:
+def _audio_path(
+    clips: Sequence[Clip],
+    sources: list[_Source],
+    soundtrack: Soundtrack | None,
+    lengths: list[int],
+    fades: list[int],
+    fps: Fraction,
+) -> AudioPath:
     audios = [s.audio for s in sources]
     if soundtrack is None and all(a is None for a in audios):
         return "none"
-    if soundtrack is not None or any(c.join != "cut" for c in clips[1:]):
+    if soundtrack is not None:
         return "re-encode"
     # Copied AAC keeps each clip's sound where it was: only if every clip has the same layout and
     # its sound lasts as long as its picture, to within one AAC frame (1024 samples).
@@ -563,7 +574,18 @@ def _audio_path(clips: Sequence[Clip], sources: list[_Source], soundtrack: Sound
             return "re-encode"
         if abs(audio.seconds - source.seconds) > 1024 / audio.sample_rate:
             return "re-encode"
-    return "copy"
+    if not any(fades):
+        return "copy"
+    # Crossfade windows hold our encoder's frames (AAC-LC, which it writes) among the clips', and
+    # must not meet: between its fades each clip keeps some of its sound copied.
+    assert first is not None
+    if not first.extradata or first.extradata[0] >> 3 != 2:
+        return "re-encode"
+    room = 8 * Fraction(1024, first.sample_rate)  # seconds a clip needs between its fades
+    for n, fade_in, fade_out in zip(lengths, fades, [*fades[1:], 0], strict=True):
+        if (fade_in or fade_out) and (n - fade_in - fade_out) / fps < room:
+            return "re-encode"
+    return "windowed re-encode"
 
 
 # --- writing ---------------------------------------------------------------------------
@@ -579,7 +601,7 @@ def _write(film: _Film, path: Path, opened: _Pool) -> None:
     ):
         video = _VideoTrack(film, out, opened)
         audio: _AudioCopy | _AudioMix | None = None
-        if film.audio_path == "copy":
+        if film.audio_path in ("copy", "windowed re-encode"):
             audio = _AudioCopy(film, out, opened)
         elif film.audio_path == "re-encode":
             audio = _AudioMix(film, out, stack)
@@ -874,7 +896,8 @@ def _audio_at(film: _Film, frame: int, rate: int) -> int:
 
 
 class _AudioCopy:
-    """The clips' AAC packets, copied clip by clip at their clip's place in the film.
+    """The clips' AAC packets copied at their clip's place in the film; around each crossfade, a
+    window of our encoder's packets in between.
 
     AAC cannot be cut between packets to the sample: each clip's sound starts with an encoder
     priming packet and ends in a packet padded to 1024 samples. Packets are laid end to end,
@@ -882,20 +905,29 @@ class _AudioCopy:
     place (a later clip's priming, or a clip's sound running past its picture) is dropped; so
     the sound stays within half a frame (about 11 ms) of its picture at every join and never
     drifts, and every player, timestamp-led or not, plays the same samples.
+
+    A crossfade's window runs from the end of the outgoing clip's last packet whose frame lies
+    wholly before the fade to the start of the incoming clip's first packet wholly after it.
+    Each AAC frame overlaps the next by a frame, and the overlap cancels only between frames
+    that coded the same sound there: our encoder is fed one frame past each end of the window,
+    the sound the copied frames beside it coded, so the splices do not click.
     """
 
     def __init__(self, film: _Film, out: av.container.OutputContainer, opened: _Pool) -> None:
         self.film, self.out, self.opened = film, out, opened
         self.copied: set[int] = set()
-        self.cursor: int | None = None
-        self.lead = 0  # the first clip's priming, kept (the muxer turns it into an edit list)
+        self.cursor: int | None = None  # film sample where the next packet's sound starts
+        self.out_base = 0  # output timestamp minus film sample: the first clip's own convention
+        self.shifts: dict[int, int] = {}  # clip → where its sound is placed minus where its picture puts it
+        self.resume: dict[int, int] = {}  # clip → its first packet after a crossfade's window
         with open_mp4(film.sources[0].path) as container:
             template = container.streams.audio[0]
             self.stream = out.add_stream_from_template(template)
             self.frame = template.codec_context.frame_size or 1024
+            self.bit_rate = template.codec_context.bit_rate or AUDIO_BITRATE
         audio = film.sources[0].audio
         assert audio is not None
-        self.rate = audio.sample_rate
+        self.rate, self.layout = audio.sample_rate, audio.layout
         self.stream_time_base = Fraction(1, self.rate)
         self.stream.time_base = self.stream_time_base
 
@@ -915,32 +947,116 @@ class _AudioCopy:
 
     def begin(self, clip: int, stream: av.audio.stream.AudioStream) -> None:
         """Take the packets of ``clip``'s sound next, from ``stream``."""
+        film = self.film
         self.copied.add(clip)
-        self.clip, self.last = clip, clip == len(self.film.sources) - 1
-        self.offset = _audio_at(self.film, self.film.starts[clip], self.rate)
-        self.skip: int | None = None
+        self.clip, self.count, self.stopped = clip, 0, False
+        self.last = clip == len(film.sources) - 1
+        self.offset = _audio_at(film, film.starts[clip], self.rate)
         self.to_samples = _Scale(Fraction(stream.time_base or Fraction(1, self.rate)) * self.rate)
+        self.skip, self.first_pts = 0, 0
+        fades_out = not self.last and film.fades[clip + 1] > 0
+        # A copied frame's sound reaches a frame past its own: it must end before the fade.
+        self.limit = _audio_at(film, film.starts[clip + 1], self.rate) - 2 * self.frame if fades_out else None
 
     def place(self, packet: av.Packet) -> None:
-        if packet.pts is None:
+        if packet.pts is None or self.stopped:
             return
-        to_samples = self.to_samples
-        if self.skip is None:
-            self.skip = _skip_samples(packet)
+        n, self.count = self.count, self.count + 1
+        if n == 0:
+            self.skip, self.first_pts = _skip_samples(packet), packet.pts
             if self.clip == 0:
-                self.lead = self.skip
-        duration = to_samples(packet.duration or 0) or self.frame
-        if duration < self.frame and not self.last:
+                self.out_base = self.to_samples(packet.pts) + self.skip
+            if self.film.fades[self.clip]:
+                self._window()
+        if n < self.resume.get(self.clip, 0):
+            return
+        duration = self.to_samples(packet.duration or 0) or self.frame
+        if duration < self.frame and not self.last and self.limit is None:
             return  # the clip's padded last packet: the next clip takes over
-        target = self.offset + to_samples(packet.pts) - self.skip + self.lead
+        target = self.offset + self.to_samples(packet.pts - self.first_pts) - self.skip
         if self.cursor is not None and target < self.cursor - self.frame // 2:
             return
         at = target if self.cursor is None else self.cursor
-        packet.pts = packet.dts = at
-        packet.duration = duration if self.last else self.frame
+        if self.limit is not None and at > self.limit:
+            self.stopped = True
+            return
+        self.shifts.setdefault(self.clip, at - target)
+        self._mux(packet, at, duration if self.last else self.frame)
+
+    def _mux(self, packet: av.Packet, at: int, duration: int) -> None:
+        packet.pts = packet.dts = at + self.out_base
+        packet.duration = duration
         packet.stream, packet.time_base = self.stream, self.stream_time_base
-        self.cursor = at + packet.duration
+        self.cursor = at + duration
         self.out.mux(packet)
+
+    def _window(self) -> None:
+        """Encode the crossfade into this clip, from the cursor to this clip's first packet after it."""
+        film, frame, into = self.film, self.frame, self.clip
+        outgoing = into - 1
+        assert self.cursor is not None
+        start = self.cursor
+        fade_start = self.offset
+        fade_end = _audio_at(film, film.starts[outgoing] + film.lengths[outgoing], self.rate)
+        # This clip's first packet wholly after the fade, and a window of whole frames up to it
+        # (the clip's sound moves by at most half a frame to line up).
+        first = max(1, -(-(fade_end - self.offset + self.skip) // frame))
+        target = self.offset + first * frame - self.skip
+        frames = max(1, round((target - start) / frame))
+        while start + frames * frame < fade_end:
+            first, target = first + 1, target + frame
+            frames = max(1, round((target - start) / frame))
+        end = start + frames * frame
+        self.shifts[into] = end - target
+        self.resume[into] = first
+
+        # The sound the window codes: the outgoing clip's, the fade, the incoming clip's. The encoder
+        # starts and stops a few frames outside the window (frames it codes but we drop), so the
+        # frames we keep are long ones, as the copied frames beside them: a frame it had to
+        # start from silence, or end in, would be coded as a transient (short blocks), whose
+        # overlap with a long frame does not cancel.
+        roll = _AUDIO_ROLL_FRAMES * frame
+        first_sample, span = start - roll, end + frame + roll - (start - roll)
+        outgoing_at = first_sample - _audio_at(film, film.starts[outgoing], self.rate) - self.shifts.get(outgoing, 0)
+        a = _clip_samples(film.sources[outgoing], outgoing_at, span, self.rate, self.layout)
+        into_at = first_sample - self.offset - self.shifts[into]
+        b = _clip_samples(film.sources[into], into_at, span, self.rate, self.layout)
+        x = np.arange(first_sample, first_sample + span, dtype=np.float64) + 0.5 - fade_start
+        x = np.clip(x / (fade_end - fade_start), 0, 1) * (math.pi / 2)
+        sound = (a * np.cos(x) + b * np.sin(x)).astype(np.float32)
+
+        packets = _encode_aac(sound, self.rate, self.layout, self.bit_rate)
+        kept = packets[1 + _AUDIO_ROLL_FRAMES : 1 + _AUDIO_ROLL_FRAMES + frames]  # the first is its priming
+        if len(kept) < frames:
+            raise MediaError("the audio encoder gave fewer packets than the crossfade needs")
+        for k, packet in enumerate(kept):
+            self._mux(packet, start + k * frame, frame)
+
+
+def _clip_samples(source: _Source, start: int, count: int, rate: int, layout: str) -> _Samples:
+    """``count`` samples of the clip's sound from sample ``start`` (silence outside it)."""
+    with _clip_sound(source, rate, layout) as sound:
+        if start < 0:
+            lead = min(-start, count)
+            return np.concatenate([np.zeros((sound.channels, lead), np.float32), sound.read(count - lead)], axis=1)
+        while start > 0:  # skip ahead a block at a time, so memory stays flat
+            start -= sound.read(min(start, 1 << 16)).shape[1]
+        return sound.read(count)
+
+
+def _encode_aac(sound: _Samples, rate: int, layout: str, bit_rate: int) -> list[av.Packet]:
+    """Encode ``sound`` with a fresh AAC encoder, flushed; the first packet is its priming."""
+    encoder = av.CodecContext.create("aac", "w")
+    assert isinstance(encoder, av.audio.codeccontext.AudioCodecContext)
+    encoder.sample_rate, encoder.layout, encoder.format = rate, layout, "fltp"
+    encoder.bit_rate, encoder.time_base = bit_rate, Fraction(1, rate)
+    encoder.open()
+    packets = []
+    for at in range(0, sound.shape[1], _AUDIO_BLOCK):
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(sound[:, at : at + _AUDIO_BLOCK]), "fltp", layout)
+        frame.sample_rate, frame.pts, frame.time_base = rate, at, Fraction(1, rate)
+        packets += encoder.encode(frame)
+    return packets + encoder.encode(None)
 
 
 def _skip_samples(packet: av.Packet) -> int:
@@ -1027,20 +1143,23 @@ def _shots_audio(film: _Film) -> Iterator[_Samples]:
 
 
 class _Reader:
-    """A file's sound at the film's rate, in stereo, read by sample count; silence past its end."""
+    """A file's sound (the film's rate and layout unless told), read by sample count; silence past its end."""
 
-    def __init__(self, container: av.container.InputContainer | None) -> None:
+    def __init__(
+        self, container: av.container.InputContainer | None, rate: int = AUDIO_SAMPLE_RATE, layout: str = "stereo"
+    ) -> None:
+        self.rate, self.channels = rate, av.AudioLayout(layout).nb_channels
         self.chunks: list[_Samples] = []
         self.buffered = 0
         self.frames: Iterator[av.AudioFrame] = iter(())
         self.started = False
         if container is not None:
             stream = container.streams.audio[0]
-            self.frames = self._resampled(container.decode(stream))
+            self.frames = self._resampled(container.decode(stream), rate, layout)
 
     @staticmethod
-    def _resampled(frames: Iterator[av.AudioFrame]) -> Iterator[av.AudioFrame]:
-        resampler = av.AudioResampler(format="fltp", layout="stereo", rate=AUDIO_SAMPLE_RATE)
+    def _resampled(frames: Iterator[av.AudioFrame], rate: int, layout: str) -> Iterator[av.AudioFrame]:
+        resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
         for frame in frames:
             yield from resampler.resample(frame)
         yield from resampler.resample(None)
@@ -1054,16 +1173,16 @@ class _Reader:
             samples = frame.to_ndarray().astype(np.float32, copy=False)
             if not self.started:  # a sound that starts late is preceded by silence; an early one is cut
                 self.started = True
-                at = round((frame.time or 0) * AUDIO_SAMPLE_RATE)
+                at = round((frame.time or 0) * self.rate)
                 if at > 0:
-                    self._push(np.zeros((2, at), np.float32))
+                    self._push(np.zeros((self.channels, at), np.float32))
                 samples = samples[:, max(0, -at) :]
             self._push(samples)
         return self.buffered
 
     def read(self, n: int) -> _Samples:
         self.fill(n)
-        out = np.zeros((2, n), np.float32)
+        out = np.zeros((self.channels, n), np.float32)
         got = 0
         while got < n and self.chunks:
             chunk = self.chunks[0]
@@ -1084,12 +1203,12 @@ class _Reader:
 
 
 @contextlib.contextmanager
-def _clip_sound(source: _Source) -> Iterator[_Reader]:
+def _clip_sound(source: _Source, rate: int = AUDIO_SAMPLE_RATE, layout: str = "stereo") -> Iterator[_Reader]:
     if source.audio is None:
-        yield _Reader(None)
+        yield _Reader(None, rate, layout)
         return
     with open_mp4(source.path) as container:
-        yield _Reader(container)
+        yield _Reader(container, rate, layout)
 
 
 @contextlib.contextmanager
