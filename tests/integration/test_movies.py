@@ -88,17 +88,30 @@ def test_a_ten_shot_film_survives_killed_workers_and_scheduler_paying_each_shot_
     assert kills >= 5 and scheduler_killed
     assert wait_until(lambda: takes_final(studio, movie.id), timeout=180, interval=0.5)
 
-    stats = standin.stats()
-    assert stats.interactions_created == 10  # no shot submitted twice
-    assert all(n == 1 for n in stats.interactions_per_prompt.values())
+    # A shot whose submission the scheduler was killed in the middle of is never sent again (it may or may
+    # not have reached Google): it fails with its price kept for an administrator, and is re-rendered.
     view = studio.movies.get(user, movie.id)
-    assert all(len(s.takes) == 1 and s.takes[0].status is Status.SUCCEEDED for s in view.shots), [
+    unknown = [s for s in view.shots if s.takes[0].error_code == "SUBMIT_OUTCOME_UNKNOWN"]
+    assert len(unknown) <= 1, [(s.position, s.takes[0].error_message) for s in unknown]
+    assert all(s.takes[0].status is Status.SUCCEEDED for s in view.shots if s not in unknown), [
         (s.position, [(t.status, t.error_message) for t in s.takes]) for s in view.shots
     ]
-    assert view.spent_usd == view.committed_usd == SHOT_PRICE * 10
+    assert 10 - len(unknown) <= standin.stats().interactions_created <= 10  # no take submitted twice
+    for shot in unknown:
+        studio.movies.rerender(user, movie.id, shot.id)
+    assert wait_until(lambda: takes_final(studio, movie.id), timeout=120, interval=0.5)
+
+    view = studio.movies.get(user, movie.id)
+    assert all(s.chosen_id is not None for s in view.shots)  # the film completes
+    assert standin.stats().interactions_created <= 10 + len(unknown)  # each take sent at most once
     with studio.sessions() as s:
         for shot in view.shots:
-            gid = shot.takes[0].id
-            kinds = sorted(s.execute(select(LedgerEntry.kind).where(LedgerEntry.generation_id == gid)).scalars())
-            assert kinds == ["reserve", "settle"]
-            assert ledger.generation_balance(session=s, generation_id=gid) == SHOT_PRICE
+            for take in shot.takes:
+                kinds = sorted(
+                    s.execute(select(LedgerEntry.kind).where(LedgerEntry.generation_id == take.id)).scalars()
+                )
+                balance = ledger.generation_balance(session=s, generation_id=take.id)
+                if take.error_code == "SUBMIT_OUTCOME_UNKNOWN":
+                    assert (kinds, balance) == (["reserve"], SHOT_PRICE)  # kept for an administrator
+                else:
+                    assert (kinds, balance) == (["reserve", "settle"], SHOT_PRICE)

@@ -41,7 +41,7 @@ def test_price_is_seconds_times_rate_times_videos():
 @pytest.mark.parametrize(
     ("changes", "field", "words"),
     [
-        ({"duration_seconds": 5}, "duration_seconds", "5 s is not one of them"),
+        ({"duration_seconds": 11}, "duration_seconds", "11 s is not one of them"),
         ({"aspect_ratio": "4:3"}, "aspect_ratio", "not 4:3"),
         ({"resolution": "4k"}, "resolution", "not 4k"),
         ({"sample_count": 5}, "sample_count", "1 to 4 videos"),
