@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.catalog import Offer
 from core.db import transaction
 from core.errors import MediaError, StorageError, ValidationError
 from core.providers.registry import ProviderRegistry
@@ -70,7 +71,7 @@ class Movies:
 
         A ``draft`` renders every shot with the offline renderer (free) first.
         """
-        offers = {offer.spec.id: offer for offer in self.providers.offers(user_id)}  # before the transaction
+        offers = self._offers(user_id)  # before the transaction: reading credentials takes a connection
         with transaction(self.sessions) as session:
             return movies.start_movie(
                 session=session,
@@ -84,7 +85,7 @@ class Movies:
 
     def finalise(self, user_id: int, movie_id: str, shot_ids: list[str] | None = None) -> list[GenerationView]:
         """Render the drafted shots (all, or ``shot_ids``) at their own models, in one transaction."""
-        offers = {offer.spec.id: offer for offer in self.providers.offers(user_id)}
+        offers = self._offers(user_id)
         with transaction(self.sessions) as session:
             return movies.finalise(
                 session=session,
@@ -98,7 +99,7 @@ class Movies:
 
     def rerender(self, user_id: int, movie_id: str, shot_id: str, prompt: str | None = None) -> GenerationView:
         """A new take of one shot (optionally with a new prompt); only this shot is paid again."""
-        offers = {offer.spec.id: offer for offer in self.providers.offers(user_id)}
+        offers = self._offers(user_id)
         with transaction(self.sessions) as session:
             return movies.rerender_shot(
                 session=session,
@@ -187,6 +188,10 @@ class Movies:
         with self.sessions() as session:
             key = movies.film_key(session=session, user_id=user_id, movie_id=movie_id, kind=kind)
         return self.store.get_bytes(key)
+
+    def _offers(self, user_id: int) -> dict[str, Offer]:
+        """The models this user may use now, by id (read before any transaction)."""
+        return {offer.spec.id: offer for offer in self.providers.offers(user_id)}
 
     def _local(self, key: str, fallback: Path) -> Path:
         local = self.store.local_path(key)

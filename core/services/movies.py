@@ -276,11 +276,12 @@ def set_storyboard(*, session: Session, user_id: int, movie_id: str, shots: list
         unknown = set(draft.characters) - set(known)
         if unknown:
             raise ValidationError(f"Shot {index}: no such character.", field="characters")
-        placeholders = tuple(
+        # The rules and the price depend on how many reference images a shot sends, not on their bytes.
+        counted_references = tuple(
             UploadedImage("reference", "reference", b"") for c in draft.characters for _ in range(known[c])
         )
         try:
-            quote(shot_form(movie, draft, take=1, shot_id=str(index), references=placeholders))
+            quote(shot_form(movie, draft, take=1, shot_id=str(index), references=counted_references))
         except ValidationError as exc:
             raise ValidationError(f"Shot {index}: {exc}", field=exc.field) from exc
         total += draft.duration_seconds
