@@ -157,6 +157,9 @@ class Generation(Base):
     movie_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
     """The movie this generation is a take of a shot of (core/movies.py), if any."""
     shot_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    waits_for_shot_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    """Set while this take waits, queued and reserved, for a finished take of the shot before it
+    (its shot continues from that take's last frame or extends it); admission skips it until then."""
     surface: Mapped[str | None] = mapped_column(String(16), nullable=True)
     """Where the model was served: ``gemini`` (API key), ``vertex`` or ``local``; empty on rows made before 0.4."""
     operation_name: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -209,6 +212,13 @@ class Movie(Base):
     assembly_message: Mapped[str | None] = mapped_column(Text, nullable=True)
     assembly_report: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     assembled_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    soundtrack_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    """Storage key of the music the creator uploaded for the film, if any."""
+    soundtrack_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    soundtrack_mode: Mapped[str] = mapped_column(String(8), default="mix", server_default="mix")
+    """replace (the shots' sound is dropped) or mix (the music under it)."""
+    soundtrack_level: Mapped[float] = mapped_column(Float, default=0.5, server_default="0.5")
+    """Linear gain on the music, 0–1."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -230,7 +240,7 @@ class Shot(Base):
     duration_seconds: Mapped[int] = mapped_column(Integer)
     model: Mapped[str] = mapped_column(String(64))
     join: Mapped[str] = mapped_column(String(16), default="cut")
-    """How it follows the previous shot: cut or crossfade (see core.movies.JOINS)."""
+    """How it follows the previous shot: cut, crossfade, continue (its last frame) or extend (see JOINS)."""
     chosen_generation_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     """The take the film uses; None means the newest finished one."""
     character_ids: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
