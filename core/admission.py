@@ -95,6 +95,7 @@ class Admission:
                     .where(
                         Generation.provider == provider_name,
                         Generation.status == Status.QUEUED.value,
+                        Generation.waits_for_shot_id.is_(None),  # a film's take waiting for the shot before it
                         or_(Generation.not_before.is_(None), Generation.not_before <= now),
                     )
                     .order_by(Generation.created_at, Generation.id)

@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.catalog import Offer
 from core.db import transaction
 from core.errors import MediaError, StorageError, ValidationError
+from core.models import utcnow
 from core.providers.registry import ProviderRegistry
 from core.queue import JobQueue
-from core.services import movies
+from core.services import continuity, movies
 from core.services.budgets import Limits
 from core.services.generations import GenerationView, UploadedImage
 from core.services.movies import MovieDraft, MovieView, ShotDraft
@@ -134,6 +135,41 @@ class Movies:
                 store=self.store,
             )
             return movies.get_movie(session=session, user_id=user_id, movie_id=movie_id)
+
+    # -- continuity -----------------------------------------------------------------
+
+    def link_waiting(self) -> list[str]:
+        """Let go the takes waiting for the shot before them where it has a finished take now; returns their ids.
+
+        The scheduler calls this before each admission pass (it reads the previous take's last frame with
+        PyAV, so it runs in worker processes only). Every step is safe to repeat after a crash: the frame is
+        stored under a fixed key before the row that points at it, and a take already linked is left alone.
+        """
+        from core import checks  # PyAV and OpenCV: workers only
+
+        with self.sessions() as session:
+            waiting = continuity.waiting(session=session)
+        linked = []
+        for generation_id in waiting:
+            with self.sessions() as session:
+                link = continuity.ready(session=session, generation_id=generation_id)
+            if link is None:
+                continue
+            frame = None
+            if link.mode == "image":
+                try:
+                    with tempfile.TemporaryDirectory(prefix="veogen-link-") as tmp:
+                        frame = checks.last_frame_png(self._local(link.source_key, Path(tmp) / "previous.mp4"))
+                except StorageError as exc:
+                    log.warning("take %s: previous shot unreadable now, trying again later: %s", generation_id, exc)
+                    continue
+                except MediaError as exc:
+                    log.warning("take %s: previous shot has no readable last frame: %s", generation_id, exc)
+            with transaction(self.sessions) as session:
+                row = continuity.attach(session=session, link=link, store=self.store, first_frame=frame, now=utcnow())
+            if row is not None:
+                linked.append(generation_id)
+        return linked
 
     # -- assembly -------------------------------------------------------------------
 

@@ -474,7 +474,7 @@ class Pipeline:
             user_id, uris = row.user_id, list(row.provider_videos or [])
             provider_name = row.provider
             done = {v.index for v in row.videos}
-            asked = GenerationParams.of(row) if row.movie_id else None  # a film's shot is checked
+            asked = self._asked(session, row) if row.movie_id else None  # a film's shot is checked
         for index, uri in enumerate(uris):
             if index in done:
                 continue
@@ -506,6 +506,20 @@ class Pipeline:
                 seq=seq,
                 detail=f"{len(row.videos)} video(s), {seconds:.1f} s in all; cost ${cost:.2f}",
             )
+
+    @staticmethod
+    def _asked(session: Session, row: Generation) -> GenerationParams:
+        """What a film's take asked for; an extension's answer is one combined video: its source plus the new part."""
+        asked = GenerationParams.of(row)
+        if row.mode != "extend" or row.extend_of_id is None:
+            return asked
+        source = session.execute(
+            select(Video.duration_seconds).where(Video.generation_id == row.extend_of_id, Video.index == 0)
+        ).scalar_one_or_none()
+        added = catalog.billed_seconds(
+            catalog.get_model(row.model), mode=row.mode, duration_seconds=row.duration_seconds
+        )
+        return replace(asked, duration_seconds=round((source or 0) + added))
 
     def _process_one(self, user_id: int, generation_id: str, index: int, asked: GenerationParams | None) -> Video:
         """Probe, thumbnail and poster one stored video; a film's shot is also checked (``asked``)."""

@@ -49,6 +49,12 @@ log = logging.getLogger("standin")
 
 RPM_WINDOW_SECONDS = 60.0
 
+EXTENSION_SECONDS = 7
+"""Seconds one Veo extension adds; the answer is one combined video (reference part 1, section 8)."""
+
+MAX_EXTENDABLE_SECONDS = 141
+"""Longest Veo video that may be extended (the combined video is at most 148 s)."""
+
 _GEMINI_RESPONSE_TYPE = "type.googleapis.com/google.ai.generativelanguage.v1beta.PredictLongRunningResponse"
 _VERTEX_RESPONSE_TYPE = "type.googleapis.com/cloud.ai.large_models.vision.GenerateVideoResponse"
 _SUPPORT_CODES = re.compile(r"Support codes: [\d, ]+")
@@ -177,8 +183,14 @@ class VeoRoutes:
         with state.lock:
             now = time.monotonic()
             state.settle(now)
-            if sub.extends_file is not None and state.file_job(sub.extends_file, now) is None:
-                raise bad("instances[0].video does not name a Veo video generated in the last 2 days")
+            output_seconds = sub.output_seconds
+            if sub.extends_file is not None:
+                found = state.file_job(sub.extends_file, now)
+                if found is None:
+                    raise bad("instances[0].video does not name a Veo video generated in the last 2 days")
+                if found[0].duration > MAX_EXTENDABLE_SECONDS:
+                    raise bad(f"instances[0].video is {found[0].duration} s long; at most {MAX_EXTENDABLE_SECONDS} s")
+                output_seconds = found[0].duration + EXTENSION_SECONDS  # one combined video (part 1 section 8)
             b = state.behaviour
             if b.submit_5xx_count > 0:
                 b.submit_5xx_count -= 1
@@ -226,7 +238,7 @@ class VeoRoutes:
                 outcome=outcome,
                 filter_reasons=reasons,
                 error={"code": b.error_code, "message": b.error_message},
-                duration=sub.output_seconds,
+                duration=output_seconds,
                 aspect_ratio=sub.aspect_ratio,
                 render_resolution=render,
                 sample_count=sub.sample_count,

@@ -316,6 +316,7 @@ def drive(studio: Any, generation_id: str, *, polls: int = 30) -> Any:
     from core.models import Generation
     from core.status import Status
 
+    studio.movies.link_waiting()
     studio.admission.admit()
     for _ in range(polls):
         with studio.sessions() as session:

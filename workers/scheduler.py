@@ -1,5 +1,6 @@
 """Scheduler entry (``veogen scheduler``), one active per deployment. Every second it
-moves due delayed jobs (the next polls) onto the queue and runs admission, the
+moves due delayed jobs (the next polls) onto the queue, lets go the films' takes
+whose previous shot has finished (``Movies.link_waiting``) and runs admission, the
 only place paid submissions happen; every few seconds it reconciles the
 database with the queue; every few minutes it rolls up finished days for the
 Analytics page and reads Google's state of the project webhook (each in a
@@ -179,6 +180,7 @@ def main(max_seconds: float | None = None) -> None:
                         move_due_jobs(queue)
                         return leader.refresh()
 
+                    studio.movies.link_waiting()  # films' takes whose previous shot has finished may go now
                     studio.admission.admit(between=between)
                     sealer.maybe_start()
                     webhook_check.maybe_start()

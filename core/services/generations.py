@@ -54,6 +54,9 @@ class GenerationForm(GenerationParams):
     extend_of_id: str | None = None
     confirm_repeat: bool = False
     """The user saw that an identical request was just made and wants to pay for another."""
+    waits_for_shot_id: str | None = None
+    """A film's take that starts from the shot before it: its first frame (``image`` mode) or its source
+    video (``extend``) is attached once that shot has a finished take; until then it waits, reserved."""
 
     def count(self, role: str) -> int:
         return sum(1 for image in self.images if image.role == role)
@@ -94,6 +97,8 @@ class GenerationView(GenerationParams):
     error_code: str | None = None
     surface: str | None = None
     """Where Google served it (``gemini``, ``vertex``), ``local``, or None for rows made before surfaces."""
+    waits_for_shot_id: str | None = None
+    """Queued and reserved until the shot before it has a finished take (see ``GenerationForm``)."""
 
     @property
     def is_final(self) -> bool:
@@ -180,12 +185,17 @@ def to_view(row: Generation) -> GenerationView:
         ],
         error_code=row.error_code,
         surface=row.surface,
+        waits_for_shot_id=row.waits_for_shot_id,
     )
 
 
 def quote(form: GenerationForm, *, surface: str | None = None) -> Decimal:
-    """Return the price of a form without submitting it (validates the model limits on ``surface``)."""
+    """Return the price of a form without submitting it (validates the model limits on ``surface``).
+
+    A waiting take (``waits_for_shot_id``) counts the first frame or source video it will be given.
+    """
     spec = catalog.get_model(form.model)
+    waits = form.waits_for_shot_id is not None
     catalog.validate_request(
         spec,
         duration_seconds=form.duration_seconds,
@@ -194,10 +204,10 @@ def quote(form: GenerationForm, *, surface: str | None = None) -> Decimal:
         sample_count=form.sample_count,
         seed=form.seed,
         mode=form.mode,
-        first_frame=form.count("first_frame") == 1,
+        first_frame=form.count("first_frame") == 1 or (waits and form.mode == "image"),
         last_frame=form.count("last_frame") == 1,
         reference_images=form.count("reference"),
-        extends_video=form.extend_of_id is not None,
+        extends_video=form.extend_of_id is not None or (waits and form.mode in catalog.SOURCE_MODES),
         surface=surface,
     )
     if form.count("first_frame") > 1 or form.count("last_frame") > 1:
@@ -225,6 +235,7 @@ def request_hash(form: GenerationForm, image_hashes: list[tuple[str, str]]) -> s
         "prompt": " ".join(form.prompt.split()),
         "negative_prompt": " ".join(form.negative_prompt.split()),
         "extend": form.extend_of_id,
+        "waits": form.waits_for_shot_id,
         "images": image_hashes,
     }
     return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()
@@ -345,6 +356,7 @@ def submit_generation(
         idempotency_key=form.idempotency_key,
         remix_of_id=form.remix_of_id,
         extend_of_id=form.extend_of_id,
+        waits_for_shot_id=form.waits_for_shot_id,
         request_hash=fingerprint,
         price_usd=price,
     )

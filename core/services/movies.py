@@ -23,6 +23,7 @@ from core.errors import NotFoundError, ValidationError
 from core.images import check_image
 from core.models import Character, CharacterImage, Generation, LedgerEntry, Movie, Shot, new_id, utcnow
 from core.services.budgets import Limits, check_budget
+from core.services.continuity import CONTINUITY_JOINS, pending_final
 from core.services.generations import (
     GenerationForm,
     GenerationView,
@@ -45,8 +46,14 @@ MAX_TITLE_CHARS = 120
 MAX_STYLE_CHARS = 500
 """Longest style prompt or style negative prompt, in characters."""
 
-JOINS = {"cut": "Cut", "crossfade": "Crossfade"}
-"""How a shot follows the previous one (the first shot's join is ignored)."""
+JOINS = {
+    "cut": "Cut",
+    "crossfade": "Crossfade",
+    "continue": "Continue from its last frame",
+    "extend": "Extend the previous shot",
+}
+"""How a shot follows the previous one (the first shot's is a cut). A final take of a "continue" or "extend"
+shot waits for the previous shot's finished take (``core.services.continuity``); a draft take is a cut."""
 
 STYLES: dict[str, tuple[str, str]] = {
     "cinematic": (
@@ -128,6 +135,8 @@ class ShotView:
     """The take the film uses: the one picked, else the newest that succeeded."""
     final: bool = False
     """Whether a take at the shot's own model exists (queued, rendering or done), not only drafts."""
+    seconds: int = 0
+    """What the shot adds to the film: its duration, or the seconds an extension adds."""
 
 
 @dataclass(frozen=True)
@@ -163,7 +172,7 @@ class MovieView:
 
     @property
     def length_seconds(self) -> int:
-        return sum(s.duration_seconds for s in self.shots)
+        return sum(s.seconds for s in self.shots)
 
 
 def storyboard_from_script(
@@ -238,17 +247,22 @@ def shot_form(
     shot_id: str,
     draft: bool = False,
     references: tuple[UploadedImage, ...] = (),
+    previous_shot_id: str | None = None,
 ) -> GenerationForm:
     """The generation request of one take of a shot: the style around the shot's prompt, the film's shape.
 
     A draft take is made by the offline renderer at 360p instead of the shot's model (and without the
-    characters' images, which it cannot take); ``references`` are the shot's characters' images.
+    characters' images, which it cannot take); ``references`` are the shot's characters' images. A final
+    take of a "continue" or "extend" shot after ``previous_shot_id`` waits for that shot's finished take.
     """
     prompt = " ".join(part for part in (shot.prompt.strip(), movie.style_prompt.strip()) if part)
     images = () if draft else references
+    after = previous_shot_id if not draft and shot.join in CONTINUITY_JOINS else None
+    mode = CONTINUITY_JOINS[shot.join] if after else "reference" if images else "text"
     return GenerationForm(
         model=DRAFT_MODEL if draft else shot.model,
-        mode="reference" if images else "text",
+        mode=mode,
+        waits_for_shot_id=after,
         images=images,
         prompt=prompt[: catalog.MAX_PROMPT_CHARS],
         negative_prompt=movie.style_negative[: catalog.MAX_NEGATIVE_PROMPT_CHARS],
@@ -268,7 +282,7 @@ def set_storyboard(*, session: Session, user_id: int, movie_id: str, shots: list
     if not 1 <= len(shots) <= MAX_SHOTS:
         raise ValidationError(f"A storyboard has 1 to {MAX_SHOTS} shots, not {len(shots)}.", field="shots")
     known = {c.id: len(c.images) for c in _characters(session, movie.id)}
-    total = 0
+    total = chain = 0
     for index, draft in enumerate(shots, start=1):
         if draft.join not in JOINS:
             raise ValidationError(f"Shot {index}: unknown join {catalog.quoted(draft.join)}.", field="join")
@@ -280,11 +294,31 @@ def set_storyboard(*, session: Session, user_id: int, movie_id: str, shots: list
         counted_references = tuple(
             UploadedImage("reference", "reference", b"") for c in draft.characters for _ in range(known[c])
         )
+        previous = shots[index - 2] if index > 1 else None
         try:
-            quote(shot_form(movie, draft, take=1, shot_id=str(index), references=counted_references))
+            _check_continuity(draft, previous)
+            quote(
+                shot_form(
+                    movie,
+                    draft,
+                    take=1,
+                    shot_id=str(index),
+                    references=counted_references,
+                    previous_shot_id=str(index - 1) if previous else None,
+                )
+            )
         except ValidationError as exc:
             raise ValidationError(f"Shot {index}: {exc}", field=exc.field) from exc
-        total += draft.duration_seconds
+        seconds = shot_seconds(draft, first=previous is None)
+        chain = chain + seconds if draft.join == "extend" and previous else seconds
+        spec = catalog.get_model(draft.model)
+        if draft.join == "extend" and previous and chain > spec.max_total_seconds:
+            raise ValidationError(
+                f"Shot {index}: {spec.label} extends a video up to {spec.max_total_seconds} s in all; "
+                f"this chain of extensions reaches {chain} s.",
+                field="join",
+            )
+        total += seconds
     if total > MAX_FILM_SECONDS:
         raise ValidationError(f"The shots add up to {total} s; a film is at most {MAX_FILM_SECONDS} s.", field="shots")
     movie.shots.clear()
@@ -308,9 +342,48 @@ def set_storyboard(*, session: Session, user_id: int, movie_id: str, shots: list
     return movie
 
 
+def shot_seconds(shot: Shot | ShotDraft, *, first: bool) -> int:
+    """Seconds a shot adds to the film: its duration, or what an extension of the previous shot adds."""
+    if shot.join != "extend" or first:
+        return shot.duration_seconds
+    return catalog.billed_seconds(catalog.get_model(shot.model), mode="extend", duration_seconds=shot.duration_seconds)
+
+
+def _check_continuity(shot: ShotDraft, previous: ShotDraft | None) -> None:
+    """The rules of a shot that starts from the previous one (beyond its model's, which ``quote`` checks)."""
+    if shot.join not in CONTINUITY_JOINS:
+        return
+    if previous is None:
+        raise ValidationError("The first shot has no shot before it to start from; make it a cut.", field="join")
+    if shot.characters:
+        raise ValidationError(
+            "A shot that starts from the previous one keeps the characters in its frames; "
+            "it cannot also send their reference images. Remove its characters or make it a cut.",
+            field="characters",
+        )
+    if shot.join == "extend":
+        mine, theirs = catalog.get_model(shot.model), catalog.get_model(previous.model)
+        if mine.provider != theirs.provider or "extend" not in theirs.modes:
+            raise ValidationError(
+                f"{mine.label} can extend only a shot made by a model that can be extended the same way "
+                f"({theirs.label} cannot); use the same model for both shots.",
+                field="join",
+            )
+
+
 def movie_price(movie: Movie) -> Decimal:
     """What rendering every shot once costs."""
-    return sum((catalog.price_usd(shot_form(movie, s, take=1, shot_id=s.id).params) for s in movie.shots), Decimal(0))
+    return sum((_price(movie, s) for s in movie.shots), Decimal(0))
+
+
+def _previous_id(movie: Movie, shot: Shot) -> str | None:
+    return next((s.id for s in movie.shots if s.position == shot.position - 1), None)
+
+
+def _price(movie: Movie, shot: Shot, *, draft: bool = False) -> Decimal:
+    """What one take of the shot costs (a draft is free; an extension pays for the seconds it adds)."""
+    form = shot_form(movie, shot, take=1, shot_id=shot.id, draft=draft, previous_shot_id=_previous_id(movie, shot))
+    return catalog.price_usd(form.params)
 
 
 def start_movie(
@@ -388,7 +461,7 @@ def _submit_all(
 ) -> list[GenerationView]:
     """One take of each shot, the whole price checked against the budget first (the film counts once)."""
     price = sum(
-        (catalog.price_usd(shot_form(movie, s, take=n, shot_id=s.id, draft=draft).params) for s, n in shots),
+        (_price(movie, s, draft=draft) for s, _ in shots),
         Decimal(0),
     )
     check_budget(session=session, user_id=user_id, price=price, limits=limits)
@@ -475,7 +548,17 @@ def _submit_take(
     if offer is None:
         raise ValidationError(f"{catalog.get_model(model).label} is not available to you now.", field="model")
     references = () if draft else _references(session, shot, store)
-    form = shot_form(movie, shot, take=take, shot_id=shot.id, draft=draft, references=references)
+    previous = _previous_id(movie, shot)
+    form = shot_form(
+        movie, shot, take=take, shot_id=shot.id, draft=draft, references=references, previous_shot_id=previous
+    )
+    before = next((s for s in movie.shots if s.id == previous), None)
+    if form.waits_for_shot_id is not None and before is not None and not pending_final(session, before):
+        raise ValidationError(
+            f"Shot {shot.position + 1} starts from shot {shot.position}: render shot {shot.position} "
+            "at its own model first (a draft cannot be continued).",
+            field="shots",
+        )
     view, _ = submit_generation(
         session=session,
         user_id=user_id,
@@ -622,15 +705,41 @@ def assembly_job(*, session: Session, movie_id: str, seq: int) -> AssemblyJob | 
         ).scalars()
     }
     by_position = sorted(movie.shots, key=lambda s: s.position)
-    clips = []
+    clips: list[tuple[str, str]] = []
+    previous: Generation | None = None
     for shot, take in zip(by_position, movie.assembly_takes or [], strict=False):
         row = rows.get(take)
         if row is None or not row.videos:
             raise ValidationError(f"Shot {shot.position + 1}'s take is gone; pick another take.", field="shots")
-        clips.append((row.videos[0].storage_key, shot.join))
+        clips.append((row.videos[0].storage_key, _join_of(shot, row, previous)))
+        if _holds_previous(row, previous):
+            _, join = clips.pop(-2)  # the extension's one combined video already holds the shot before it
+            clips[-1] = (clips[-1][0], join)  # and meets the film where that shot did
+        previous = row
     movie.assembly_status = "running"
     movie.updated_at = utcnow()
     return AssemblyJob(movie.id, movie.user_id, clips)
+
+
+def _join_of(shot: Shot, take: Generation, previous: Generation | None) -> str:
+    """How the take meets the one before it in the film: a continued take "continue"s (its first frame is the
+    previous last frame), an extension is a cut; a draft of a continuity shot was rendered alone, so a cut."""
+    if shot.join not in CONTINUITY_JOINS:
+        return shot.join
+    if take.mode == "extend" and previous is not None and take.extend_of_id != previous.id:
+        raise ValidationError(
+            f"Shot {shot.position + 1} extends another take of shot {shot.position} than the one chosen; "
+            f"choose that take for shot {shot.position}, or re-render shot {shot.position + 1} to extend it.",
+            field="shots",
+        )
+    return "continue" if take.mode == "image" else "cut"
+
+
+def _holds_previous(take: Generation, previous: Generation | None) -> bool:
+    """Whether an extension came back as one combined video (Google's answer) rather than the new part alone."""
+    if previous is None or take.mode != "extend" or take.extend_of_id != previous.id:
+        return False
+    return take.videos[0].duration_seconds > previous.videos[0].duration_seconds + 0.5
 
 
 def finish_assembly(
@@ -704,6 +813,7 @@ def _view(session: Session, movie: Movie) -> MovieView:
                 takes=views,
                 chosen_id=chosen or (finished[-1] if finished else None),
                 final=_has_final(shot, takes.get(shot.id, [])),
+                seconds=shot_seconds(shot, first=shot.position == 0),
                 characters=tuple(shot.character_ids or ()),
             )
         )
@@ -733,7 +843,7 @@ def _view(session: Session, movie: Movie) -> MovieView:
         spent_usd=spent,
         finalise_usd=sum(
             (
-                catalog.price_usd(shot_form(movie, s, take=1, shot_id=s.id).params)
+                _price(movie, s)
                 for s in movie.shots
                 if movie.started_at is not None and not _has_final(s, takes.get(s.id, []))
             ),

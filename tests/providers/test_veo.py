@@ -227,7 +227,8 @@ def test_extend_mode_sends_the_earlier_videos_uri(provider, standin, tmp_path):
     assert (job["parameters"]["resolution"], job["parameters"]["durationSeconds"]) == ("720p", 8)
     state = finish(provider, name)
     provider.fetch(state.videos[0], tmp_path / "extended.mp4")
-    assert probe_video(tmp_path / "extended.mp4").duration_seconds == pytest.approx(8, abs=0.1)
+    # One combined video: the 8 s original and the 7 s Veo adds.
+    assert probe_video(tmp_path / "extended.mp4").duration_seconds == pytest.approx(15, abs=0.1)
 
 
 def test_seed_and_negative_prompt_reach_the_wire_in_api_key_mode(provider, standin):

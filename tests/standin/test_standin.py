@@ -414,14 +414,14 @@ def test_image_last_frame_and_reference_images_are_accepted_without_keeping_byte
         )
 
 
-def test_extension_of_a_generated_video_is_8_seconds_at_720p(client, tmp_path):
+def test_extension_of_a_generated_video_is_the_combined_video_at_720p(client, tmp_path):
     first = wait(client, submit(client, duration_seconds=4)).response.generated_videos[0].video
     client.files.download(file=first)  # like a real app: the Video then has both uri and bytes
     op = wait(
         client, client.models.generate_videos(model=FAST, source=types.GenerateVideosSource(prompt="on", video=first))
     )
     (tmp_path / "x.mp4").write_bytes(client.files.download(file=op.response.generated_videos[0]))
-    assert probe_video(tmp_path / "x.mp4").duration_seconds == pytest.approx(8, abs=0.1)
+    assert probe_video(tmp_path / "x.mp4").duration_seconds == pytest.approx(4 + 7, abs=0.1)  # original + 7 s
 
     with pytest.raises(errors.ClientError, match="720p"):
         client.models.generate_videos(
