@@ -154,7 +154,9 @@ class Settings(BaseSettings):
     """Upper bound of the poll backoff, in seconds."""
 
     operation_deadline_seconds: int = Field(default=1800, gt=0)
-    """A generation not final this many seconds after submit is failed by the reconciler."""
+    """A generation not final this many seconds after it was sent (unsent: after it was made) is failed.
+
+    A film's take waiting for the shot before it is not sent yet, so it never expires while it waits."""
 
     reconcile_interval_seconds: float = Field(default=15.0, gt=0)
     """How often the scheduler reconciles the database with the queue, in seconds."""

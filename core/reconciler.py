@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core import metrics
 from core.db import transaction
@@ -54,14 +54,15 @@ class Reconciler:
                     Generation.status,
                     Generation.operation_name,
                     Generation.provider,
-                    Generation.created_at,
+                    func.coalesce(Generation.submitted_at, Generation.created_at),
                     Generation.updated_at,
+                    Generation.waits_for_shot_id,
                 ).where(Generation.status.in_(UNFINISHED))
             ).all()
         requeued: list[str] = []
         expired: list[str] = []
-        for gid, seq, status, operation, provider_name, created_at, updated_at in rows:
-            if created_at < deadline_before:
+        for gid, seq, status, operation, provider_name, sent_at, updated_at, waits in rows:
+            if waits is None and sent_at < deadline_before:  # a film's waiting take has not been sent
                 minutes = self.settings.operation_deadline_seconds // 60
                 self.pipeline.fail(
                     gid, None, f"The generation did not finish within {minutes} minutes.", code="DEADLINE"

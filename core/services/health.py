@@ -73,7 +73,10 @@ def measure(*, session: Session, now: datetime, stuck_after_seconds: float, limi
         oldest[provider] = _age(now, first)
 
     first_queued = session.execute(
-        select(func.min(Generation.created_at)).where(Generation.status == Status.QUEUED.value)
+        select(func.min(Generation.created_at)).where(
+            Generation.status == Status.QUEUED.value,
+            Generation.waits_for_shot_id.is_(None),  # a film's take waiting for the shot before it is not stuck
+        )
     ).scalar_one()
     stuck = session.execute(
         select(func.count())

@@ -202,3 +202,29 @@ def test_a_storyboard_that_cannot_keep_its_continuity_is_refused(studio: Studio,
     movie_id = storyboard(studio, user, [ShotDraft("x", 4, OMNI)])
     with pytest.raises(ValidationError, match=message):
         studio.movies.set_storyboard(user, movie_id, shots)
+
+
+def test_a_take_waiting_for_a_slow_shot_is_neither_expired_nor_counted_as_stuck(studio: Studio, user: int):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from core.models import utcnow
+    from core.services.health import measure
+
+    movie_id = storyboard(studio, user, [ShotDraft("dawn", 4, OMNI), ShotDraft("noon", 4, OMNI, join="continue")])
+    first, waiting = studio.movies.start(user, movie_id)
+    long_ago = utcnow() - timedelta(hours=3)  # past the operation deadline and the queue-age alert
+    with studio.sessions() as s, s.begin():
+        s.execute(update(Generation).where(Generation.id == waiting.id).values(created_at=long_ago))
+    studio.reconciler.reconcile()
+    assert row(studio, waiting.id).status == Status.QUEUED.value
+    with studio.sessions() as s:
+        health = measure(session=s, now=utcnow(), stuck_after_seconds=600, limits=studio.limits)
+    assert health.oldest_queued_seconds < 60  # the first shot's age, not the waiting one's
+    drive(studio, first.id)
+    studio.movies.link_waiting()
+    assert studio.admission.admit() == [waiting.id]
+    studio.reconciler.reconcile()  # its deadline runs from when it was sent, not from when the film started
+    assert row(studio, waiting.id).status in (Status.RUNNING.value, Status.SUCCEEDED.value)
+    assert drive(studio, waiting.id).status == Status.SUCCEEDED.value
