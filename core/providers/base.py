@@ -89,9 +89,24 @@ class VideoProvider(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class ProposedShot:
+    """One shot a text model proposes for a script: a self-contained visual prompt and its length, if given."""
+
+    prompt: str
+    duration_seconds: int | None = None
+
+
 class PromptHelper(Protocol):
-    """A text model that rewrites a prompt into a better one."""
+    """A text model that rewrites a prompt into a better one, or a script into a shot list."""
+
+    model: str
+    """The text model's id, for saying where a proposal came from."""
 
     def improve_prompt(self, prompt: str) -> str:
         """Return an improved version of ``prompt``."""
+        ...
+
+    def propose_shots(self, script: str, *, max_shots: int) -> list[ProposedShot]:
+        """Return at most ``max_shots`` shots for ``script``, in story order (one request, never repeated)."""
         ...

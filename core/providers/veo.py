@@ -20,6 +20,7 @@ deployments that use it.
 
 from __future__ import annotations
 
+import json
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING
 from google.genai import types
 
 from core.errors import ProviderError, ProviderUnavailableError
-from core.providers.base import GenerationRequest, ImageInput, OperationState, ProviderVideo
+from core.providers.base import GenerationRequest, ImageInput, OperationState, ProposedShot, ProviderVideo
 from core.providers.google import GoogleAdapter, LazyClient, call, make_client, write_atomically
 
 if TYPE_CHECKING:
@@ -59,6 +60,32 @@ PROMPT_INSTRUCTION = (
     "Reply with the prompt only."
 )
 """System instruction of the text model behind "Improve prompt"."""
+
+SHOTS_INSTRUCTION = (
+    "Turn the user's script into the shot list of a short video film, in story order, at most {max_shots} "
+    "shots. Each shot is one self-contained visual prompt of at most 80 words that a video model renders "
+    "without seeing the other shots: subject, action, setting and camera; name the characters and the place "
+    "again instead of writing 'he' or 'there'. Each shot lasts 4 to 10 seconds (duration_seconds). "
+    "Keep the script's language and story; add nothing the script does not imply."
+)
+"""System instruction of the text model that proposes a storyboard (``{max_shots}`` is filled in)."""
+
+SHOT_LIST_SCHEMA = types.Schema(
+    type=types.Type.ARRAY,
+    items=types.Schema(
+        type=types.Type.OBJECT,
+        properties={
+            "prompt": types.Schema(type=types.Type.STRING),
+            "duration_seconds": types.Schema(type=types.Type.INTEGER, minimum=4, maximum=10),
+        },
+        required=["prompt"],
+        property_ordering=["prompt", "duration_seconds"],
+    ),
+)
+"""The JSON the text model must answer a script with: a list of ``{prompt, duration_seconds}``."""
+
+SHOTS_MAX_OUTPUT_TOKENS = 16_384
+"""Room for the longest shot list (60 shots of about 80 words each, as JSON)."""
 
 PROMPT_NOT_CONFIGURED = "Prompt help needs a Gemini API key (VEOGEN_GEMINI_API_KEY)"
 DEFAULT_FILTER_REASON = "Veo's safety filters blocked the video and gave no reason."
@@ -180,7 +207,7 @@ class VeoProvider(GoogleAdapter):
 
 
 class GeminiPromptHelper:
-    """Rewrites a rough idea into one vivid video prompt with a Gemini text model."""
+    """Rewrites a rough idea into one vivid video prompt, or a script into a shot list, with a Gemini text model."""
 
     def __init__(
         self, *, api_key: str, base_url: str = "", model: str = "gemini-flash-latest", timeout_seconds: float = 60
@@ -219,6 +246,43 @@ class GeminiPromptHelper:
         if not text:
             raise ProviderError("The text model returned no prompt.", code="NO_TEXT")
         return text
+
+    def propose_shots(self, script: str, *, max_shots: int) -> list[ProposedShot]:
+        """Ask the text model once for ``script``'s shot list; keep the usable shots, at most ``max_shots``."""
+        config = types.GenerateContentConfig(
+            system_instruction=SHOTS_INSTRUCTION.format(max_shots=max_shots),
+            temperature=0.4,
+            max_output_tokens=SHOTS_MAX_OUTPUT_TOKENS,
+            response_mime_type="application/json",
+            response_schema=SHOT_LIST_SCHEMA,
+        )
+        response = call(
+            "Gemini",
+            lambda: self._client.get().models.generate_content(model=self.model, contents=script, config=config),
+        )
+        shots = _proposed_shots(response.text or "")[:max_shots]
+        if not shots:
+            raise ProviderError("The text model proposed no usable shots for this script.", code="NO_SHOTS")
+        return shots
+
+
+def _proposed_shots(text: str) -> list[ProposedShot]:
+    """The shots in the text model's JSON answer; an item without a prompt is dropped, an odd length ignored."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return []
+    if isinstance(data, dict):  # a list wrapped in an object
+        data = next((value for value in data.values() if isinstance(value, list)), [])
+    shots = []
+    for item in data if isinstance(data, list) else []:
+        prompt = " ".join(str(item.get("prompt") or "").split()) if isinstance(item, dict) else ""
+        if not prompt:
+            continue
+        seconds = item.get("duration_seconds")
+        usable = isinstance(seconds, int | float) and not isinstance(seconds, bool) and 0 < seconds <= 60
+        shots.append(ProposedShot(prompt, round(seconds) if usable else None))
+    return shots
 
 
 def _check_inputs(request: GenerationRequest) -> None:

@@ -1,36 +1,29 @@
-"""Quality and continuity checks on finished shots, with OpenCV: flags to show, never to block on.
+"""A finished shot's checks (``check_shot``): the format asked for, and black or frozen stretches.
 
-Owns the reading of a shot's pictures for judgement: black or frozen stretches, a duration,
-resolution or aspect ratio other than asked (a silent downgrade), a colour or exposure jump
-at a join, the last frame as a PNG (for a continuation), and histogram matching of the next
-shot's first-frame image to it. Files are opened only through ``core.media``'s MP4 reader
-(its private ``_open``, so the same demuxer whitelist and truncation check apply).
-
-Imports OpenCV, PyAV, Pillow and numpy at import time, so only workers import it; never the
-web side of ``core`` (``core.studio``, ``core.services``, ``core.catalog``), streamlit, pages
-or sqlalchemy.
+Owns the format checks (a duration, resolution or aspect ratio other than asked: a silent
+downgrade), sampling a shot's frames in time as shrunk full-range luma, and the black and
+frozen stretches found in the samples, with the thresholds of each. Imports OpenCV, PyAV,
+numpy, ``core.media``, ``core.params``, ``core.errors``, ``.flags`` and ``.pictures``; never
+streamlit, pages or sqlalchemy.
 """
 
 from __future__ import annotations
 
-import io
 import itertools
 import math
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
 import av
 import cv2
 import numpy as np
-import numpy.typing as npt
-from PIL import Image
 
+from core.checks.flags import Flag, FlagKind
+from core.checks.pictures import Gray, shrink, u8
 from core.errors import MediaError
-from core.media import _duration_seconds, _open, _video_stream, probe_video
+from core.media import _open, _video_stream, probe_video
 from core.params import VideoFacts
 
 SAMPLE_FPS = 8.0
@@ -98,52 +91,6 @@ ASPECT_RATIO_TOLERANCE = 0.02
 SHORT_SIDES = {"240p": 240, "360p": 360, "480p": 480, "720p": 720, "1080p": 1080, "1440p": 1440, "4k": 2160}
 """Pixels on the short side of the frame, by resolution label (9:16 720p is 720×1280)."""
 
-JOIN_LONG_SIDE = 320
-"""Pixels on the long side of the copies of the two frames compared at a join."""
-
-JOIN_LUMA_JUMP = 12.0
-"""Change of mean lightness (CIE L*, 0–100) across a join that is flagged: about one stop on a mid-tone scene.
-
-Within offline previews, frames one second apart differ by at most 1.9.
-"""
-
-JOIN_COLOUR_SHIFT = 10.0
-"""Colour shift across a join that is flagged, in CIE a*b* units (see :func:`check_join`).
-
-Within offline previews, frames one second apart shift by at most 2.9; a cast of 20 RGB levels
-(red up, blue down) measures 12–17, one of 10 levels 6–9.
-"""
-
-
-class FlagKind(StrEnum):
-    """What a flag is about."""
-
-    BLACK = "black"
-    FROZEN = "frozen"
-    DURATION = "duration"
-    RESOLUTION = "resolution"
-    ASPECT_RATIO = "aspect_ratio"
-    EXPOSURE_JUMP = "exposure_jump"
-    COLOUR_JUMP = "colour_jump"
-
-
-@dataclass(frozen=True)
-class Flag:
-    """One thing a check noticed about a shot or a join, with a sentence for the creator."""
-
-    kind: FlagKind
-    message: str
-    """A plain sentence: "Seconds 2.0–3.5 are black."."""
-    measured: float
-    """What was measured, in ``unit``: for a stretch its worst frame (brightest black, most changed frozen)."""
-    expected: float
-    """What was asked for, or the threshold the measurement crossed."""
-    unit: str
-    start_seconds: float | None = None
-    """Where a stretch starts (its first sample); None for a flag about the whole clip or a join."""
-    end_seconds: float | None = None
-    """Where a stretch ends (the first sample after it, or the clip's end)."""
-
 
 class Asked(Protocol):
     """What a shot asked for: ``GenerationParams``, a request, a movie's shot."""
@@ -156,13 +103,10 @@ class Asked(Protocol):
     def aspect_ratio(self) -> str: ...
 
 
-_Gray = npt.NDArray[np.uint8]
-
-
 @dataclass(frozen=True)
 class _Sample:
     seconds: float
-    gray: _Gray
+    gray: Gray
     black: bool
     luma: float
 
@@ -179,66 +123,6 @@ def check_shot(path: Path, asked: Asked, *, facts: VideoFacts | None = None) -> 
     flags += _black_stretches(samples, facts.duration_seconds)
     flags += _frozen_stretches(samples, facts.duration_seconds)
     return flags
-
-
-def check_join(previous_path: Path, next_path: Path) -> Flag | None:
-    """Flag a strong exposure or colour jump from the previous shot's last frame to the next's first.
-
-    Exposure is the change of mean lightness (L*); colour is the earth mover's distance between
-    the frames' a* histograms and between their b* histograms, combined as one shift in the
-    a*b* plane. Meant for continuations, extensions and crossfades; a cut changes colour on purpose.
-    """
-    before = _channels(_lab(_last_frame(previous_path)))  # L*, a*, b*
-    after = _channels(_lab(_first_frame(next_path)))
-    light_before, light_after = (float(cv2.mean(lab[0])[0]) * 100 / 255 for lab in (before, after))
-    shift = float(np.hypot(_earth_movers(before[1], after[1]), _earth_movers(before[2], after[2])))
-    if abs(light_after - light_before) > JOIN_LUMA_JUMP:
-        change = "brighter" if light_after > light_before else "darker"
-        also = " and its colours shift" if shift > JOIN_COLOUR_SHIFT else ""
-        return Flag(
-            kind=FlagKind.EXPOSURE_JUMP,
-            message=(
-                f"The picture gets much {change} at the join{also}: "
-                f"brightness {light_before:.0f} → {light_after:.0f} out of 100."
-            ),
-            measured=light_after - light_before,
-            expected=JOIN_LUMA_JUMP,
-            unit="L* (0-100)",
-        )
-    if shift > JOIN_COLOUR_SHIFT:
-        return Flag(
-            kind=FlagKind.COLOUR_JUMP,
-            message=(
-                f"The colours shift sharply at the join (by {shift:.0f}; a smooth join stays under "
-                f"{JOIN_COLOUR_SHIFT:g})."
-            ),
-            measured=shift,
-            expected=JOIN_COLOUR_SHIFT,
-            unit="a*b* (CIELAB)",
-        )
-    return None
-
-
-def last_frame_png(path: Path) -> bytes:
-    """Return the video's last frame, at full size, as a PNG."""
-    return _png(_u8(_last_frame(path).to_ndarray(format="rgb24")))
-
-
-def match_histogram(image_png: bytes, reference_png: bytes) -> bytes:
-    """Recolour the image so each of its L*, a*, b* histograms matches the reference's; PNG out, same size.
-
-    CIELAB rather than RGB: lightness and the two colour axes are nearly independent, so matching
-    them one by one moves exposure and colour cast without inventing hues, as matching the
-    correlated R, G and B channels one by one can. Accepts PNG or JPEG (what ``core.images`` keeps).
-    """
-    image = _u8(cv2.cvtColor(_decode_image(image_png, "the image to recolour"), cv2.COLOR_RGB2LAB))
-    reference = _u8(cv2.cvtColor(_decode_image(reference_png, "the reference image"), cv2.COLOR_RGB2LAB))
-    pairs = zip(_channels(image), _channels(reference), strict=True)
-    channels = [cv2.LUT(mine, _matching_lut(mine, theirs)) for mine, theirs in pairs]
-    return _png(_u8(cv2.cvtColor(cv2.merge(channels), cv2.COLOR_LAB2RGB)))
-
-
-# --- the format: duration, resolution, aspect ratio ---------------------------------
 
 
 def _check_format(facts: VideoFacts, asked: Asked) -> list[Flag]:
@@ -311,8 +195,6 @@ def _ratio_label(width: int, height: int) -> str:
     return f"{width}×{height}"
 
 
-# --- black and frozen stretches -----------------------------------------------------
-
 # Limited-range ("TV") luma 16–235 stretched to 0–255, so the thresholds read the same for every file.
 _TV_TO_FULL = np.clip(np.round((np.arange(256) - 16) * 255 / 219), 0, 255).astype(np.uint8)
 _YUV_8BIT = frozenset({"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "nv21"})
@@ -342,7 +224,7 @@ def _sample(path: Path) -> list[_Sample]:
     return samples
 
 
-def _small_gray(frame: av.VideoFrame) -> _Gray:
+def _small_gray(frame: av.VideoFrame) -> Gray:
     """The frame's luma, shrunk by area averaging to SAMPLE_LONG_SIDE, in full range."""
     tv_range = frame.format.name in _YUV_8BIT and not frame.format.name.startswith("yuvj") and frame.color_range != 2
     if frame.format.name not in _YUV_8BIT:
@@ -350,8 +232,8 @@ def _small_gray(frame: av.VideoFrame) -> _Gray:
     plane = frame.planes[0]
     rows = np.frombuffer(memoryview(plane), np.uint8)[: plane.height * plane.line_size]
     luma = rows.reshape(plane.height, plane.line_size)[:, : plane.width]
-    small = _shrink(luma, SAMPLE_LONG_SIDE)
-    return _u8(cv2.LUT(small, _TV_TO_FULL) if tv_range else small)
+    small = shrink(luma, SAMPLE_LONG_SIDE)
+    return u8(cv2.LUT(small, _TV_TO_FULL) if tv_range else small)
 
 
 def _black_stretches(samples: list[_Sample], duration: float) -> list[Flag]:
@@ -399,7 +281,7 @@ def _frozen_stretches(samples: list[_Sample], duration: float) -> list[Flag]:
     return flags
 
 
-def _changed(before: _Gray, after: _Gray) -> tuple[float, float]:
+def _changed(before: Gray, after: Gray) -> tuple[float, float]:
     """The share of pixels changed by more than FROZEN_PIXEL_DIFF, and the mean absolute difference."""
     diff = cv2.absdiff(before, after)
     return np.count_nonzero(diff > FROZEN_PIXEL_DIFF) / diff.size, float(cv2.mean(diff)[0])
@@ -426,97 +308,3 @@ def _stretch_sentence(start: float, end: float, duration: float, verb: str, whol
     if start <= 1 / SAMPLE_FPS and end >= duration - 1 / SAMPLE_FPS:
         return whole
     return f"Seconds {start:.1f}–{end:.1f} {verb}."
-
-
-# --- frames and images --------------------------------------------------------------
-
-
-def _first_frame(path: Path) -> av.VideoFrame:
-    with _open(path) as container:
-        for frame in container.decode(_video_stream(container)):
-            return frame
-    raise MediaError("the video file is corrupt or truncated: no frame could be decoded")
-
-
-def _last_frame(path: Path) -> av.VideoFrame:
-    """Seek to the keyframe before the last second, decode to the end, keep the latest frame."""
-    with _open(path) as container:
-        stream = _video_stream(container)
-        duration = _duration_seconds(container, stream)
-        if stream.time_base is not None:
-            target = int(max(0.0, duration - 1.0) / stream.time_base) + (stream.start_time or 0)
-            container.seek(target, stream=stream, backward=True, any_frame=False)
-        last = _latest(container.decode(stream))
-        if last is None:  # a seek that found no keyframe: read it all
-            container.seek(0, stream=stream, backward=True, any_frame=False)
-            last = _latest(container.decode(stream))
-    if last is None:
-        raise MediaError("the video file is corrupt or truncated: no frame could be decoded")
-    return last
-
-
-def _latest(frames: Iterator[av.VideoFrame]) -> av.VideoFrame | None:
-    latest = None
-    for frame in frames:
-        if latest is None or (frame.pts or 0) >= (latest.pts or 0):
-            latest = frame
-    return latest
-
-
-def _lab(frame: av.VideoFrame) -> npt.NDArray[np.uint8]:
-    """The frame shrunk to JOIN_LONG_SIDE by area averaging, in 8-bit CIELAB (OpenCV's scaling)."""
-    rgb = _shrink(_u8(frame.to_ndarray(format="rgb24")), JOIN_LONG_SIDE)
-    return _u8(cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB))
-
-
-def _shrink(picture: _Gray, long_side: int) -> _Gray:
-    """A copy at most ``long_side`` pixels on its long side, each pixel the average of those it covers."""
-    height, width = picture.shape[:2]
-    scale = long_side / max(width, height)
-    if scale >= 1:
-        return picture.copy()
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return _u8(cv2.resize(picture, size, interpolation=cv2.INTER_AREA))
-
-
-def _channels(picture: _Gray) -> list[_Gray]:
-    return [_u8(channel) for channel in cv2.split(picture)]
-
-
-def _histogram(channel: _Gray) -> npt.NDArray[np.float64]:
-    counts = cv2.calcHist([channel], [0], None, [256], [0, 256]).ravel().astype(np.float64)
-    return counts / max(counts.sum(), 1.0)
-
-
-def _earth_movers(a: _Gray, b: _Gray) -> float:
-    """Earth mover's distance between two 8-bit channels' histograms, in channel units.
-
-    In one dimension it is the area between the two cumulative histograms: how far, on average,
-    each pixel's value has to move to turn one picture's distribution into the other's.
-    """
-    return float(np.abs(np.cumsum(_histogram(a)) - np.cumsum(_histogram(b))).sum())
-
-
-def _matching_lut(source: _Gray, reference: _Gray) -> _Gray:
-    """The table that sends each source value to the reference value at the same cumulative share."""
-    source_cdf, reference_cdf = np.cumsum(_histogram(source)), np.cumsum(_histogram(reference))
-    return np.minimum(np.searchsorted(reference_cdf, source_cdf - 1e-9), 255).astype(np.uint8)
-
-
-def _decode_image(data: bytes, what: str) -> npt.NDArray[np.uint8]:
-    try:
-        with Image.open(io.BytesIO(data), formats=["PNG", "JPEG"]) as image:
-            return np.asarray(image.convert("RGB"), dtype=np.uint8)
-    except Exception as exc:  # any decoder failure means we cannot use these bytes
-        raise MediaError(f"{what} is not a readable PNG or JPEG image ({type(exc).__name__}: {exc})") from exc
-
-
-def _u8(array: object) -> _Gray:
-    """The array as uint8 (OpenCV's and PyAV's stubs type their results loosely)."""
-    return np.asarray(array, dtype=np.uint8)
-
-
-def _png(rgb: npt.NDArray[np.uint8]) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(rgb)).save(buffer, format="PNG")
-    return buffer.getvalue()
