@@ -12,18 +12,19 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from core import catalog
 from core.catalog import Offer
 from core.db import transaction
-from core.errors import MediaError, StorageError, ValidationError
+from core.errors import MediaError, ProviderError, ProviderUnavailableError, StorageError, ValidationError
 from core.models import utcnow
 from core.providers.registry import ProviderRegistry
 from core.queue import JobQueue
-from core.services import continuity, movies
+from core.services import continuity, film, movies
 from core.services.budgets import Limits
 from core.services.generations import GenerationView, UploadedImage
 from core.services.movies import MovieDraft, MovieView, ShotDraft
@@ -33,6 +34,30 @@ log = logging.getLogger(__name__)
 
 ASSEMBLE_JOB = "workers.tasks.assemble_movie"
 """The worker job that joins a film's chosen takes into one video (``run_assembly``)."""
+
+MAX_SCRIPT_CHARS = 20_000
+"""Longest script a storyboard is proposed from, in characters (about 3,000 words: a 300 s film many times over)."""
+
+SENTENCE_SPLIT = "split by sentences"
+"""A storyboard's ``source`` when no text model proposed it: one shot per sentence of the script."""
+
+
+@dataclass(frozen=True)
+class Storyboard:
+    """A proposed shot list, editable before anything is stored or paid, and where it came from."""
+
+    shots: list[ShotDraft]
+    source: str
+    """The text model's id, or :data:`SENTENCE_SPLIT`."""
+    note: str | None = None
+    """Why the text model's proposal was replaced by a split by sentences, when it was."""
+
+
+def _nearest(seconds: int | None, allowed: tuple[int, ...], default: int) -> int:
+    """The allowed length nearest ``seconds`` (the shorter on a tie), or ``default`` when none was proposed."""
+    if seconds is None:
+        return default
+    return min(allowed, key=lambda d: (abs(d - seconds), d))
 
 
 class Movies:
@@ -58,9 +83,48 @@ class Movies:
             movie = movies.create_movie(session=session, user_id=user_id, draft=draft)
             return movies.get_movie(session=session, user_id=user_id, movie_id=movie.id)
 
-    def propose_storyboard(self, script: str, *, model: str, duration_seconds: int) -> list[ShotDraft]:
-        """A shot list from a pasted script (one shot per sentence); nothing is stored or paid."""
-        return movies.storyboard_from_script(script, model=model, duration_seconds=duration_seconds)
+    def propose_storyboard(self, script: str, *, model: str, duration_seconds: int) -> Storyboard:
+        """A shot list from a pasted script: the text model's when there is one, else one shot per sentence.
+
+        Nothing is stored or paid. Proposed lengths snap to the nearest one ``model`` makes; a shot without
+        one gets ``duration_seconds``. When the text model fails, the split by sentences comes with a note.
+        """
+        spec = catalog.get_model(model)
+        text = script.strip()
+        if not text:
+            raise ValidationError("The script is empty: paste the story to split into shots.", field="script")
+        if len(text) > MAX_SCRIPT_CHARS:
+            raise ValidationError(
+                f"The script is {len(text)} characters long; the limit is {MAX_SCRIPT_CHARS}.", field="script"
+            )
+        note = None
+        if self.providers.prompt_help_unavailable() is None:
+            helper = self.providers.prompt_helper()
+            try:
+                proposed = helper.propose_shots(text, max_shots=movies.MAX_SHOTS)
+            except (ProviderError, ProviderUnavailableError) as exc:
+                log.warning("storyboard: the text model failed, splitting by sentences: %s", exc)
+                note = f"The text model could not propose shots ({exc}); the script is split by sentences instead."
+            else:
+                shots = [
+                    ShotDraft(
+                        prompt=shot.prompt[: catalog.MAX_PROMPT_CHARS].strip(),
+                        duration_seconds=_nearest(shot.duration_seconds, spec.durations, duration_seconds),
+                        model=model,
+                    )
+                    for shot in proposed
+                ]
+                return Storyboard(shots, source=helper.model)
+        shots = movies.storyboard_from_script(text, model=model, duration_seconds=duration_seconds)
+        fitted = [replace(s, prompt=s.prompt[: catalog.MAX_PROMPT_CHARS].strip()) for s in shots]
+        return Storyboard(fitted, source=SENTENCE_SPLIT, note=note)
+
+    def storyboard_help(self) -> str | None:
+        """None when a text model proposes storyboards here; else why not (the script is then split by sentences)."""
+        reason = self.providers.prompt_help_unavailable()
+        if reason is None:
+            return None
+        return f"{reason.rstrip('.')}; without it, each sentence of the script becomes a shot."
 
     def set_storyboard(self, user_id: int, movie_id: str, shots: list[ShotDraft]) -> MovieView:
         with transaction(self.sessions) as session:
@@ -173,10 +237,31 @@ class Movies:
 
     # -- assembly -------------------------------------------------------------------
 
+    def set_soundtrack(self, user_id: int, movie_id: str, name: str, data: bytes, mode: str, level: float) -> MovieView:
+        """Give the film its music (MP3, AAC, M4A, WAV, Ogg or FLAC), mixed under the shots' sound or replacing it."""
+        with transaction(self.sessions) as session:
+            film.set_soundtrack(
+                session=session,
+                user_id=user_id,
+                movie_id=movie_id,
+                name=name,
+                data=data,
+                mode=mode,
+                level=level,
+                store=self.store,
+            )
+            return movies.get_movie(session=session, user_id=user_id, movie_id=movie_id)
+
+    def clear_soundtrack(self, user_id: int, movie_id: str) -> MovieView:
+        """Take the music off the film; the next assembly uses the shots' own sound."""
+        with transaction(self.sessions) as session:
+            film.clear_soundtrack(session=session, user_id=user_id, movie_id=movie_id, store=self.store)
+            return movies.get_movie(session=session, user_id=user_id, movie_id=movie_id)
+
     def assemble(self, user_id: int, movie_id: str) -> MovieView:
         """Queue the joining of every shot's chosen take into one video (a worker job; no shot is rendered again)."""
         with transaction(self.sessions) as session:
-            seq, _ = movies.request_assembly(session=session, user_id=user_id, movie_id=movie_id)
+            seq, _ = film.request_assembly(session=session, user_id=user_id, movie_id=movie_id)
         self.queue.enqueue(ASSEMBLE_JOB, movie_id, seq)
         return self.get(user_id, movie_id)
 
@@ -186,7 +271,7 @@ class Movies:
 
         try:
             with transaction(self.sessions) as session:
-                job = movies.assembly_job(session=session, movie_id=movie_id, seq=seq)
+                job = film.assembly_job(session=session, movie_id=movie_id, seq=seq)
         except ValidationError as exc:
             self.finish_assembly(movie_id, seq, None, str(exc))
             return
@@ -199,30 +284,40 @@ class Movies:
                     assembly.Clip(
                         path,
                         join="crossfade" if join == "crossfade" else "cut",
-                        crossfade_seconds=0.5 if join == "crossfade" else 0.0,
+                        crossfade_seconds=film.CROSSFADE_SECONDS if join == "crossfade" else 0.0,
                     )
                     for path, (_, join) in zip(paths, job.clips, strict=True)
                 ]
-                film = Path(tmp) / "film.mp4"
-                report = assembly.assemble_movie(clips, film)
+                music = None
+                if job.soundtrack is not None:
+                    key, mode, level = job.soundtrack
+                    music = assembly.Soundtrack(
+                        self._local(key, Path(tmp) / key.rsplit("/", 1)[-1]),
+                        mode="replace" if mode == "replace" else "mix",
+                        level=level,
+                    )
+                out = Path(tmp) / "film.mp4"
+                report = assembly.assemble_movie(clips, out, soundtrack=music)
                 flags = [
                     flag.message
                     for n in range(1, len(paths))
                     if job.clips[n][1] != "cut" and (flag := checks.check_join(paths[n - 1], paths[n])) is not None
                 ]
-                self.store.put_file(storage.video_key(job.user_id, job.movie_id, 0), film)
-                self.store.put_bytes(storage.thumbnail_key(job.user_id, job.movie_id, 0), media.make_thumbnail(film))
-                self.store.put_bytes(storage.poster_key(job.user_id, job.movie_id, 0), media.make_poster(film))
+                self.store.put_file(storage.video_key(job.user_id, job.movie_id, 0), out)
+                self.store.put_bytes(storage.thumbnail_key(job.user_id, job.movie_id, 0), media.make_thumbnail(out))
+                self.store.put_bytes(storage.poster_key(job.user_id, job.movie_id, 0), media.make_poster(out))
         except (MediaError, StorageError) as exc:
             log.warning("movie %s: assembly failed: %s", movie_id, exc)
             self.finish_assembly(movie_id, seq, None, f"The film could not be assembled: {exc}")
             return
-        self.finish_assembly(movie_id, seq, asdict(report) | {"join_flags": flags}, None)
+        self.finish_assembly(
+            movie_id, seq, asdict(report) | {"join_flags": flags, "soundtrack": job.soundtrack_signature}, None
+        )
 
     def film_bytes(self, user_id: int, movie_id: str, kind: str = "video") -> bytes:
         """The user's assembled film (or its thumbnail or poster)."""
         with self.sessions() as session:
-            key = movies.film_key(session=session, user_id=user_id, movie_id=movie_id, kind=kind)
+            key = film.film_key(session=session, user_id=user_id, movie_id=movie_id, kind=kind)
         return self.store.get_bytes(key)
 
     def _offers(self, user_id: int) -> dict[str, Offer]:
@@ -239,7 +334,7 @@ class Movies:
     def finish_assembly(self, movie_id: str, seq: int, report: dict[str, object] | None, message: str | None) -> None:
         """Record assembly job ``seq``'s outcome: a report when the film is stored, else the message why not."""
         with transaction(self.sessions) as session:
-            movies.finish_assembly(session=session, movie_id=movie_id, seq=seq, report=report, message=message)
+            film.finish_assembly(session=session, movie_id=movie_id, seq=seq, report=report, message=message)
 
     def get(self, user_id: int, movie_id: str) -> MovieView:
         with self.sessions() as session:

@@ -25,6 +25,11 @@ def input_key(user_id: int, generation_id: str, index: int, mime_type: str) -> s
     return f"{user_id}/{generation_id}/input-{index}.{extension}"
 
 
+def soundtrack_key(user_id: int, movie_id: str, extension: str) -> str:
+    """Where a film's music is kept (beside the assembled film, under the movie's id)."""
+    return f"{user_id}/{movie_id}/soundtrack.{extension}"
+
+
 def thumbnail_key(user_id: int, generation_id: str, index: int) -> str:
     return f"{user_id}/{generation_id}/{index}.thumb.jpg"
 
@@ -87,6 +92,15 @@ class Storage:
 
     def exists(self, key: str) -> bool:
         return bool(self.fs.exists(self._path(key)))
+
+    def delete(self, key: str) -> None:
+        """Remove one file; a missing one is fine."""
+        path = self._path(key)
+        try:
+            if self.fs.exists(path):
+                self.fs.rm(path)
+        except OSError as exc:
+            raise StorageError(f"could not delete {key}: {exc}") from exc
 
     def delete_generation(self, user_id: int, generation_id: str) -> None:
         """Remove every file of one generation; missing files are fine."""

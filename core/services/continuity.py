@@ -63,7 +63,7 @@ def waiting(*, session: Session) -> list[str]:
     )
 
 
-def final_take(session: Session, shot: Shot) -> Generation | None:
+def final_take(*, session: Session, shot: Shot) -> Generation | None:
     """The shot's take a following shot starts from: the chosen one, else the newest, finished at the shot's model."""
     takes = list(
         session.execute(
@@ -82,7 +82,7 @@ def final_take(session: Session, shot: Shot) -> Generation | None:
     return chosen or (takes[-1] if takes else None)
 
 
-def pending_final(session: Session, shot: Shot) -> bool:
+def pending_final(*, session: Session, shot: Shot) -> bool:
     """Whether the shot has a take at its own model that is finished or still on its way."""
     ended = (Status.FAILED.value, Status.FILTERED.value, Status.CANCELED.value)
     return (
@@ -101,7 +101,7 @@ def ready(*, session: Session, generation_id: str) -> Link | None:
     if row is None or row.status != Status.QUEUED.value or row.waits_for_shot_id is None:
         return None
     previous = session.get(Shot, row.waits_for_shot_id)
-    source = final_take(session, previous) if previous is not None else None
+    source = final_take(session=session, shot=previous) if previous is not None else None
     if source is None:
         return None
     return Link(row.id, row.mode, source.id, source.videos[0].storage_key)

@@ -169,6 +169,10 @@ class MovieView:
     """The assembled film uses the takes chosen now (False: a shot changed since; assemble again)."""
     finalise_usd: Decimal = Decimal(0)
     """What rendering every shot that has only drafts at its own model costs now."""
+    soundtrack_name: str | None = None
+    """The music the creator uploaded for the film, if any (see ``core.services.film``)."""
+    soundtrack_mode: str = "mix"
+    soundtrack_level: float = 0.5
 
     @property
     def length_seconds(self) -> int:
@@ -193,7 +197,8 @@ def _clean(text: str, *, label: str, limit: int, required: bool) -> str:
     return text
 
 
-def _owned(session: Session, user_id: int, movie_id: str, *, for_update: bool = False) -> Movie:
+def owned(*, session: Session, user_id: int, movie_id: str, for_update: bool = False) -> Movie:
+    """The user's movie (locked with ``for_update``); another user's answers NotFoundError."""
     stmt = select(Movie).where(Movie.id == movie_id, Movie.user_id == user_id).options(selectinload(Movie.shots))
     if for_update:
         stmt = stmt.with_for_update()
@@ -276,7 +281,7 @@ def shot_form(
 
 def set_storyboard(*, session: Session, user_id: int, movie_id: str, shots: list[ShotDraft]) -> Movie:
     """Replace the storyboard of a movie not started yet; every shot checked against its model's rules."""
-    movie = _owned(session, user_id, movie_id, for_update=True)
+    movie = owned(session=session, user_id=user_id, movie_id=movie_id, for_update=True)
     if movie.started_at is not None:
         raise ValidationError("This film has started: re-render single shots instead of rewriting it.", field="shots")
     if not 1 <= len(shots) <= MAX_SHOTS:
@@ -406,7 +411,7 @@ def start_movie(
     (its own reservation); the open-generation cap counts the film as one. The
     caller commits, or rolls everything back on any refusal.
     """
-    movie = _owned(session, user_id, movie_id, for_update=True)
+    movie = owned(session=session, user_id=user_id, movie_id=movie_id, for_update=True)
     if not movie.shots:
         raise ValidationError("Write at least one shot first.", field="shots")
     taken = _takes(session, [s.id for s in movie.shots])
@@ -427,7 +432,7 @@ def finalise(
     store: Storage,
 ) -> list[GenerationView]:
     """Render at their own models the shots (all, or ``shot_ids``) that have only drafts: all or nothing."""
-    movie = _owned(session, user_id, movie_id, for_update=True)
+    movie = owned(session=session, user_id=user_id, movie_id=movie_id, for_update=True)
     taken = _takes(session, [s.id for s in movie.shots])
     wanted = [s for s in movie.shots if shot_ids is None or s.id in shot_ids]
     if shot_ids is not None and len(wanted) != len(set(shot_ids)):
@@ -485,7 +490,7 @@ def rerender_shot(
     store: Storage,
 ) -> GenerationView:
     """A new take of one shot (the earlier ones kept); only this shot is paid again."""
-    movie = _owned(session, user_id, movie_id, for_update=True)
+    movie = owned(session=session, user_id=user_id, movie_id=movie_id, for_update=True)
     shot = next((s for s in movie.shots if s.id == shot_id), None)
     if shot is None:
         raise NotFoundError("No such shot.")
@@ -503,7 +508,7 @@ def rerender_shot(
 
 def choose_take(*, session: Session, user_id: int, movie_id: str, shot_id: str, generation_id: str) -> None:
     """Use one of a shot's finished takes in the film."""
-    movie = _owned(session, user_id, movie_id, for_update=True)
+    movie = owned(session=session, user_id=user_id, movie_id=movie_id, for_update=True)
     shot = next((s for s in movie.shots if s.id == shot_id), None)
     if shot is None:
         raise NotFoundError("No such shot.")
@@ -517,7 +522,7 @@ def choose_take(*, session: Session, user_id: int, movie_id: str, shot_id: str, 
 
 
 def get_movie(*, session: Session, user_id: int, movie_id: str) -> MovieView:
-    return _view(session, _owned(session, user_id, movie_id))
+    return view_of(session=session, movie=owned(session=session, user_id=user_id, movie_id=movie_id))
 
 
 def list_movies(*, session: Session, user_id: int) -> list[MovieView]:
@@ -528,7 +533,7 @@ def list_movies(*, session: Session, user_id: int) -> list[MovieView]:
         .order_by(Movie.created_at.desc())
         .limit(100)
     ).scalars()
-    return [_view(session, m) for m in movies]
+    return [view_of(session=session, movie=m) for m in movies]
 
 
 def _submit_take(
@@ -553,7 +558,7 @@ def _submit_take(
         movie, shot, take=take, shot_id=shot.id, draft=draft, references=references, previous_shot_id=previous
     )
     before = next((s for s in movie.shots if s.id == previous), None)
-    if form.waits_for_shot_id is not None and before is not None and not pending_final(session, before):
+    if form.waits_for_shot_id is not None and before is not None and not pending_final(session=session, shot=before):
         raise ValidationError(
             f"Shot {shot.position + 1} starts from shot {shot.position}: render shot {shot.position} "
             "at its own model first (a draft cannot be continued).",
@@ -590,7 +595,7 @@ def add_character(
 
     Images are stored before the row that points at them; a refused image stores nothing.
     """
-    movie = _owned(session, user_id, movie_id, for_update=True)
+    movie = owned(session=session, user_id=user_id, movie_id=movie_id, for_update=True)
     name = _clean(name, label="Name", limit=MAX_CHARACTER_NAME_CHARS, required=True)
     existing = _characters(session, movie.id)
     if len(existing) >= MAX_CHARACTERS:
@@ -652,123 +657,11 @@ def _references(session: Session, shot: Shot, store: Storage) -> tuple[UploadedI
     )
 
 
-ASSEMBLING = ("queued", "running")
-STALE_ASSEMBLY_SECONDS = 15 * 60
-"""An assembly queued or running this long (its worker died) may be asked for again."""
-
-
-def request_assembly(*, session: Session, user_id: int, movie_id: str) -> tuple[int, list[str]]:
-    """Mark the film to be assembled from the takes chosen now; returns the job's fencing token and the takes.
-
-    Every shot needs a finished take. The caller commits, then enqueues the job.
-    """
-    movie = _owned(session, user_id, movie_id, for_update=True)
-    view = _view(session, movie)
-    if not view.shots:
-        raise ValidationError("Write and render the shots first.", field="shots")
-    missing = [s.position + 1 for s in view.shots if s.chosen_id is None]
-    if missing:
-        raise ValidationError(f"Shot(s) {', '.join(map(str, missing))} have no finished take yet.", field="shots")
-    fresh = (utcnow() - movie.updated_at).total_seconds() < STALE_ASSEMBLY_SECONDS
-    if movie.assembly_status in ASSEMBLING and fresh:
-        raise ValidationError("The film is being assembled; wait for it to finish.", field="assembly")
-    takes = [str(s.chosen_id) for s in view.shots]
-    movie.assembly_seq += 1
-    movie.assembly_status = "queued"
-    movie.assembly_takes = takes
-    movie.assembly_message = None
-    movie.updated_at = utcnow()
-    return movie.assembly_seq, takes
-
-
-@dataclass(frozen=True)
-class AssemblyJob:
-    """What the worker needs to assemble a film: its clips' storage keys and joins, and where to write."""
-
-    movie_id: str
-    user_id: int
-    clips: list[tuple[str, str]]
-    """(storage key of the chosen take's first video, join) in shot order."""
-
-
-def assembly_job(*, session: Session, movie_id: str, seq: int) -> AssemblyJob | None:
-    """Mark the assembly running and say what to join; None when this job is stale (another one replaced it)."""
-    movie = session.get(Movie, movie_id, with_for_update=True)
-    if movie is None or movie.assembly_seq != seq or movie.assembly_status not in ASSEMBLING:
+def soundtrack_signature(movie: Movie) -> str | None:
+    """What an assembly records of the film's music, so a changed soundtrack asks for assembling again."""
+    if not movie.soundtrack_key:
         return None
-    rows = {
-        g.id: g
-        for g in session.execute(
-            select(Generation)
-            .where(Generation.id.in_(movie.assembly_takes or []))
-            .options(selectinload(Generation.videos))
-        ).scalars()
-    }
-    by_position = sorted(movie.shots, key=lambda s: s.position)
-    clips: list[tuple[str, str]] = []
-    previous: Generation | None = None
-    for shot, take in zip(by_position, movie.assembly_takes or [], strict=False):
-        row = rows.get(take)
-        if row is None or not row.videos:
-            raise ValidationError(f"Shot {shot.position + 1}'s take is gone; pick another take.", field="shots")
-        clips.append((row.videos[0].storage_key, _join_of(shot, row, previous)))
-        if _holds_previous(row, previous):
-            _, join = clips.pop(-2)  # the extension's one combined video already holds the shot before it
-            clips[-1] = (clips[-1][0], join)  # and meets the film where that shot did
-        previous = row
-    movie.assembly_status = "running"
-    movie.updated_at = utcnow()
-    return AssemblyJob(movie.id, movie.user_id, clips)
-
-
-def _join_of(shot: Shot, take: Generation, previous: Generation | None) -> str:
-    """How the take meets the one before it in the film: a continued take "continue"s (its first frame is the
-    previous last frame), an extension is a cut; a draft of a continuity shot was rendered alone, so a cut."""
-    if shot.join not in CONTINUITY_JOINS:
-        return shot.join
-    if take.mode == "extend" and previous is not None and take.extend_of_id != previous.id:
-        raise ValidationError(
-            f"Shot {shot.position + 1} extends another take of shot {shot.position} than the one chosen; "
-            f"choose that take for shot {shot.position}, or re-render shot {shot.position + 1} to extend it.",
-            field="shots",
-        )
-    return "continue" if take.mode == "image" else "cut"
-
-
-def _holds_previous(take: Generation, previous: Generation | None) -> bool:
-    """Whether an extension came back as one combined video (Google's answer) rather than the new part alone."""
-    if previous is None or take.mode != "extend" or take.extend_of_id != previous.id:
-        return False
-    return take.videos[0].duration_seconds > previous.videos[0].duration_seconds + 0.5
-
-
-def finish_assembly(
-    *, session: Session, movie_id: str, seq: int, report: dict[str, object] | None, message: str | None
-) -> None:
-    """Record the outcome of assembly job ``seq`` (a report when done, a message when it failed)."""
-    movie = session.get(Movie, movie_id, with_for_update=True)
-    if movie is None or movie.assembly_seq != seq:
-        return
-    movie.assembly_status = "done" if report is not None else "failed"
-    movie.assembly_report = report
-    movie.assembly_message = message
-    movie.assembled_at = utcnow() if report is not None else movie.assembled_at
-    movie.updated_at = utcnow()
-
-
-def film_key(*, session: Session, user_id: int, movie_id: str, kind: str) -> str:
-    """The storage key of the user's assembled film ("video", "thumbnail" or "poster")."""
-    movie = _owned(session, user_id, movie_id)
-    if movie.assembly_status != "done" and movie.assembled_at is None:
-        raise NotFoundError("This film has not been assembled yet.")
-    keys = {
-        "video": storage.video_key(user_id, movie.id, 0),
-        "thumbnail": storage.thumbnail_key(user_id, movie.id, 0),
-        "poster": storage.poster_key(user_id, movie.id, 0),
-    }
-    if kind not in keys:
-        raise NotFoundError("No such file.")
-    return keys[kind]
+    return f"{movie.soundtrack_key}|{movie.soundtrack_mode}|{movie.soundtrack_level:g}|{movie.soundtrack_name}"
 
 
 def _takes(session: Session, shot_ids: list[str]) -> dict[str, list[Generation]]:
@@ -786,7 +679,7 @@ def _takes(session: Session, shot_ids: list[str]) -> dict[str, list[Generation]]
     return found
 
 
-def _view(session: Session, movie: Movie) -> MovieView:
+def view_of(*, session: Session, movie: Movie) -> MovieView:
     takes = _takes(session, [s.id for s in movie.shots])
     ids = [t.id for ts in takes.values() for t in ts]
     committed = spent = Decimal(0)
@@ -825,7 +718,12 @@ def _view(session: Session, movie: Movie) -> MovieView:
         assembled_at=movie.assembled_at,
         assembled_seconds=report.get("duration_seconds"),
         join_flags=tuple(str(f) for f in report.get("join_flags", ())),
-        assembly_current=movie.assembly_status == "done" and (movie.assembly_takes or []) == chosen_now,
+        assembly_current=movie.assembly_status == "done"
+        and (movie.assembly_takes or []) == chosen_now
+        and report.get("soundtrack") == soundtrack_signature(movie),
+        soundtrack_name=movie.soundtrack_name,
+        soundtrack_mode=movie.soundtrack_mode,
+        soundtrack_level=movie.soundtrack_level,
         id=movie.id,
         user_id=movie.user_id,
         title=movie.title,

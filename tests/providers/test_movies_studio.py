@@ -5,6 +5,7 @@ a filtered shot costs nothing and never discards its paid siblings; a re-render 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from core.models import Generation, LedgerEntry, User
 from core.services.movies import MovieDraft, ShotDraft
 from core.status import Status
 from core.studio import Studio
-from standin import VeoStandIn
+from standin import VeoStandIn, enhance_prompt
 from tests.support import drive, embedded_studio
 
 OMNI = "gemini-omni-1.1-flash"
@@ -54,21 +55,16 @@ def count(studio: Studio, model: type) -> int:
 
 
 def test_a_script_becomes_an_editable_storyboard_priced_before_paying(studio: Studio, user: int):
-    drafts = studio.movies.propose_storyboard(
-        "A boat leaves the harbour. Gulls follow it!  The sun sets behind the lighthouse.",
-        model=OMNI,
-        duration_seconds=5,
-    )
-    assert [d.prompt for d in drafts] == [
-        "A boat leaves the harbour.",
-        "Gulls follow it!",
-        "The sun sets behind the lighthouse.",
-    ]
+    sentences = ["A boat leaves the harbour.", "Gulls follow it!", "The sun sets behind the lighthouse."]
+    board = studio.movies.propose_storyboard("  ".join(sentences), model=OMNI, duration_seconds=5)
+    assert board.source == studio.settings.prompt_model  # a key is set: the text model proposes the shots
+    assert [d.prompt for d in board.shots] == [enhance_prompt(s) for s in sentences]
     movie = studio.movies.create(
         user, MovieDraft(title="Gulls", style="animated", aspect_ratio="16:9", resolution="720p", target_seconds=15)
     )
     assert movie.style_prompt.startswith("Animated film style")  # the preset, visible and editable
-    view = studio.movies.set_storyboard(user, movie.id, drafts)
+    edited = [replace(d, duration_seconds=5) for d in board.shots]  # the creator edits before paying
+    view = studio.movies.set_storyboard(user, movie.id, edited)
     assert view.price_usd == Decimal("1.50") and view.length_seconds == 15  # 3 × 5 s × $0.10
     assert count(studio, Generation) == 0 and count(studio, LedgerEntry) == 0  # nothing paid yet
 

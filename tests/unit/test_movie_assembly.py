@@ -84,3 +84,55 @@ def test_a_stale_assembly_job_does_nothing(studio: Studio):
     stale = seq_of(studio, movie.id) - 1
     studio.movies.run_assembly(movie.id, stale)
     assert studio.movies.get(user, movie.id).assembly_status == "queued"
+
+
+def wav(seconds: float, rate: int = 44100) -> bytes:
+    """A 440 Hz tone as a 16-bit mono WAV file."""
+    import io
+    import wave
+
+    import numpy as np
+
+    samples = (np.sin(2 * np.pi * 440 * np.arange(int(seconds * rate)) / rate) * 12000).astype("<i2")
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(samples.tobytes())
+    return out.getvalue()
+
+
+def test_a_soundtrack_is_checked_stored_and_laid_under_the_film(studio: Studio, tmp_path: Path):
+    import av
+
+    user = studio.accounts.add_user("lea", "correct horse battery").id
+    movie = studio.movies.create(
+        user, MovieDraft(title="Tune", style="animated", aspect_ratio="16:9", resolution="360p", target_seconds=8)
+    )
+    studio.movies.set_storyboard(
+        user, movie.id, [ShotDraft("a red kite", 2, OFFLINE), ShotDraft("blue sky", 2, OFFLINE)]
+    )
+    for take in studio.movies.start(user, movie.id):
+        drive(studio, take.id)
+    with pytest.raises(ValidationError, match=r"song\.gif is not an MP3, AAC, M4A, WAV, Ogg or FLAC file"):
+        studio.movies.set_soundtrack(user, movie.id, "song.gif", b"GIF89a" + b"\0" * 64, "mix", 0.5)
+    with pytest.raises(ValidationError, match="mixed under the shots' sound or replaces it"):
+        studio.movies.set_soundtrack(user, movie.id, "tone.wav", wav(1), "louder", 0.5)
+    assert studio.movies.get(user, movie.id).soundtrack_name is None  # nothing stored on a refusal
+
+    view = studio.movies.set_soundtrack(user, movie.id, "tone.wav", wav(10), "replace", 0.8)
+    assert (view.soundtrack_name, view.soundtrack_mode, view.soundtrack_level) == ("tone.wav", "replace", 0.8)
+    studio.movies.assemble(user, movie.id)
+    studio.movies.run_assembly(movie.id, seq_of(studio, movie.id))
+    view = studio.movies.get(user, movie.id)
+    assert view.assembly_current, view.assembly_message
+    film = tmp_path / "film.mp4"
+    film.write_bytes(studio.movies.film_bytes(user, movie.id))
+    with av.open(str(film)) as container:  # the offline shots are silent: the sound is the soundtrack's
+        (audio,) = container.streams.audio
+        level = max(float(abs(f.to_ndarray()).max()) for f in container.decode(audio))
+    assert level > 0.1 and probe_video(film).duration_seconds == pytest.approx(4, abs=0.1)
+
+    studio.movies.clear_soundtrack(user, movie.id)
+    assert not studio.movies.get(user, movie.id).assembly_current  # the music changed: assemble again
