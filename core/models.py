@@ -442,3 +442,33 @@ class RollupBudget(Base):
     charged_usd: Mapped[Decimal] = mapped_column(MONEY)
     """Sum of the settle entries' ``charged_usd``: the real cost settled that day."""
     settles: Mapped[int] = mapped_column(Integer)
+
+
+class ApiToken(Base):
+    """A personal access token for the REST API: its SHA-256 (never the secret), owner, scopes and life.
+
+    A token counts while it is not revoked, not expired, its owner is enabled and
+    it was made after the owner's sessions were last ended (``User.sessions_valid_after``).
+    See core/services/tokens.py.
+    """
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (
+        UniqueConstraint("token_hash", name="uq_api_tokens_hash"),
+        Index("ix_api_tokens_user", "user_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64))
+    """Hex SHA-256 of the whole secret."""
+    hint: Mapped[str] = mapped_column(String(32))
+    """The secret's first characters (``veogen_pat_AbCd``), so its owner can tell tokens apart."""
+    scopes: Mapped[str] = mapped_column(String(64))
+    """Space-separated, from ``read``, ``generate`` and ``admin``."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    last_used_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    revoked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)

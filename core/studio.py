@@ -8,11 +8,10 @@ explicitly (never the studio): ``generations`` (core/generations.py),
 ``analytics`` (core/analytics.py), and the engine the workers and the scheduler
 run — ``pipeline`` (core/pipeline.py), ``admission`` (core/admission.py),
 ``reconciler`` (core/reconciler.py); ``webhooks`` (core/webhooks.py); ``movies``
-(core/movies.py). Provider access is ``providers`` (core/providers/registry.py).
-Functions in ``core/services`` take a session keyword-only and never commit;
-only these classes commit. Nothing but this
-module constructs them (tests/unit/test_architecture.py). Imports no UI, no
-worker code, and nothing heavy at import time.
+(core/movies.py); ``tokens`` (core/tokens.py). Provider access is ``providers``
+(core/providers/registry.py). Functions in ``core/services`` take a session keyword-only
+and never commit; only these classes commit. Nothing but this module constructs them
+(tests/unit/test_architecture.py). Imports no UI, API or worker code, nothing heavy at import.
 """
 
 from __future__ import annotations
@@ -38,6 +37,7 @@ from core.reconciler import Reconciler
 from core.services.budgets import Limits
 from core.services.credentials import Vault
 from core.storage import Storage
+from core.tokens import Tokens
 from core.webhooks import Webhooks
 
 
@@ -62,6 +62,7 @@ class Studio:
     reconciler: Reconciler
     webhooks: Webhooks
     movies: Movies
+    tokens: Tokens
 
 
 def build_studio(settings: Settings, *, redis: Redis | None = None) -> Studio:
@@ -115,4 +116,5 @@ def build_studio(settings: Settings, *, redis: Redis | None = None) -> Studio:
         reconciler=Reconciler(pipeline),
         webhooks=webhooks,
         movies=Movies(sessions=sessions, store=store, limits=limits, providers=providers, queue=queue),
+        tokens=Tokens(sessions=sessions),
     )

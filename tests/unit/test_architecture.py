@@ -115,6 +115,7 @@ NOUN_CLASSES = {
     "ProviderRegistry": "core/providers/registry.py",
     "Webhooks": "core/webhooks.py",
     "Movies": "core/movies.py",
+    "Tokens": "core/tokens.py",
 }
 """The classes that own transactions (or provider access), and where each lives: one owner per noun."""
 

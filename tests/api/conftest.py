@@ -1,0 +1,40 @@
+"""API fixtures: an embedded studio (SQLite, fakeredis) offering the offline model and Veo 3.1 Fast, and its users."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from core.studio import Studio
+from tests.api.support import make_token
+from tests.support import LISTED_MODELS, embedded_studio
+
+
+@pytest.fixture
+def studio(tmp_path: Path) -> Iterator[Studio]:
+    with embedded_studio(
+        tmp_path, listed=LISTED_MODELS, gemini_api_key="unused-key", veo_base_url="http://127.0.0.1:9"
+    ) as studio:
+        yield studio
+
+
+@pytest.fixture
+def alice(studio: Studio) -> int:
+    return studio.accounts.add_user("alice", "correct horse battery").id
+
+
+@pytest.fixture
+def bob(studio: Studio) -> int:
+    return studio.accounts.add_user("bob", "another long secret").id
+
+
+@pytest.fixture
+def admin(studio: Studio) -> int:
+    return studio.accounts.add_user("root", "a long admin secret", role="admin").id
+
+
+@pytest.fixture
+def alice_token(studio: Studio, alice: int) -> str:
+    return make_token(studio, alice)
