@@ -1,12 +1,21 @@
-"""API fixtures: an embedded studio (SQLite, fakeredis) offering the offline model and Veo 3.1 Fast, and its users."""
+"""API fixtures: the app over an embedded studio (SQLite, fakeredis) offering the offline model and Veo 3.1 Fast."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from starlette.exceptions import StarletteDeprecationWarning
 
+with warnings.catch_warnings():
+    # Starlette 1.x would rather drive its TestClient with httpx2; httpx (which the project already has)
+    # still works, and one more client library only for the tests is not worth it yet.
+    warnings.simplefilter("ignore", StarletteDeprecationWarning)
+    from starlette.testclient import TestClient
+
+from api.app import create_app
 from core.studio import Studio
 from tests.api.support import make_token
 from tests.support import LISTED_MODELS, embedded_studio
@@ -18,6 +27,12 @@ def studio(tmp_path: Path) -> Iterator[Studio]:
         tmp_path, listed=LISTED_MODELS, gemini_api_key="unused-key", veo_base_url="http://127.0.0.1:9"
     ) as studio:
         yield studio
+
+
+@pytest.fixture
+def client(studio: Studio) -> Iterator[TestClient]:
+    with TestClient(create_app(studio)) as client:
+        yield client
 
 
 @pytest.fixture

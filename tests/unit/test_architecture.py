@@ -1,4 +1,4 @@
-"""The import boundaries of ARCHITECTURE.md, as tests: pages → core ← workers."""
+"""The import boundaries of ARCHITECTURE.md, as tests: pages → core ← workers, api → core."""
 
 from __future__ import annotations
 
@@ -39,7 +39,28 @@ def offending(files: list[Path], forbidden: tuple[str, ...]) -> list[str]:
 
 
 def test_core_never_imports_ui_or_workers():
-    assert offending(python_files("core"), ("streamlit", "pages", "workers", "streamlit_authenticator")) == []
+    forbidden = ("streamlit", "pages", "workers", "streamlit_authenticator", "api")
+    assert offending(python_files("core"), forbidden) == []
+
+
+API_MAY_IMPORT = {"api", "core", "fastapi", "pydantic", "starlette", "uvicorn"}
+"""What the REST API package may import besides the standard library."""
+
+
+def test_api_only_talks_to_core():
+    files = python_files("api")
+    assert len(files) >= 5
+    foreign = sorted(
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in files
+        for name in imports_of(path)
+        if name.split(".")[0] not in API_MAY_IMPORT and name.split(".")[0] not in sys.stdlib_module_names
+    )
+    assert foreign == []
+
+
+def test_pages_never_import_the_api():
+    assert offending(python_files("pages", "streamlit_app.py", "web.py", "workers"), ("api",)) == []
 
 
 def test_pages_only_talk_to_core():
@@ -157,7 +178,7 @@ def test_only_the_wiring_module_constructs_the_noun_classes():
         assert f"class {name}" in (ROOT / home).read_text(), f"{name} is not in {home}"
     builders = [
         f"{path.relative_to(ROOT)} builds {name}"
-        for path in python_files("core", "workers", "pages", "streamlit_app.py", "web.py")
+        for path in python_files("core", "workers", "pages", "api", "streamlit_app.py", "web.py")
         if path != ROOT / "core/studio.py"
         for name in calls_in(path) & NOUN_CLASSES.keys()
     ]

@@ -1,0 +1,73 @@
+"""The REST API's app: ``create_app(studio)``; ``uvicorn api.app:app`` serves one built from the settings.
+
+Versioned under ``/v1``; the OpenAPI document at ``/openapi.json`` and interactive
+docs at ``/docs``; ``/healthz`` answers without a token. Every error is a problem
+document (api/problems.py). ``veogen api`` (and ``veogen up``) serve it on
+VEOGEN_API_HOST:VEOGEN_API_PORT. ``app`` is built on first access, so importing
+this module (tests, the architecture check) builds no studio.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from fastapi import FastAPI
+
+from api import problems
+from api.routes import v1
+from core.studio import Studio
+
+DESCRIPTION = """\
+VeoGen's studio for scripts: the same models, prices, budgets and rules as the pages.
+
+**Authentication**: a personal access token from your Account page, sent as
+`Authorization: Bearer veogen_pat_…`. Scopes: `read` (models, your account, your
+generations), `generate` (submit; it spends your budget), `admin` (administrators).
+
+**Errors** are `application/problem+json` (RFC 9457) with the same plain sentence
+the pages show in `detail`, and `field` for invalid input.
+
+**Money** is a decimal string in US dollars. Submitting reserves the price from
+your monthly budget; a request identical to one made moments ago answers 409
+until it is sent with `"confirm_repeat": true`. This version takes text-to-video
+requests; image modes, extend and edit are on the Create page for now.
+"""
+
+
+def create_app(studio: Studio) -> FastAPI:
+    """The API over ``studio``'s services."""
+    app = FastAPI(
+        title="VeoGen API",
+        version="1",
+        description=DESCRIPTION,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.studio = studio
+    problems.install(app)
+    app.include_router(v1)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, bool]:
+        return {"ok": True}
+
+    return app
+
+
+@lru_cache(maxsize=1)
+def default_app() -> FastAPI:
+    """The app for this process, from its settings (refusing a production start with weak secrets)."""
+    from core.config import settings_or_exit
+    from core.logs import configure_logging
+    from core.studio import build_studio
+
+    settings = settings_or_exit()
+    configure_logging(level=settings.log_level, fmt=settings.log_format, process="api")
+    return create_app(build_studio(settings))
+
+
+def __getattr__(name: str) -> FastAPI:
+    if name == "app":  # what `uvicorn api.app:app` asks for
+        return default_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,229 @@
+"""Errors as ``application/problem+json`` (RFC 9457), carrying the plain messages the pages show.
+
+Every answer that is not a success is a problem document: ``type`` (a stable
+``urn:veogen:problem:<slug>``), ``title``, ``status``, ``detail`` (the same
+sentence a page would show), ``instance`` (the request path) and, for a
+validation error, ``field``. Core's exception tree (core/errors.py) maps to
+statuses in ``CORE_ERRORS``; FastAPI's request validation answers 422 with the
+field; an unexpected exception answers 500 with an incident id that is logged
+with the traceback, which never reaches the client. Imports ``core`` and
+FastAPI/Starlette only.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.schemas import ProblemOut
+from core.errors import (
+    BudgetError,
+    ConfirmationRequired,
+    MediaError,
+    NotFoundError,
+    PermissionDeniedError,
+    ProviderError,
+    ProviderUnavailableError,
+    SafetyFilteredError,
+    StorageError,
+    TransitionError,
+    ValidationError,
+    VeoGenError,
+)
+
+log = logging.getLogger("veogen.api")
+
+MEDIA_TYPE = "application/problem+json"
+"""The content type of every error answer."""
+
+TYPE_PREFIX = "urn:veogen:problem:"
+"""Problem types are this plus a slug (``urn:veogen:problem:validation``); ``about:blank`` for bare HTTP ones."""
+
+CORE_ERRORS: Sequence[tuple[type[VeoGenError], int, str, str]] = (
+    (ValidationError, 422, "validation", "The request is not valid"),
+    (NotFoundError, 404, "not-found", "Not found"),
+    (PermissionDeniedError, 403, "forbidden", "Not allowed"),
+    (BudgetError, 403, "over-budget", "Over budget or cap"),
+    (ConfirmationRequired, 409, "confirm-repeat", "Confirm before paying again"),
+    (TransitionError, 409, "conflict", "Not possible in this state"),
+    (MediaError, 422, "media", "The media file is not usable"),
+    (StorageError, 503, "storage", "Stored media cannot be reached"),
+    (SafetyFilteredError, 422, "safety", "Refused by the provider's safety filter"),
+    (ProviderUnavailableError, 503, "provider-unavailable", "The provider is not available"),
+    (ProviderError, 502, "provider", "The provider failed"),
+)
+"""Core's errors, most specific first: the status, type slug and title each is answered with."""
+
+INCIDENT_MESSAGE = (
+    "Something went wrong on our side. Try again; if it keeps happening, give an administrator the incident {id}."
+)
+"""What a client is told about an unexpected error (the traceback stays in the log)."""
+
+
+class Problem(Exception):
+    """An answer the API gives on purpose: raise it from a route or dependency."""
+
+    def __init__(
+        self,
+        status: int,
+        slug: str,
+        title: str,
+        detail: str,
+        *,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status, self.slug, self.title, self.detail = status, slug, title, detail
+        self.field, self.headers, self.extra = field, headers or {}, extra or {}
+
+
+def response(
+    request: Request | None,
+    status: int,
+    slug: str | None,
+    title: str,
+    detail: str,
+    *,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> JSONResponse:
+    """A problem document; ``slug`` None means a bare HTTP problem (``about:blank``)."""
+    body: dict[str, Any] = {
+        "type": f"{TYPE_PREFIX}{slug}" if slug else "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if request is not None:
+        body["instance"] = request.url.path
+    if field is not None:
+        body["field"] = field
+    body.update(extra or {})
+    return JSONResponse(body, status_code=status, headers=headers, media_type=MEDIA_TYPE)
+
+
+def core_problem(exc: VeoGenError) -> Problem:
+    """The problem a core error is answered with (the same message the pages show)."""
+    for kind, status, slug, title in CORE_ERRORS:
+        if isinstance(exc, kind):
+            field = exc.field if isinstance(exc, ValidationError) else None
+            extra = {"existing_id": exc.existing_id} if isinstance(exc, ConfirmationRequired) else None
+            return Problem(status, slug, title, str(exc), field=field, extra=extra)
+    raise exc  # ConfigurationError and anything new: unexpected, answered as an incident
+
+
+def _field_of(loc: Sequence[int | str]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "header", "path", "cookie"):
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Problem)
+    return response(
+        request, exc.status, exc.slug, exc.title, exc.detail, field=exc.field, headers=exc.headers, extra=exc.extra
+    )
+
+
+async def _on_core_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, VeoGenError)
+    return await _on_problem(request, core_problem(exc))
+
+
+async def _on_invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"field": _field_of(error.get("loc", ())), "message": str(error.get("msg", "Invalid value."))}
+        for error in exc.errors()
+    ]
+    first = errors[0] if errors else {"field": "body", "message": "The request could not be read."}
+    return response(
+        request,
+        422,
+        "validation",
+        "The request is not valid",
+        f"{first['field']}: {first['message']}.",
+        field=first["field"],
+        extra={"errors": errors},
+    )
+
+
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    phrase = HTTPStatus(exc.status_code).phrase if exc.status_code in HTTPStatus._value2member_map_ else "Error"
+    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else f"{phrase}."
+    return response(request, exc.status_code, None, phrase, detail, headers=dict(exc.headers or {}))
+
+
+class IncidentMiddleware:
+    """Answer an unexpected exception with a 500 problem and an incident id; log the traceback with the id."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:
+            incident = secrets.token_hex(6)
+            log.error(
+                "incident %s: %s %s raised %s",
+                incident,
+                scope.get("method", ""),
+                scope.get("path", ""),
+                type(exc).__name__,
+                exc_info=exc,
+                extra={"incident_id": incident},
+            )
+            if started:  # the answer is already on its way; the connection is closed as it is
+                return
+            answer = response(
+                None,
+                500,
+                "incident",
+                "Internal error",
+                INCIDENT_MESSAGE.format(id=incident),
+                extra={"incident": incident},
+            )
+            await answer(scope, receive, send)
+
+
+def install(app: FastAPI) -> None:
+    """Make every error answer of ``app`` a problem document."""
+    app.add_exception_handler(Problem, _on_problem)
+    app.add_exception_handler(VeoGenError, _on_core_error)
+    app.add_exception_handler(RequestValidationError, _on_invalid_request)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_middleware(IncidentMiddleware)
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries for the problems a route can answer with."""
+    schema = ProblemOut.model_json_schema()
+    return {
+        status: {"description": HTTPStatus(status).phrase, "content": {MEDIA_TYPE: {"schema": schema}}}
+        for status in statuses
+    }

@@ -1,0 +1,12 @@
+"""The ``/v1`` endpoints: models, the caller's account, generations."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.routes import account, catalog, generations
+
+v1 = APIRouter(prefix="/v1")
+v1.include_router(catalog.router)
+v1.include_router(account.router)
+v1.include_router(generations.router)
