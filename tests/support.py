@@ -326,3 +326,20 @@ def drive(studio: Any, generation_id: str, *, polls: int = 30) -> Any:
             seq = row.job_seq
         studio.pipeline.poll(generation_id, seq)
     raise AssertionError(f"generation {generation_id} never finished")
+
+
+def wav(seconds: float, rate: int = 44100) -> bytes:
+    """A 440 Hz tone as a 16-bit mono WAV file (a soundtrack to upload)."""
+    import io
+    import wave
+
+    import numpy as np
+
+    samples = (np.sin(2 * np.pi * 440 * np.arange(int(seconds * rate)) / rate) * 12000).astype("<i2")
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(samples.tobytes())
+    return out.getvalue()

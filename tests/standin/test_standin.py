@@ -478,12 +478,25 @@ def test_generate_content_fills_a_json_schema(client):
         prompt: str
         seconds: int
 
+    class Tags(BaseModel):
+        tags: list[str]
+
+    resp = client.models.generate_content(
+        model="gemini-2.5-flash",
+        contents="A heist movie. The vault opens!",
+        config=types.GenerateContentConfig(response_mime_type="application/json", response_schema=list[Scene]),
+    )
+    # A shot list: one scene per sentence, 4 s + a third of its words.
+    assert [(s.prompt, s.seconds) for s in resp.parsed] == [
+        (enhance_prompt("A heist movie."), 5),
+        (enhance_prompt("The vault opens!"), 5),
+    ]
     resp = client.models.generate_content(
         model="gemini-2.5-flash",
         contents="a heist movie",
-        config=types.GenerateContentConfig(response_mime_type="application/json", response_schema=list[Scene]),
+        config=types.GenerateContentConfig(response_mime_type="application/json", response_schema=Tags),
     )
-    assert [s.prompt.startswith(enhance_prompt("a heist movie")) for s in resp.parsed] == [True] * 3
+    assert resp.parsed.tags == [f"{enhance_prompt('a heist movie')} (part {i})" for i in (1, 2, 3)]
 
 
 def test_models_list_and_get(client):

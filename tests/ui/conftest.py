@@ -5,7 +5,8 @@ Each test gets its own SQLite file and media folder under ``tmp_path``, Redis db
 state leaks between tests. No worker runs: tests that need a finished video
 drive the pipeline steps in-process. ``ui_env`` has the offline renderer only;
 ``veo_env`` adds Veo through the real google-genai client, pointed at the local
-stand-in (one per test session, reset for each test).
+stand-in (one per test session, reset for each test); ``omni_env`` has Google's lineup of
+December 2026 on the Gemini API (Omni and a text model) through another stand-in.
 """
 
 from __future__ import annotations
@@ -70,4 +71,24 @@ def veo_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, veo_standin: VeoSta
     with studio_env(
         tmp_path, monkeypatch, VEOGEN_GEMINI_API_KEY=STANDIN_KEY, VEOGEN_VEO_BASE_URL=veo_standin.url
     ) as env:
+        yield env
+
+
+@pytest.fixture(scope="session")
+def google_today() -> Iterator[VeoStandIn]:
+    standin = VeoStandIn(api_key=STANDIN_KEY).start()  # the default lineup: Omni, no Veo, on the Gemini API
+    try:
+        yield standin
+    finally:
+        standin.stop()
+
+
+@pytest.fixture
+def omni_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, google_today: VeoStandIn) -> Iterator[UiEnv]:
+    """A studio with Google's lineup of December 2026 on the Gemini API (Omni, text model) through the stand-in."""
+    google_today.reset()
+    with studio_env(
+        tmp_path, monkeypatch, VEOGEN_GEMINI_API_KEY=STANDIN_KEY, VEOGEN_VEO_BASE_URL=google_today.url
+    ) as env:
+        env.studio.accounts.add_user("root", ADMIN_PASSWORD, role="admin", name="Root")
         yield env

@@ -5,9 +5,6 @@ when it can help."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from core import catalog
@@ -16,12 +13,10 @@ from core.status import Status
 from standin import VeoStandIn
 from tests.ui.support import (
     ADMIN_PASSWORD,
-    STANDIN_KEY,
     UiEnv,
     button,
     log_in,
     open_page,
-    studio_env,
     texts,
     unescape,
 )
@@ -30,25 +25,6 @@ CREATE = "pages/create.py"
 DETAIL = "pages/generation.py"
 SETTINGS = "pages/admin_settings.py"
 OMNI = "gemini-omni-1.1-flash"
-
-
-@pytest.fixture(scope="module")
-def google_today() -> Iterator[VeoStandIn]:
-    standin = VeoStandIn(api_key=STANDIN_KEY).start()  # the default lineup: Omni, no Veo, on the Gemini API
-    try:
-        yield standin
-    finally:
-        standin.stop()
-
-
-@pytest.fixture
-def omni_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, google_today: VeoStandIn) -> Iterator[UiEnv]:
-    google_today.reset()
-    with studio_env(
-        tmp_path, monkeypatch, VEOGEN_GEMINI_API_KEY=STANDIN_KEY, VEOGEN_VEO_BASE_URL=google_today.url
-    ) as env:
-        env.studio.accounts.add_user("root", ADMIN_PASSWORD, role="admin", name="Root")
-        yield env
 
 
 def finished_omni_video(env: UiEnv, prompt: str, **fields: object) -> Status:

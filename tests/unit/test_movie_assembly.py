@@ -14,7 +14,7 @@ from core.media import probe_video
 from core.models import Movie
 from core.services.movies import MovieDraft, ShotDraft
 from core.studio import Studio
-from tests.support import drive, embedded_studio
+from tests.support import drive, embedded_studio, wav
 
 OFFLINE = "offline-preview"
 
@@ -84,23 +84,6 @@ def test_a_stale_assembly_job_does_nothing(studio: Studio):
     stale = seq_of(studio, movie.id) - 1
     studio.movies.run_assembly(movie.id, stale)
     assert studio.movies.get(user, movie.id).assembly_status == "queued"
-
-
-def wav(seconds: float, rate: int = 44100) -> bytes:
-    """A 440 Hz tone as a 16-bit mono WAV file."""
-    import io
-    import wave
-
-    import numpy as np
-
-    samples = (np.sin(2 * np.pi * 440 * np.arange(int(seconds * rate)) / rate) * 12000).astype("<i2")
-    out = io.BytesIO()
-    with wave.open(out, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(samples.tobytes())
-    return out.getvalue()
 
 
 def test_a_soundtrack_is_checked_stored_and_laid_under_the_film(studio: Studio, tmp_path: Path):
