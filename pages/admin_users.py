@@ -1,4 +1,5 @@
-"""Users (admins only): every account, new users by password or invitation, per-user actions, account events.
+"""Users (admins only): every account, new users by password or invitation, per-user actions, everyone's API
+tokens, account events.
 
 A thin page: the guard first, then widgets from ``pages/_ui/account_widgets.py``; the
 services refuse non-admins again. Imports only streamlit, ``core`` and ``pages._ui``.
@@ -8,13 +9,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages._ui import account_widgets, guards, state
+from pages._ui import account_widgets, guards, state, tokens
 
 admin = guards.require_admin()
 studio = state.get_studio()
 
 users = guards.admin_read(admin, studio.accounts.list_users)
 events = guards.admin_read(admin, studio.accounts.events)
+all_tokens = guards.admin_read(admin, studio.tokens.list_all)
 
 st.title("Users")
 state.show_flash()
@@ -42,6 +44,10 @@ chosen = st.selectbox(
 if chosen is not None:
     with st.container(border=True):
         account_widgets.user_actions(studio, admin.id, by_id[int(chosen)])
+
+st.subheader("API tokens", anchor=False)
+st.caption("Everyone's personal access tokens, newest first; revoke one that leaked or is no longer needed.")
+tokens.tokens_list(all_tokens, lambda token_id: studio.tokens.revoke_any(admin.id, token_id), owners=True)
 
 st.subheader("Account events", anchor=False)
 st.caption("Logins, failed logins, locks and account changes, newest first.")

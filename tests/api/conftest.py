@@ -19,6 +19,8 @@ from api.app import create_app
 from core.studio import Studio
 from tests.api.support import make_token
 from tests.support import LISTED_MODELS, embedded_studio
+from tests.ui.conftest import _entry_always_runs  # noqa: F401  (AppTest runs go through the login gate)
+from tests.ui.support import ADMIN_PASSWORD, UiEnv, studio_env
 
 
 @pytest.fixture
@@ -53,3 +55,11 @@ def admin(studio: Studio) -> int:
 @pytest.fixture
 def alice_token(studio: Studio, alice: int) -> str:
     return make_token(studio, alice)
+
+
+@pytest.fixture
+def page_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[UiEnv]:
+    """The page tests' studio (alice and bob, on Redis db 14) with an administrator, root (``ADMIN_PASSWORD``)."""
+    with studio_env(tmp_path, monkeypatch, VEOGEN_WEB_METRICS_PORT="0") as env:
+        env.studio.accounts.add_user("root", ADMIN_PASSWORD, role="admin", name="Root")
+        yield env
