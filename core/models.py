@@ -245,6 +245,10 @@ class Shot(Base):
     """The take the film uses; None means the newest finished one."""
     character_ids: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     """Characters in the shot: their reference images are sent with it (reference-images mode)."""
+    start_image_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    """The film's start image this shot starts from (first-frame mode), if any (``MovieImage``)."""
+    match_colours: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Recolour the start image to the previous shot's last frame (histogram matching) before it is sent."""
 
     movie: Mapped[Movie] = relationship(back_populates="shots")
 
@@ -282,6 +286,23 @@ class CharacterImage(Base):
     sha256: Mapped[str] = mapped_column(String(64))
 
     character: Mapped[Character] = relationship(back_populates="images")
+
+
+class MovieImage(Base):
+    """A picture a creator uploaded for a film, for shots to start from: checked and re-encoded like any upload."""
+
+    __tablename__ = "movie_images"
+    __table_args__ = (UniqueConstraint("movie_id", "name", name="uq_movie_images_movie_name"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    movie_id: Mapped[str] = mapped_column(ForeignKey("movies.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(60))
+    storage_key: Mapped[str] = mapped_column(String(255))
+    mime_type: Mapped[str] = mapped_column(String(32))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class GenerationInput(Base):
@@ -323,7 +344,7 @@ class Video(Base):
     provider_uri: Mapped[str | None] = mapped_column(Text, nullable=True)
     """Where the provider still holds this video (Veo keeps it two days; extensions need it)."""
     quality_flags: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
-    """What the OpenCV checks found in a film's shot (core/checks.py): shown, never blocking."""
+    """What the OpenCV checks found in a film's shot (core/checks/): shown, never blocking."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     generation: Mapped[Generation] = relationship(back_populates="videos")

@@ -24,7 +24,7 @@ from core.errors import MediaError, ProviderError, ProviderUnavailableError, Sto
 from core.models import utcnow
 from core.providers.registry import ProviderRegistry
 from core.queue import JobQueue
-from core.services import continuity, film, movies
+from core.services import bank, continuity, film, movies
 from core.services.budgets import Limits
 from core.services.generations import GenerationView, UploadedImage
 from core.services.movies import MovieDraft, MovieView, ShotDraft
@@ -189,15 +189,17 @@ class Movies:
     ) -> MovieView:
         """A character with its reference images (checked like any upload; nothing stored when one is refused)."""
         with transaction(self.sessions) as session:
-            movies.add_character(
-                session=session,
-                user_id=user_id,
-                movie_id=movie_id,
-                name=name,
-                description=description,
-                images=images,
-                store=self.store,
+            movie = movies.owned(session=session, user_id=user_id, movie_id=movie_id, for_update=True)
+            bank.add_character(
+                session=session, movie=movie, name=name, description=description, images=images, store=self.store
             )
+            return movies.get_movie(session=session, user_id=user_id, movie_id=movie_id)
+
+    def add_start_image(self, user_id: int, movie_id: str, name: str, image: UploadedImage) -> MovieView:
+        """A picture shots of the film may start from (checked like any upload; nothing stored when refused)."""
+        with transaction(self.sessions) as session:
+            movie = movies.owned(session=session, user_id=user_id, movie_id=movie_id, for_update=True)
+            bank.add_start_image(session=session, movie=movie, name=name, image=image, store=self.store)
             return movies.get_movie(session=session, user_id=user_id, movie_id=movie_id)
 
     # -- continuity -----------------------------------------------------------------
@@ -224,6 +226,8 @@ class Movies:
                 try:
                     with tempfile.TemporaryDirectory(prefix="veogen-link-") as tmp:
                         frame = checks.last_frame_png(self._local(link.source_key, Path(tmp) / "previous.mp4"))
+                    if link.start_image_key is not None:  # the shot's own start image, in the previous one's colours
+                        frame = checks.match_histogram(self.store.get_bytes(link.start_image_key), frame)
                 except StorageError as exc:
                     log.warning("take %s: previous shot unreadable now, trying again later: %s", generation_id, exc)
                     continue

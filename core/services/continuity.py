@@ -1,4 +1,5 @@
-"""Shots that start from the shot before them: "continue" (from its last frame) and "extend" (the video itself).
+"""Shots that start from the shot before them: "continue" (from its last frame), "extend" (the video itself),
+and a shot's own start image recoloured to the previous shot's last frame ("match colours").
 
 A final take of such a shot is reserved with the rest of the film but waits, queued, until the
 previous shot has a finished take at its own model (a draft's last frame would carry the offline
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session, selectinload
 from core import catalog, storage
 from core.errors import ValidationError
 from core.images import check_image
-from core.models import Generation, GenerationInput, Shot
+from core.models import Generation, GenerationInput, MovieImage, Shot
 from core.services import ledger
 from core.services.generations import check_source_length, source_generation
 from core.services.lifecycle import record_event, transition
@@ -49,6 +50,8 @@ class Link:
     source_id: str
     source_key: str
     """Storage key of the source take's first video."""
+    start_image_key: str | None = None
+    """The shot's own start image, to recolour to the source's last frame (else that frame is sent)."""
 
 
 def waiting(*, session: Session) -> list[str]:
@@ -104,7 +107,11 @@ def ready(*, session: Session, generation_id: str) -> Link | None:
     source = final_take(session=session, shot=previous) if previous is not None else None
     if source is None:
         return None
-    return Link(row.id, row.mode, source.id, source.videos[0].storage_key)
+    shot = session.get(Shot, row.shot_id) if row.shot_id else None
+    matched = shot is not None and shot.match_colours and shot.start_image_id is not None
+    image = session.get(MovieImage, shot.start_image_id) if shot is not None and matched else None
+    start_key = image.storage_key if image is not None else None
+    return Link(row.id, row.mode, source.id, source.videos[0].storage_key, start_key)
 
 
 def attach(
@@ -132,7 +139,7 @@ def attach(
         else:
             if first_frame is None:
                 raise ValidationError("The previous shot's last frame could not be read.", field="first_frame")
-            image = check_image(first_frame, name="last frame of the previous shot", role="first_frame")
+            image = check_image(first_frame, name="the first frame from the previous shot", role="first_frame")
             key = storage.input_key(row.user_id, row.id, 0, image.mime_type)
             store.put_bytes(key, image.data)  # the file first: a row never points at a missing input
             row.inputs.append(
@@ -159,5 +166,7 @@ def attach(
         return row
     row.waits_for_shot_id = None
     what = "extends" if link.mode == "extend" else "starts from the last frame of"
+    if link.start_image_key is not None:
+        what = "starts from its start image, recoloured to the last frame of"
     record_event(session=session, generation=row, kind="linked", detail=f"{what} take {link.source_id[:8]}")
     return row

@@ -17,11 +17,12 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from core import catalog, storage
+from core import catalog
 from core.catalog import Offer
 from core.errors import NotFoundError, ValidationError
-from core.images import check_image
-from core.models import Character, CharacterImage, Generation, LedgerEntry, Movie, Shot, new_id, utcnow
+from core.models import Generation, LedgerEntry, Movie, Shot, new_id, utcnow
+from core.services import bank
+from core.services.bank import CharacterView, StartImageView, clean_text
 from core.services.budgets import Limits, check_budget
 from core.services.continuity import CONTINUITY_JOINS, pending_final
 from core.services.generations import (
@@ -96,14 +97,10 @@ class ShotDraft:
     join: str = "cut"
     characters: tuple[str, ...] = ()
     """Ids of the movie's characters in this shot: their reference images go with it."""
-
-
-@dataclass(frozen=True)
-class CharacterView:
-    id: str
-    name: str
-    description: str
-    images: int
+    start_image_id: str | None = None
+    """Id of the film's start image the shot starts from (first-frame mode), if any."""
+    match_colours: bool = False
+    """Recolour the start image to the previous shot's last frame before it is sent (the shot then waits)."""
 
 
 @dataclass(frozen=True)
@@ -137,6 +134,8 @@ class ShotView:
     """Whether a take at the shot's own model exists (queued, rendering or done), not only drafts."""
     seconds: int = 0
     """What the shot adds to the film: its duration, or the seconds an extension adds."""
+    start_image_id: str | None = None
+    match_colours: bool = False
 
 
 @dataclass(frozen=True)
@@ -169,6 +168,7 @@ class MovieView:
     """The assembled film uses the takes chosen now (False: a shot changed since; assemble again)."""
     finalise_usd: Decimal = Decimal(0)
     """What rendering every shot that has only drafts at its own model costs now."""
+    start_images: list[StartImageView] = field(default_factory=list)
     soundtrack_name: str | None = None
     """The music the creator uploaded for the film, if any (see ``core.services.film``)."""
     soundtrack_mode: str = "mix"
@@ -186,15 +186,6 @@ def storyboard_from_script(
     text = " ".join(script.split())
     sentences = [s.strip() for s in _SENTENCE.split(text) if s.strip()]
     return [ShotDraft(prompt=s, duration_seconds=duration_seconds, model=model) for s in sentences[:max_shots]]
-
-
-def _clean(text: str, *, label: str, limit: int, required: bool) -> str:
-    text = " ".join((text or "").split()) if "\n" not in (text or "") else (text or "").strip()
-    if required and not text:
-        raise ValidationError(f"{label} is empty.", field=label.lower())
-    if len(text) > limit:
-        raise ValidationError(f"{label} is {len(text)} characters long; the limit is {limit}.", field=label.lower())
-    return text
 
 
 def owned(*, session: Session, user_id: int, movie_id: str, for_update: bool = False) -> Movie:
@@ -221,7 +212,7 @@ def create_movie(*, session: Session, user_id: int, draft: MovieDraft) -> Movie:
     movie = Movie(
         id=new_id(),
         user_id=user_id,
-        title=_clean(draft.title, label="Title", limit=MAX_TITLE_CHARS, required=True),
+        title=clean_text(draft.title, label="Title", limit=MAX_TITLE_CHARS, required=True),
         style=draft.style,
         style_prompt=catalog.clean_prompt(
             preset[0] if draft.style_prompt is None else draft.style_prompt,
@@ -253,17 +244,26 @@ def shot_form(
     draft: bool = False,
     references: tuple[UploadedImage, ...] = (),
     previous_shot_id: str | None = None,
+    start_frame: UploadedImage | None = None,
 ) -> GenerationForm:
     """The generation request of one take of a shot: the style around the shot's prompt, the film's shape.
 
     A draft take is made by the offline renderer at 360p instead of the shot's model (and without the
-    characters' images, which it cannot take); ``references`` are the shot's characters' images. A final
-    take of a "continue" or "extend" shot after ``previous_shot_id`` waits for that shot's finished take.
+    characters' or start images, which it cannot take); ``references`` are the shot's characters' images and
+    ``start_frame`` its start image. A final take of a "continue" or "extend" shot after ``previous_shot_id``,
+    or of a shot whose start image is matched to that shot's colours, waits for that shot's finished take.
     """
     prompt = " ".join(part for part in (shot.prompt.strip(), movie.style_prompt.strip()) if part)
-    images = () if draft else references
-    after = previous_shot_id if not draft and shot.join in CONTINUITY_JOINS else None
-    mode = CONTINUITY_JOINS[shot.join] if after else "reference" if images else "text"
+    images: tuple[UploadedImage, ...] = () if draft else references
+    after, mode = None, "reference" if images else "text"
+    if not draft and previous_shot_id and shot.join in CONTINUITY_JOINS:
+        after, mode = previous_shot_id, CONTINUITY_JOINS[shot.join]
+    elif not draft and shot.start_image_id:
+        mode = "image"
+        if shot.match_colours and previous_shot_id:
+            after = previous_shot_id  # the image is recoloured to that shot's last frame, then attached
+        elif start_frame is not None:
+            images = (start_frame,)
     return GenerationForm(
         model=DRAFT_MODEL if draft else shot.model,
         mode=mode,
@@ -286,7 +286,8 @@ def set_storyboard(*, session: Session, user_id: int, movie_id: str, shots: list
         raise ValidationError("This film has started: re-render single shots instead of rewriting it.", field="shots")
     if not 1 <= len(shots) <= MAX_SHOTS:
         raise ValidationError(f"A storyboard has 1 to {MAX_SHOTS} shots, not {len(shots)}.", field="shots")
-    known = {c.id: len(c.images) for c in _characters(session, movie.id)}
+    known = {c.id: len(c.images) for c in bank.characters(session=session, movie_id=movie.id)}
+    pictures = {i.id for i in bank.start_images(session=session, movie_id=movie.id)}
     total = chain = 0
     for index, draft in enumerate(shots, start=1):
         if draft.join not in JOINS:
@@ -300,6 +301,8 @@ def set_storyboard(*, session: Session, user_id: int, movie_id: str, shots: list
             UploadedImage("reference", "reference", b"") for c in draft.characters for _ in range(known[c])
         )
         previous = shots[index - 2] if index > 1 else None
+        if draft.start_image_id is not None and draft.start_image_id not in pictures:
+            raise ValidationError(f"Shot {index}: no such start image.", field="start_image")
         try:
             _check_continuity(draft, previous)
             quote(
@@ -310,6 +313,7 @@ def set_storyboard(*, session: Session, user_id: int, movie_id: str, shots: list
                     shot_id=str(index),
                     references=counted_references,
                     previous_shot_id=str(index - 1) if previous else None,
+                    start_frame=UploadedImage("first_frame", "start", b"") if draft.start_image_id else None,
                 )
             )
         except ValidationError as exc:
@@ -340,6 +344,8 @@ def set_storyboard(*, session: Session, user_id: int, movie_id: str, shots: list
                 model=draft.model,
                 join=draft.join,
                 character_ids=list(draft.characters) or None,
+                start_image_id=draft.start_image_id,
+                match_colours=draft.match_colours and draft.start_image_id is not None,
             )
         )
     movie.updated_at = utcnow()
@@ -356,6 +362,16 @@ def shot_seconds(shot: Shot | ShotDraft, *, first: bool) -> int:
 
 def _check_continuity(shot: ShotDraft, previous: ShotDraft | None) -> None:
     """The rules of a shot that starts from the previous one (beyond its model's, which ``quote`` checks)."""
+    if shot.match_colours and shot.start_image_id is None:
+        raise ValidationError("Only a start image can be matched to the previous shot's colours.", field="match")
+    if shot.match_colours and previous is None:
+        raise ValidationError("The first shot has no shot before it to match colours with.", field="match_colours")
+    if shot.start_image_id is not None and (shot.characters or shot.join in CONTINUITY_JOINS):
+        raise ValidationError(
+            "A shot starts from its start image, or from the previous shot, or sends its characters' "
+            "reference images: pick one.",
+            field="start_image",
+        )
     if shot.join not in CONTINUITY_JOINS:
         return
     if previous is None:
@@ -387,7 +403,16 @@ def _previous_id(movie: Movie, shot: Shot) -> str | None:
 
 def _price(movie: Movie, shot: Shot, *, draft: bool = False) -> Decimal:
     """What one take of the shot costs (a draft is free; an extension pays for the seconds it adds)."""
-    form = shot_form(movie, shot, take=1, shot_id=shot.id, draft=draft, previous_shot_id=_previous_id(movie, shot))
+    counted = UploadedImage("first_frame", "start", b"") if shot.start_image_id else None
+    form = shot_form(
+        movie,
+        shot,
+        take=1,
+        shot_id=shot.id,
+        draft=draft,
+        previous_shot_id=_previous_id(movie, shot),
+        start_frame=counted,
+    )
     return catalog.price_usd(form.params)
 
 
@@ -552,10 +577,19 @@ def _submit_take(
     offer = offers.get(model)
     if offer is None:
         raise ValidationError(f"{catalog.get_model(model).label} is not available to you now.", field="model")
-    references = () if draft else _references(session, shot, store)
+    references = () if draft else bank.references(session=session, shot=shot, store=store)
     previous = _previous_id(movie, shot)
+    waits_to_match = shot.match_colours and previous is not None
+    start = None if draft or waits_to_match else bank.start_frame(session=session, shot=shot, store=store)
     form = shot_form(
-        movie, shot, take=take, shot_id=shot.id, draft=draft, references=references, previous_shot_id=previous
+        movie,
+        shot,
+        take=take,
+        shot_id=shot.id,
+        draft=draft,
+        references=references,
+        previous_shot_id=previous,
+        start_frame=start,
     )
     before = next((s for s in movie.shots if s.id == previous), None)
     if form.waits_for_shot_id is not None and before is not None and not pending_final(session=session, shot=before):
@@ -575,86 +609,6 @@ def _submit_take(
         shot_id=shot.id,
     )
     return view
-
-
-MAX_CHARACTERS = 12
-MAX_CHARACTER_NAME_CHARS = 60
-
-
-def add_character(
-    *,
-    session: Session,
-    user_id: int,
-    movie_id: str,
-    name: str,
-    description: str,
-    images: tuple[UploadedImage, ...],
-    store: Storage,
-) -> Character:
-    """Add a character with its reference images, each checked and re-encoded like any upload. The caller commits.
-
-    Images are stored before the row that points at them; a refused image stores nothing.
-    """
-    movie = owned(session=session, user_id=user_id, movie_id=movie_id, for_update=True)
-    name = _clean(name, label="Name", limit=MAX_CHARACTER_NAME_CHARS, required=True)
-    existing = _characters(session, movie.id)
-    if len(existing) >= MAX_CHARACTERS:
-        raise ValidationError(f"A film has at most {MAX_CHARACTERS} characters.", field="characters")
-    same = next((c for c in existing if c.name.casefold() == name.casefold()), None)
-    if same is not None:
-        raise ValidationError(f"This film already has a character called {same.name}.", field="name")
-    if not 1 <= len(images) <= catalog.MAX_REFERENCE_IMAGES:
-        raise ValidationError(
-            f"Give a character 1 to {catalog.MAX_REFERENCE_IMAGES} reference images, not {len(images)}.",
-            field="images",
-        )
-    clean = [check_image(i.data, name=i.name, role="reference") for i in images]
-    character = Character(
-        id=new_id(),
-        movie_id=movie.id,
-        name=name,
-        description=_clean(description, label="Description", limit=MAX_STYLE_CHARS, required=False),
-    )
-    for index, image in enumerate(clean):
-        key = storage.input_key(user_id, character.id, index, image.mime_type)
-        store.put_bytes(key, image.data)
-        character.images.append(
-            CharacterImage(
-                index=index,
-                storage_key=key,
-                mime_type=image.mime_type,
-                width=image.width,
-                height=image.height,
-                sha256=image.sha256,
-            )
-        )
-    session.add(character)
-    session.flush()
-    return character
-
-
-def _characters(session: Session, movie_id: str) -> list[Character]:
-    return list(
-        session.execute(
-            select(Character)
-            .where(Character.movie_id == movie_id)
-            .options(selectinload(Character.images))
-            .order_by(Character.created_at, Character.id)
-        ).scalars()
-    )
-
-
-def _references(session: Session, shot: Shot, store: Storage) -> tuple[UploadedImage, ...]:
-    """The reference images of the shot's characters, in the shot's order of characters."""
-    if not shot.character_ids:
-        return ()
-    by_id = {c.id: c for c in _characters(session, shot.movie_id)}
-    return tuple(
-        UploadedImage("reference", f"{by_id[cid].name}-{image.index}", store.get_bytes(image.storage_key))
-        for cid in shot.character_ids
-        if cid in by_id
-        for image in by_id[cid].images
-    )
 
 
 def soundtrack_signature(movie: Movie) -> str | None:
@@ -707,6 +661,8 @@ def view_of(*, session: Session, movie: Movie) -> MovieView:
                 chosen_id=chosen or (finished[-1] if finished else None),
                 final=_has_final(shot, takes.get(shot.id, [])),
                 seconds=shot_seconds(shot, first=shot.position == 0),
+                start_image_id=shot.start_image_id,
+                match_colours=shot.match_colours,
                 characters=tuple(shot.character_ids or ()),
             )
         )
@@ -735,7 +691,14 @@ def view_of(*, session: Session, movie: Movie) -> MovieView:
         target_seconds=movie.target_seconds,
         started_at=movie.started_at,
         shots=shots,
-        characters=[CharacterView(c.id, c.name, c.description, len(c.images)) for c in _characters(session, movie.id)],
+        characters=[
+            CharacterView(c.id, c.name, c.description, len(c.images))
+            for c in bank.characters(session=session, movie_id=movie.id)
+        ],
+        start_images=[
+            StartImageView(i.id, i.name, i.width, i.height, i.storage_key)
+            for i in bank.start_images(session=session, movie_id=movie.id)
+        ],
         price_usd=movie_price(movie),
         committed_usd=committed,
         spent_usd=spent,

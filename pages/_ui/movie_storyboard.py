@@ -12,10 +12,9 @@ from core import catalog
 from core.catalog import Offer
 from core.errors import VeoGenError
 from core.movies import MAX_SCRIPT_CHARS
-from core.services.generations import UploadedImage
 from core.services.movies import JOINS, MAX_FILM_SECONDS, MIN_FILM_SECONDS, STYLES, MovieDraft, MovieView, ShotDraft
 from core.studio import Studio
-from pages._ui import state, widgets
+from pages._ui import movie_bank, state, widgets
 
 OPEN_NEXT = "movies_open_next"
 """Session key of a film to show on the next run (set after creating one, before the picker exists)."""
@@ -58,41 +57,15 @@ def new_film(studio: Studio, user_id: int) -> None:
         st.rerun()
 
 
-def characters(studio: Studio, user_id: int, movie: MovieView) -> None:
-    """The film's characters: reference images sent with every shot that names them (keeps faces steady)."""
-    st.subheader("Characters", anchor=False)
-    for character in movie.characters:
-        st.markdown(
-            f"**{widgets.md(character.name)}** · {character.images} reference image(s) · "
-            f"{widgets.md(widgets.excerpt(character.description, 120))}"
-        )
-    with st.expander("Add a character"):
-        name = st.text_input("Name", max_chars=60, key="movies_character_name")
-        description = st.text_input("Description (optional)", key="movies_character_description")
-        uploads = st.file_uploader(
-            f"Reference images (1 to {catalog.MAX_REFERENCE_IMAGES})",
-            type=["png", "jpg", "jpeg", "webp"],
-            accept_multiple_files=True,
-            key="movies_character_images",
-        )
-        if st.button("Add character"):
-            images = tuple(UploadedImage("reference", u.name, u.getvalue()) for u in uploads or [])
-            try:
-                studio.movies.add_character(user_id, movie.id, name, description, images)
-            except VeoGenError as exc:
-                widgets.show_error(exc)
-                return
-            state.flash(f"{name} joined the film.")
-            st.rerun()
-
-
-def _row(shot: ShotDraft, names: dict[str, str]) -> dict[str, object]:
+def _row(shot: ShotDraft, names: dict[str, str], pictures: dict[str, str]) -> dict[str, object]:
     return {
         "prompt": shot.prompt,
         "seconds": shot.duration_seconds,
         "model": shot.model,
         "join": shot.join,
         "characters": ", ".join(names.get(c, "") for c in shot.characters),
+        "start_image": pictures.get(shot.start_image_id or "", ""),
+        "match": shot.match_colours,
     }
 
 
@@ -113,7 +86,7 @@ def propose(studio: Studio, models: list[str], offers: dict[str, Offer]) -> None
             except VeoGenError as exc:
                 widgets.show_error(exc)
                 return
-            st.session_state[ROWS] = [_row(d, {}) for d in board.shots]
+            st.session_state[ROWS] = [_row(d, {}, {}) for d in board.shots]
             st.session_state[PROPOSED_FROM] = (board.source, board.note)
     proposed = st.session_state.get(PROPOSED_FROM)
     if proposed and st.session_state.get(ROWS):
@@ -124,22 +97,42 @@ def propose(studio: Studio, models: list[str], offers: dict[str, Offer]) -> None
 
 
 def storyboard(studio: Studio, user_id: int, movie: MovieView, offers: dict[str, Offer]) -> None:
-    characters(studio, user_id, movie)
+    movie_bank.characters(studio, user_id, movie)
+    movie_bank.start_images(studio, user_id, movie)
     names = {c.id: c.name for c in movie.characters}
     ids = {c.name.casefold(): c.id for c in movie.characters}
+    pictures = {i.id: i.name for i in movie.start_images}
+    picture_ids = {i.name: i.id for i in movie.start_images}
     st.subheader("Storyboard", anchor=False)
     models = [m for m in offers if m != catalog.OFFLINE_MODEL] + [catalog.OFFLINE_MODEL]
     propose(studio, models, offers)
     rows = st.session_state.get(ROWS) or [
-        _row(ShotDraft(s.prompt, s.duration_seconds, s.model, s.join, s.characters), names) for s in movie.shots
+        _row(
+            ShotDraft(s.prompt, s.duration_seconds, s.model, s.join, s.characters, s.start_image_id, s.match_colours),
+            names,
+            pictures,
+        )
+        for s in movie.shots
     ]
     st.caption(
         "Joins: a cut or a crossfade; **continue** starts the shot from the previous shot's last frame; "
         "**extend** has the model carry the previous shot on (same model; Veo adds 7 s). Both wait for the "
-        "previous shot's finished take; drafts render each shot alone."
+        "previous shot's finished take; drafts render each shot alone. A **start image** is the shot's first "
+        "frame; **match colours** recolours it to the previous shot's last frame (it then waits for that shot)."
     )
     edited = st.data_editor(
-        rows or [{"prompt": "", "seconds": 4, "model": models[0], "join": "cut", "characters": ""}],
+        rows
+        or [
+            {
+                "prompt": "",
+                "seconds": 4,
+                "model": models[0],
+                "join": "cut",
+                "characters": "",
+                "start_image": "",
+                "match": False,
+            }
+        ],
         num_rows="dynamic",
         key=f"movies_editor_{movie.id}",
         column_config={
@@ -148,6 +141,8 @@ def storyboard(studio: Studio, user_id: int, movie: MovieView, offers: dict[str,
             "model": st.column_config.SelectboxColumn("Model", options=models, required=True),
             "join": st.column_config.SelectboxColumn("Join", options=list(JOINS), required=True),
             "characters": st.column_config.TextColumn("Characters (names, comma-separated)"),
+            "start_image": st.column_config.SelectboxColumn("Start image", options=["", *picture_ids]),
+            "match": st.column_config.CheckboxColumn("Match colours", default=False),
         },
         use_container_width=True,
     )
@@ -163,6 +158,8 @@ def storyboard(studio: Studio, user_id: int, movie: MovieView, offers: dict[str,
                     for n in str(r.get("characters") or "").split(",")
                     if n.strip()
                 ),
+                picture_ids.get(str(r.get("start_image") or "")),
+                bool(r.get("match")),
             )
             for r in edited
         ]

@@ -228,3 +228,64 @@ def test_a_take_waiting_for_a_slow_shot_is_neither_expired_nor_counted_as_stuck(
     studio.reconciler.reconcile()  # its deadline runs from when it was sent, not from when the film started
     assert row(studio, waiting.id).status in (Status.RUNNING.value, Status.SUCCEEDED.value)
     assert drive(studio, waiting.id).status == Status.SUCCEEDED.value
+
+
+def gradient_png(width: int = 640, height: int = 360) -> bytes:
+    """A bright red-to-yellow picture, far from the stand-in's colours."""
+    ramp = np.linspace(0, 255, width, dtype=np.uint8)
+    picture = np.stack(
+        [np.full((height, width), 250, np.uint8), np.tile(ramp, (height, 1)), np.zeros((height, width), np.uint8)],
+        axis=-1,
+    )
+    out = io.BytesIO()
+    Image.fromarray(picture).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_a_shot_starts_from_its_start_image_and_may_take_the_previous_shot_s_colours(
+    studio: Studio, user: int, standin: VeoStandIn
+):
+    from core.services.generations import UploadedImage
+
+    movie_id = storyboard(studio, user, [ShotDraft("x", 4, OMNI)])
+    with pytest.raises(ValidationError, match="not a PNG, JPEG or WebP image"):
+        studio.movies.add_start_image(user, movie_id, "sketch", UploadedImage("first_frame", "s.gif", b"GIF89a" * 20))
+    picture = gradient_png()
+    view = studio.movies.add_start_image(user, movie_id, "sunrise", UploadedImage("first_frame", "s.png", picture))
+    (sunrise,) = view.start_images
+    with pytest.raises(ValidationError, match="Shot 1: The first shot has no shot before it to match colours with"):
+        studio.movies.set_storyboard(
+            user, movie_id, [ShotDraft("a", 4, OMNI, start_image_id=sunrise.id, match_colours=True)]
+        )
+    with pytest.raises(ValidationError, match="Shot 2: A shot starts from its start image, or from the previous shot"):
+        studio.movies.set_storyboard(
+            user,
+            movie_id,
+            [ShotDraft("a", 4, OMNI), ShotDraft("b", 4, OMNI, join="continue", start_image_id=sunrise.id)],
+        )
+    studio.movies.set_storyboard(
+        user,
+        movie_id,
+        [
+            ShotDraft("the sun rises", 4, OMNI, start_image_id=sunrise.id),
+            ShotDraft("the sun rises again", 4, OMNI, start_image_id=sunrise.id, match_colours=True),
+        ],
+    )
+    first, matched = studio.movies.start(user, movie_id)
+    assert (first.mode, first.waits_for_shot_id, first.input_roles) == ("image", None, ["first_frame"])
+    assert matched.mode == "image" and matched.waits_for_shot_id is not None  # it needs shot 1's last frame
+    drive(studio, first.id)
+    assert studio.movies.link_waiting() == [matched.id]
+    with studio.sessions() as s:
+        (frame,) = s.execute(select(GenerationInput).where(GenerationInput.generation_id == matched.id)).scalars()
+    sent = pixels(studio.store.get_bytes(frame.storage_key))
+    last = pixels(checks.last_frame_png(first_video(studio, user, first.id)))
+    original = pixels(picture)
+    assert sent.shape == original.shape  # the start image, recoloured, not the previous frame
+    target = last.reshape(-1, 3).mean(axis=0)
+    assert (
+        np.abs(sent.reshape(-1, 3).mean(axis=0) - target).max()
+        < np.abs(original.reshape(-1, 3).mean(axis=0) - target).max() / 3
+    )
+    drive(studio, matched.id)
+    assert standin.stats().posts.get("interactions.create") == 2

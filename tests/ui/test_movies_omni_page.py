@@ -1,6 +1,7 @@
 """The Movies page with a Gemini API key (AppTest, Omni and the text model through the stand-in): the text
 model proposes the storyboard and the page says so; a shot that continues from the previous one shows that
-it waits for that shot, then renders from its last frame; the page follows the takes while they render."""
+it waits for that shot, then renders from its last frame; the page follows the takes while they render;
+a film's start images are listed for its storyboard."""
 
 from __future__ import annotations
 
@@ -46,3 +47,21 @@ def test_a_continued_shot_waits_for_the_shot_before_it(omni_env: UiEnv) -> None:
     assert omni_env.finish(waiting.id).status is Status.SUCCEEDED
     at = open_page(at, MOVIES)
     assert texts(at).count("take 1: Done") == 2 and "Cost so far **$0.80**" in texts(at)
+
+
+def test_start_images_are_listed_for_the_storyboard(omni_env: UiEnv) -> None:
+    import io
+
+    from PIL import Image
+
+    from core.services.generations import UploadedImage
+
+    studio, alice = omni_env.studio, omni_env.alice.id
+    movie = studio.movies.create(
+        alice, MovieDraft(title="Dusk", style="realistic", aspect_ratio="16:9", resolution="720p", target_seconds=8)
+    )
+    out = io.BytesIO()
+    Image.new("RGB", (640, 360), "orange").save(out, format="PNG")
+    studio.movies.add_start_image(alice, movie.id, "sunset", UploadedImage("first_frame", "s.png", out.getvalue()))
+    at = open_page(log_in("alice"), MOVIES)
+    assert "sunset (640×360)" in texts(at)
