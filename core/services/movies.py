@@ -136,6 +136,10 @@ class ShotView:
     """What the shot adds to the film: its duration, or the seconds an extension adds."""
     start_image_id: str | None = None
     match_colours: bool = False
+    price_usd: Decimal = Decimal(0)
+    """What one take at the shot's own model costs (what re-rendering or finalising it adds)."""
+    spent_usd: Decimal = Decimal(0)
+    """Settled over the shot's takes."""
 
 
 @dataclass(frozen=True)
@@ -663,6 +667,8 @@ def view_of(*, session: Session, movie: Movie) -> MovieView:
                 seconds=shot_seconds(shot, first=shot.position == 0),
                 start_image_id=shot.start_image_id,
                 match_colours=shot.match_colours,
+                price_usd=_price(movie, shot),
+                spent_usd=sum((v.cost_usd for v in views if v.cost_usd is not None), Decimal(0)),
                 characters=tuple(shot.character_ids or ()),
             )
         )

@@ -72,6 +72,7 @@ def shots(studio: Studio, user_id: int, movie: MovieView) -> None:
         f"**{widgets.fmt_usd(movie.committed_usd)}** · {movie.length_seconds} s in {len(movie.shots)} shots"
     )
     finalise(studio, user_id, movie)
+    strip(studio, user_id, movie)
     for shot in movie.shots:
         with st.container(border=True):
             head, body = st.columns([1, 3])
@@ -84,10 +85,27 @@ def shots(studio: Studio, user_id: int, movie: MovieView) -> None:
                 )
                 if latest is not None:
                     widgets.status_badge(latest.status)
-                if chosen is not None:
-                    widgets.thumbnail(studio, user_id, chosen)
+                st.caption(f"cost {widgets.fmt_usd(shot.spent_usd)}")
             with body:
                 shot_body(studio, user_id, movie, shot, chosen, latest)
+
+
+STRIP_COLUMNS = 8
+"""Shots per row of the thumbnail strip."""
+
+
+def strip(studio: Studio, user_id: int, movie: MovieView) -> None:
+    """The film at a glance: each shot's chosen take as a thumbnail, in order."""
+    for first in range(0, len(movie.shots), STRIP_COLUMNS):
+        row = movie.shots[first : first + STRIP_COLUMNS]
+        for column, shot in zip(st.columns(STRIP_COLUMNS), row, strict=False):
+            with column:
+                chosen = next((t for t in shot.takes if t.id == shot.chosen_id), None)
+                if chosen is not None:
+                    widgets.thumbnail(studio, user_id, chosen)
+                else:
+                    st.caption("rendering…" if any(not t.is_final for t in shot.takes) else "no take yet")
+                st.caption(f"{shot.position + 1} · {shot.seconds} s")
 
 
 def shot_body(
@@ -107,10 +125,20 @@ def shot_body(
     )
     if latest is not None and not latest.is_final:
         widgets.progress(latest)
+    if latest is not None and latest.is_final and not shot.final:
+        label = f"Finalise this shot at its model (+{widgets.fmt_usd(shot.price_usd)})"
+        if st.button(label, key=f"finalise_{shot.id}"):
+            try:
+                studio.movies.finalise(user_id, movie.id, [shot.id])
+            except VeoGenError as exc:
+                widgets.show_error(exc)
+            else:
+                state.flash(f"Shot {shot.position + 1} is reserved and queued at its model.")
+                st.rerun()
     if latest is not None and latest.is_final:
         widgets.outcome(latest)
         new_prompt = st.text_input("Prompt for a new take", value=shot.prompt, key=f"retake_{shot.id}")
-        price = catalog.price_usd(latest.params)
+        price = shot.price_usd  # a new take is rendered at the shot's own model, even after drafts
         if st.button(f"Re-render this shot ({widgets.fmt_usd(price)})", key=f"rerender_{shot.id}"):
             try:
                 studio.movies.rerender(user_id, movie.id, shot.id, prompt=new_prompt)

@@ -65,3 +65,20 @@ def test_start_images_are_listed_for_the_storyboard(omni_env: UiEnv) -> None:
     studio.movies.add_start_image(alice, movie.id, "sunset", UploadedImage("first_frame", "s.png", out.getvalue()))
     at = open_page(log_in("alice"), MOVIES)
     assert "sunset (640×360)" in texts(at)
+
+
+def test_one_drafted_shot_is_finalised_alone_at_the_price_shown(omni_env: UiEnv) -> None:
+    studio, alice = omni_env.studio, omni_env.alice.id
+    movie = studio.movies.create(
+        alice, MovieDraft(title="Bay", style="realistic", aspect_ratio="16:9", resolution="720p", target_seconds=8)
+    )
+    studio.movies.set_storyboard(alice, movie.id, [ShotDraft("calm bay", 4, OMNI), ShotDraft("a sail", 4, OMNI)])
+    for take in studio.movies.start(alice, movie.id, draft=True):
+        assert omni_env.finish(take.id).status is Status.SUCCEEDED
+    at = open_page(log_in("alice"), MOVIES)
+    assert len(at.get("image")) == 2  # the strip: each shot's chosen take
+    assert "Re-render this shot ($0.40)" in [b.label for b in at.button]  # a new take renders at the model
+    button(at, "Finalise this shot at its model (+$0.40)", index=1).click().run()
+    assert "Shot 2 is reserved and queued at its model." in texts(at)
+    film = studio.movies.get(alice, movie.id)
+    assert [s.final for s in film.shots] == [False, True] and film.committed_usd == film.shots[1].price_usd
