@@ -1,11 +1,12 @@
 """The ``veogen`` command: ``up``, ``db upgrade``, ``user …``, ``worker``, ``scheduler``, ``exporter``, ``dashboard``,
-``webhooks …``.
+``webhooks …``, ``api``.
 
 ``veogen up`` is the embedded default in one command: bundled Redis (unless
 REDIS_URL is set), migrations, the first admin, workers, the scheduler, the
-exporter, the webhook receiver and Streamlit; Ctrl-C stops every process it
-started. Worker and scheduler code is started as ``python -m workers.…`` so
-this module never imports it.
+exporter, the webhook receiver, the REST API and Streamlit; Ctrl-C stops every
+process it started. Worker and scheduler code is started as ``python -m workers.…``
+and the API is handed to Uvicorn by its import string (``api.app:app``), so this
+module never imports either.
 """
 
 from __future__ import annotations
@@ -121,6 +122,47 @@ def _dashboard(args: argparse.Namespace) -> int:
     return 0
 
 
+API_APP = "api.app:app"
+"""The REST API's app as Uvicorn imports it (core never imports ``api`` itself)."""
+
+
+def _api(args: argparse.Namespace) -> int:
+    """Serve the REST API with Uvicorn until SIGTERM/SIGINT."""
+    import uvicorn
+
+    from core.webhook_receiver import bind
+
+    settings = get_settings()
+    settings.check_secrets()  # one plain line, before Uvicorn imports the app
+    host = args.host or settings.api_host
+    port = args.port or settings.api_port
+    try:
+        sock = bind(host, port)
+    except OSError as exc:
+        print(f"error: the API cannot listen on {host}:{port} ({exc}); set VEOGEN_API_PORT", file=sys.stderr)
+        return CONFIG_ERROR
+    if str(ROOT) not in sys.path:  # a checkout run without installing: `api` sits beside `core`
+        sys.path.insert(0, str(ROOT))
+    print(f"REST API on http://{host}:{port}/v1 (docs at /docs)", flush=True)
+    config = uvicorn.Config(
+        API_APP,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        server_header=False,
+        proxy_headers=False,
+        timeout_keep_alive=5,
+        lifespan="off",
+    )
+    for stop in (signal.SIGTERM, signal.SIGINT):  # also what Uvicorn re-raises after its graceful stop
+        signal.signal(stop, _exit_quietly)
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0
+
+
+def _exit_quietly(_signum: int, _frame: object) -> NoReturn:
+    raise SystemExit(0)
+
+
 class _Supervisor:
     """Start child processes, restart workers that die, stop them all on a signal."""
 
@@ -195,6 +237,7 @@ def _up(args: argparse.Namespace) -> int:
         sup.spawn("scheduler", [py, "-m", "workers.scheduler"])
         sup.spawn("exporter", [py, "-m", "core.cli", "exporter"])
         sup.spawn("webhooks", [py, "-m", "core.cli", "webhooks", "serve"])
+        sup.spawn("api", [py, "-m", "core.cli", "api"])
         web = [py, "-m", "streamlit", "run", str(ROOT / "web.py")]
         if settings.env == "production":  # no traceback in the browser, even before the app's first line
             web.append("--client.showErrorDetails=none")
@@ -231,6 +274,10 @@ def build_parser() -> argparse.ArgumentParser:
     dashboard.add_argument("--host", default="", help="address to listen on (default: VEOGEN_DASHBOARD_HOST)")
     dashboard.add_argument("--port", type=int, default=0, help="port (default: VEOGEN_DASHBOARD_PORT)")
     dashboard.set_defaults(func=_dashboard)
+    api = sub.add_parser("api", help="serve the REST API (/v1, OpenAPI docs at /docs)")
+    api.add_argument("--host", default="", help="address to listen on (default: VEOGEN_API_HOST)")
+    api.add_argument("--port", type=int, default=0, help="port (default: VEOGEN_API_PORT)")
+    api.set_defaults(func=_api)
     from core.cli_webhooks import register_commands as register_webhook_commands
 
     register_webhook_commands(sub)

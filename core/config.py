@@ -215,6 +215,13 @@ class Settings(BaseSettings):
     """How often the scheduler reads Google's state of the webhook, in seconds; webhooks count as healthy
     only while the last answer is at most three intervals old."""
 
+    api_host: str = "127.0.0.1"
+    """Address the REST API (``veogen api``, started by ``veogen up``) listens on; put an HTTPS reverse proxy in
+    front of it to reach it from other machines."""
+
+    api_port: int = Field(default=8600, ge=1, le=65535)
+    """Port of the REST API (``/v1``, OpenAPI at ``/openapi.json``, interactive docs at ``/docs``)."""
+
     dashboard_host: str = "127.0.0.1"
     """Address ``veogen dashboard`` (rq-dashboard) listens on."""
 

@@ -1,0 +1,101 @@
+"""``veogen api``: Uvicorn serves the app by its import string, answers with tokens, stops on SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import fakeredis
+import pytest
+
+from core.cli import API_APP
+from core.db import upgrade_database
+from core.studio import build_studio
+from tests.api.support import make_token
+from tests.support import ROOT, free_port, make_settings, veogen_up, wait_until
+
+
+def get(port: int, path: str, token: str = "") -> tuple[int, dict[str, object]]:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=3) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as refused:
+        return refused.code, json.loads(refused.read())
+    except OSError:
+        return 0, {}
+
+
+def api_env(data_dir: Path, port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VEOGEN_", "DATABASE_URL", "REDIS_URL"))}
+    return env | {"VEOGEN_DATA_DIR": str(data_dir), "VEOGEN_API_PORT": str(port)}
+
+
+def test_veogen_api_serves_the_app_until_sigterm(tmp_path: Path):
+    assert API_APP == "api.app:app"
+    settings = make_settings(tmp_path)
+    upgrade_database(settings.resolved_database_url())
+    studio = build_studio(settings, redis=fakeredis.FakeRedis())
+    alice = studio.accounts.add_user("alice", "correct horse battery").id
+    token = make_token(studio, alice, "read")
+    port = free_port()
+    log = tmp_path / "api.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "core.cli", "api"],
+            cwd=tmp_path,  # not the checkout: the installed command must find the api package itself
+            env=api_env(settings.data_dir, port),
+            stdout=out,
+            stderr=out,
+        )
+    try:
+        assert wait_until(lambda: get(port, "/healthz")[0] == 200, timeout=30), log.read_text()
+        status, me = get(port, "/v1/me", token)
+        assert status == 200 and me["user"]["username"] == "alice"  # type: ignore[index]
+        status, refused = get(port, "/v1/me")
+        assert status == 401 and refused["type"] == "urn:veogen:problem:unauthorized"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    output = log.read_text()
+    assert f"REST API on http://127.0.0.1:{port}/v1" in output and "Traceback" not in output
+    studio.engine.dispose()
+
+
+def test_a_taken_port_is_refused_plainly_and_not_retried(tmp_path: Path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "core.cli", "api"],
+            cwd=ROOT,
+            env=api_env(tmp_path / "data", port),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 2  # veogen up does not restart a process that refused its configuration
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr and "VEOGEN_API_PORT" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.integration
+def test_veogen_up_starts_the_api(tmp_path: Path):
+    port = free_port()
+    with veogen_up(tmp_path, VEOGEN_API_PORT=str(port), VEOGEN_WEBHOOK_PORT=str(free_port())) as running:
+        assert wait_until(lambda: get(port, "/healthz")[0] == 200, timeout=30), running.output()
+        assert get(port, "/v1/models")[0] == 401
+        assert f"REST API on http://127.0.0.1:{port}/v1" in running.output()
