@@ -19,7 +19,7 @@ from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi.exceptions import HTTPException, RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -62,6 +62,11 @@ CORE_ERRORS: Sequence[tuple[type[VeoGenError], int, str, str]] = (
     (ProviderError, 502, "provider", "The provider failed"),
 )
 """Core's errors, most specific first: the status, type slug and title each is answered with."""
+
+MAX_BODY_BYTES = 64 * 1024
+"""Largest request body read, in bytes (a request is a few hundred; the longest prompt is 2,000 characters)."""
+
+TOO_LARGE = f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB; nothing was read."
 
 INCIDENT_MESSAGE = (
     "Something went wrong on our side. Try again; if it keeps happening, give an administrator the incident {id}."
@@ -163,9 +168,39 @@ async def _on_invalid_request(request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    phrase = HTTPStatus(exc.status_code).phrase if exc.status_code in HTTPStatus._value2member_map_ else "Error"
+    try:
+        phrase = HTTPStatus(exc.status_code).phrase
+    except ValueError:
+        phrase = "Error"
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else f"{phrase}."
     return response(request, exc.status_code, None, phrase, detail, headers=dict(exc.headers or {}))
+
+
+class BodyLimit:
+    """Answer 413 to a request whose body passes ``MAX_BODY_BYTES``, declared or streamed, before a route reads it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            await response(None, 413, None, HTTPStatus(413).phrase, TOO_LARGE)(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > MAX_BODY_BYTES:  # FastAPI passes an HTTPException raised while it reads the body through
+                raise HTTPException(413, TOO_LARGE)
+            return message
+
+        await self.app(scope, counted, send)
 
 
 class IncidentMiddleware:
@@ -217,6 +252,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(VeoGenError, _on_core_error)
     app.add_exception_handler(RequestValidationError, _on_invalid_request)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_middleware(BodyLimit)
     app.add_middleware(IncidentMiddleware)
 
 

@@ -116,3 +116,23 @@ def test_an_unexpected_error_answers_500_with_an_incident_id_and_no_traceback(
     body = problem(answer, 500, "incident")
     assert body["incident"] in body["detail"] and "hunter2" not in answer.text
     assert any(body["incident"] in r.getMessage() and r.exc_info for r in caplog.records)
+
+
+def test_an_oversized_body_is_refused_before_it_is_read(
+    client: TestClient, studio: Studio, alice: int, alice_token: str
+):
+    body = {"model": "offline-preview", "prompt": "x" * 70_000}
+    declared = client.post("/v1/generations", json=body, headers=bearer(alice_token))
+    assert "64 KiB" in problem(declared, 413, None)["detail"]
+
+    def chunks():  # no Content-Length: the body is counted as it streams in
+        yield b'{"model": "offline-preview", "prompt": "'
+        for _ in range(80):
+            yield b"x" * 1024
+        yield b'"}'
+
+    streamed = client.post(
+        "/v1/generations", content=chunks(), headers=bearer(alice_token) | {"Content-Type": "application/json"}
+    )
+    assert "64 KiB" in problem(streamed, 413, None)["detail"]
+    assert studio.generations.list_generations(alice).total == 0
