@@ -176,8 +176,9 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     return response(request, exc.status_code, None, phrase, detail, headers=dict(exc.headers or {}))
 
 
-class BodyLimit:
-    """Answer 413 to a request whose body passes ``MAX_BODY_BYTES``, declared or streamed, before a route reads it."""
+class Guard:
+    """Around every request: 413 for a body over ``MAX_BODY_BYTES`` (declared or streamed) before a route reads it,
+    and a 500 problem with an incident id for an unexpected exception (logged with its traceback, never sent)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -190,7 +191,7 @@ class BodyLimit:
         if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
             await response(None, 413, None, HTTPStatus(413).phrase, TOO_LARGE)(scope, receive, send)
             return
-        seen = 0
+        seen, started = 0, False
 
         async def counted() -> Message:
             nonlocal seen
@@ -200,28 +201,13 @@ class BodyLimit:
                 raise HTTPException(413, TOO_LARGE)
             return message
 
-        await self.app(scope, counted, send)
-
-
-class IncidentMiddleware:
-    """Answer an unexpected exception with a 500 problem and an incident id; log the traceback with the id."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
         async def tracked(message: Message) -> None:
             nonlocal started
             started = started or message["type"] == "http.response.start"
             await send(message)
 
         try:
-            await self.app(scope, receive, tracked)
+            await self.app(scope, counted, tracked)
         except Exception as exc:
             incident = secrets.token_hex(6)
             log.error(
@@ -235,14 +221,8 @@ class IncidentMiddleware:
             )
             if started:  # the answer is already on its way; the connection is closed as it is
                 return
-            answer = response(
-                None,
-                500,
-                "incident",
-                "Internal error",
-                INCIDENT_MESSAGE.format(id=incident),
-                extra={"incident": incident},
-            )
+            message = INCIDENT_MESSAGE.format(id=incident)
+            answer = response(None, 500, "incident", "Internal error", message, extra={"incident": incident})
             await answer(scope, receive, send)
 
 
@@ -252,8 +232,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(VeoGenError, _on_core_error)
     app.add_exception_handler(RequestValidationError, _on_invalid_request)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
-    app.add_middleware(BodyLimit)
-    app.add_middleware(IncidentMiddleware)
+    app.add_middleware(Guard)
 
 
 def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
