@@ -99,3 +99,18 @@ def test_veogen_up_starts_the_api(tmp_path: Path):
         assert wait_until(lambda: get(port, "/healthz")[0] == 200, timeout=30), running.output()
         assert get(port, "/v1/models")[0] == 401
         assert f"REST API on http://127.0.0.1:{port}/v1" in running.output()
+
+
+def test_in_production_weak_secrets_are_refused_before_anything_listens(tmp_path: Path):
+    port = free_port()
+    done = subprocess.run(
+        [sys.executable, "-m", "core.cli", "api"],
+        cwd=ROOT,
+        env=api_env(tmp_path / "data", port) | {"VEOGEN_ENV": "production", "VEOGEN_COOKIE_KEY": "changeme"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "VEOGEN_COOKIE_KEY" in done.stderr and "VEOGEN_SECRET_KEY" in done.stderr
+    assert get(port, "/healthz")[0] == 0
