@@ -18,6 +18,7 @@ COPY pyproject.toml README.md ./
 COPY core ./core
 COPY workers ./workers
 COPY standin ./standin
+COPY api ./api
 RUN pip wheel --no-deps --wheel-dir /wheels . \
  && python -m venv /opt/venv \
  && /opt/venv/bin/pip install --no-index --find-links /wheels veogen

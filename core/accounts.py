@@ -92,7 +92,7 @@ class Accounts:
         with transaction(self.sessions) as session:
             user = session.get(User, user_id)
             if user is not None:
-                auth.revoke_sessions(session=session, user=user, reason="logged out")
+                auth.revoke_sessions(session=session, user=user, reason="logged out", tokens=False)
 
     def change_password(self, user_id: int, current: str, new: str) -> None:
         with transaction(self.sessions) as session:

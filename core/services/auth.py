@@ -29,11 +29,11 @@ from datetime import UTC, datetime, timedelta
 
 import bcrypt
 import jwt
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core.errors import ValidationError
-from core.models import Event, LoginThrottle, User, utcnow
+from core.models import ApiToken, Event, LoginThrottle, User, utcnow
 
 MAX_PASSWORD_BYTES = 72
 """bcrypt reads at most this many bytes; longer passwords are refused, not cut."""
@@ -165,10 +165,22 @@ def session_user(*, session: Session, username: str, issued_at: datetime | None)
     return user
 
 
-def revoke_sessions(*, session: Session, user: User, reason: str, now: datetime | None = None) -> None:
-    """End every session of ``user``: cookies issued until now stop working."""
-    user.sessions_valid_after = now or utcnow()
+def revoke_sessions(
+    *, session: Session, user: User, reason: str, now: datetime | None = None, tokens: bool = True
+) -> None:
+    """End every session of ``user``: cookies issued until now stop working; with ``tokens`` (a password
+    change or reset, a disabled account) the user's API tokens are revoked too. Logging out of the page
+    passes ``tokens=False``: a script's token outlives the browser session it was made in."""
+    now = now or utcnow()
+    user.sessions_valid_after = now
     _event(session, user.id, "sessions_revoked", reason)
+    if tokens:
+        session.execute(
+            update(ApiToken)
+            .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def change_password(*, session: Session, user_id: int, current: str, new: str, min_chars: int) -> None:

@@ -8,11 +8,11 @@ API request slower. A request's token is found by its hash; the stored hash is t
 compared with :func:`hmac.compare_digest`, so no comparison of secret-derived bytes
 takes less time because fewer of them match.
 
-A token counts while it is not revoked, not past its expiry, its owner is enabled,
-and it was made after the owner's sessions were last ended: disabling a user,
-resetting or changing their password (and logging out, which ends every session
-too) sets ``User.sessions_valid_after`` (core/services/auth.py), and every token
-made before that moment stops working. ``admin`` is given only to admins, and
+A token counts while it is not revoked, not past its expiry and its owner is
+enabled. Disabling a user or resetting or changing their password ends their
+sessions and revokes their tokens (``core.services.auth.revoke_sessions``);
+logging out of the page ends the browser's session only, so a script's token
+outlives it. ``admin`` is given only to admins, and
 counts only while its owner is still one.
 
 Services take ``session`` keyword-only and never commit; ``core.tokens.Tokens`` does.
@@ -84,7 +84,8 @@ class TokenView:
     last_used_at: datetime | None
     revoked_at: datetime | None
     state: str
-    """``active``, ``expired``, ``revoked`` or ``ended`` (its owner's sessions were ended after it was made)."""
+    """``active``, ``expired``, ``revoked`` (by its owner, an admin, or a password change, reset or disabling)
+    or ``ended`` (its owner's account is disabled)."""
 
     @property
     def active(self) -> bool:
@@ -122,10 +123,9 @@ def digest(secret: str) -> str:
 
 
 def _state(row: ApiToken, user: User, now: datetime) -> str:
-    ended = user.sessions_valid_after
     if row.revoked_at is not None:
         return "revoked"
-    if user.disabled or (ended is not None and row.created_at <= ended):
+    if user.disabled:
         return "ended"
     if row.expires_at <= now:
         return "expired"
@@ -269,12 +269,15 @@ def check_token(*, session: Session, secret: str | None, now: datetime | None = 
     row, user = found
     state = _state(row, user, now)
     if state == "revoked":
-        return TokenCheck(None, "This token was revoked. Make a new one on your Account page.")
+        return TokenCheck(
+            None,
+            "This token was revoked (by you or an administrator, or by a password change or reset). "
+            "Make a new one on your Account page.",
+        )
     if state == "ended":
         return TokenCheck(
             None,
-            "This token stopped working when your sessions were ended (a password change, a reset, a logout "
-            "or a disabled account). Make a new one on your Account page.",
+            "This token's account is disabled; ask an administrator.",
         )
     if state == "expired":
         return TokenCheck(None, f"This token expired on {row.expires_at:%Y-%m-%d %H:%M} UTC. Make a new one.")

@@ -25,7 +25,7 @@ REVEAL = "account_token_reveal"
 DEFAULT_DAYS = 90
 """The life the form proposes, in days."""
 
-STATES = {"active": "active", "expired": "expired", "revoked": "revoked", "ended": "ended (sessions ended)"}
+STATES = {"active": "active", "expired": "expired", "revoked": "revoked", "ended": "ended (account disabled)"}
 """How each state of a token reads."""
 
 ERRORS = (ValidationError, PermissionDeniedError, NotFoundError)
@@ -101,8 +101,8 @@ def account_section(studio: Studio, user: CurrentUser) -> None:
     """The Account page's tokens: make one, list and revoke yours."""
     st.caption(
         "For scripts and tools that use VeoGen's REST API (its interactive docs are at `/docs` on the API's "
-        "address). A token stops working when it expires, when you revoke it, and when your sessions end "
-        "(logging out, a password change or reset)."
+        "address). A token stops working when it expires, when you revoke it, and when your password is "
+        "changed or reset; logging out of this page does not end it."
     )
     show_new_secret()
     new_token_form(studio, user)

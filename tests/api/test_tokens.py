@@ -1,4 +1,5 @@
-"""Personal access tokens: made, checked, revoked, expired, and ended with the owner's sessions."""
+"""Personal access tokens: made, checked, revoked, expired, and revoked with the owner's password; a logout
+of the page leaves them working."""
 
 from __future__ import annotations
 
@@ -71,10 +72,16 @@ def test_a_password_change_ends_every_token_made_before_it(studio: Studio, alice
     before = make_token(studio, alice)
     studio.accounts.change_password(alice, "correct horse battery", "a brand new passphrase")
     check = studio.tokens.authenticate(before)
-    assert check.owner is None and "sessions were ended" in (check.error or "")
-    assert studio.tokens.list_mine(alice)[0].state == "ended"
+    assert check.owner is None and "password change or reset" in (check.error or "")
+    assert studio.tokens.list_mine(alice)[0].state == "revoked"
     after = make_token(studio, alice)
     assert studio.tokens.authenticate(after).owner is not None
+
+
+def test_logging_out_of_the_page_leaves_tokens_working(studio: Studio, alice: int):
+    token = make_token(studio, alice)
+    studio.accounts.logout(alice)
+    assert studio.tokens.authenticate(token).owner is not None  # a script's token outlives the browser session
 
 
 def test_disabling_or_resetting_a_user_ends_their_tokens(studio: Studio, alice: int, bob: int, admin: int):

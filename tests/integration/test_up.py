@@ -50,6 +50,7 @@ def test_up_starts_everything_and_ctrl_c_stops_it(tmp_path: Path):
         STREAMLIT_SERVER_PORT=str(port),
         VEOGEN_EXPORTER_PORT=str(exporter_port),
         VEOGEN_WEBHOOK_PORT=str(free_port()),
+        VEOGEN_API_PORT=str(free_port()),
     )
     log = (tmp_path / "up.log").open("wb")
     # Its own process group, like a command started from a terminal.
@@ -69,7 +70,7 @@ def test_up_starts_everything_and_ctrl_c_stops_it(tmp_path: Path):
             if path.is_file():
                 assert path.stat().st_mode & 0o077 == 0, path
         # redis, 2 workers, scheduler, exporter, webhook receiver, web
-        assert wait_until(lambda: len(children(up.pid)) == 7, timeout=20)
+        assert wait_until(lambda: len(children(up.pid)) == 8, timeout=20)
         assert wait_until(lambda: "veogen_workers_alive 2.0" in scrape(exporter_port), timeout=20)
         started = children(up.pid)
         os.killpg(up.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the whole foreground group
