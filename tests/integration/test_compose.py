@@ -417,6 +417,12 @@ def test_loki_keeps_structured_metadata():
     assert config["common"]["path_prefix"] == "/loki"
 
 
+def installed_packages() -> set[str]:
+    """The top-level packages pyproject.toml installs: the image must copy every one of them."""
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    return {name.split(".")[0] for name in packages}
+
+
 def test_dockerfile_is_multi_stage_pinned_and_non_root():
     text = (ROOT / "Dockerfile").read_text()
     bases = re.findall(r"^FROM (\S+)", text, re.MULTILINE)
@@ -426,7 +432,7 @@ def test_dockerfile_is_multi_stage_pinned_and_non_root():
     users = re.findall(r"^USER (\S+)", text, re.MULTILINE)
     assert users and users[-1] not in {"root", "0"}
     assert re.search(r"^HEALTHCHECK .*\n?.*_stcore/health", text, re.MULTILINE)
-    for path in ("core", "workers", "standin", "pages", "streamlit_app.py", "web.py", ".streamlit"):
+    for path in (*installed_packages(), "pages", "streamlit_app.py", "web.py", ".streamlit"):
         assert re.search(rf"^COPY .*[ /]{re.escape(path)}(\s|/|$)", text, re.MULTILINE), f"{path} is not copied"
     assert re.search(r'^CMD \["streamlit", "run", "web.py"', text, re.MULTILINE), "the image starts the launcher"
 
@@ -434,5 +440,5 @@ def test_dockerfile_is_multi_stage_pinned_and_non_root():
 def test_dockerignore_keeps_local_state_out_of_the_image():
     ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()}
     assert {".venv", "data", ".git", ".env", "tests", "**/__pycache__", ".pytest_cache"} <= ignored
-    needed = {"core", "workers", "standin", "pages", "streamlit_app.py", "web.py", ".streamlit", "README.md"}
+    needed = {*installed_packages(), "pages", "streamlit_app.py", "web.py", ".streamlit", "README.md"}
     assert not ignored & needed
