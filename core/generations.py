@@ -164,6 +164,13 @@ class Generations:
         with self.sessions() as session:
             return generations.timeline(session=session, user_id=user_id, generation_id=generation_id)
 
+    def events_after(self, user_id: int, generation_ids: list[str], after_id: int = 0) -> list[tuple[str, EventView]]:
+        """The events of these generations of the user's with an id above ``after_id`` (a live stream's next part)."""
+        with self.sessions() as session:
+            return generations.events_after(
+                session=session, user_id=user_id, generation_ids=generation_ids, after_id=after_id
+            )
+
     def input_bytes(self, user_id: int, generation_id: str, index: int) -> bytes:
         """An uploaded image of the user's generation (after checking ownership)."""
         with self.sessions() as session:

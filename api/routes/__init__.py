@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.routes import account, catalog, generations
+from api.routes import account, catalog, generations, stream
 
 v1 = APIRouter(prefix="/v1")
 v1.include_router(catalog.router)
 v1.include_router(account.router)
 v1.include_router(generations.router)
+v1.include_router(stream.router)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -142,6 +143,8 @@ class EventView:
     from_status: str | None
     to_status: str | None
     detail: str
+    id: int = 0
+    """The event's row id: increasing, so a live stream resumes after the last one it sent."""
 
 
 @dataclass(frozen=True)
@@ -523,7 +526,32 @@ def timeline(*, session: Session, user_id: int, generation_id: str) -> list[Even
         select(Event).where(Event.generation_id == generation_id).order_by(Event.at, Event.id)
     ).scalars()
     return [
-        EventView(at=e.at, kind=e.kind, from_status=e.from_status, to_status=e.to_status, detail=e.detail) for e in rows
+        EventView(at=e.at, kind=e.kind, from_status=e.from_status, to_status=e.to_status, detail=e.detail, id=e.id)
+        for e in rows
+    ]
+
+
+def events_after(
+    *, session: Session, user_id: int, generation_ids: Sequence[str], after_id: int = 0
+) -> list[tuple[str, EventView]]:
+    """The user's generations' events with an id above ``after_id``, as ``(generation id, event)``, in id order.
+
+    Another user's generations contribute nothing (a caller checks ownership of what it names first).
+    """
+    if not generation_ids:
+        return []
+    rows = session.execute(
+        select(Event)
+        .join(Generation, Generation.id == Event.generation_id)
+        .where(Event.generation_id.in_(list(generation_ids)), Generation.user_id == user_id, Event.id > after_id)
+        .order_by(Event.id)
+    ).scalars()
+    return [
+        (
+            str(e.generation_id),
+            EventView(at=e.at, kind=e.kind, from_status=e.from_status, to_status=e.to_status, detail=e.detail, id=e.id),
+        )
+        for e in rows
     ]
 
 
