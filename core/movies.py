@@ -24,10 +24,11 @@ from core.errors import MediaError, ProviderError, ProviderUnavailableError, Sto
 from core.models import utcnow
 from core.providers.registry import ProviderRegistry
 from core.queue import JobQueue
-from core.services import bank, continuity, film, movies
+from core.services import bank, continuity, film, movies, storyboard
 from core.services.budgets import Limits
 from core.services.generations import GenerationView, UploadedImage
-from core.services.movies import MovieDraft, MovieView, ShotDraft
+from core.services.movie_views import MovieView
+from core.services.storyboard import MovieDraft, ShotDraft
 from core.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -101,7 +102,7 @@ class Movies:
         if self.providers.prompt_help_unavailable() is None:
             helper = self.providers.prompt_helper()
             try:
-                proposed = helper.propose_shots(text, max_shots=movies.MAX_SHOTS)
+                proposed = helper.propose_shots(text, max_shots=storyboard.MAX_SHOTS)
             except (ProviderError, ProviderUnavailableError) as exc:
                 log.warning("storyboard: the text model failed, splitting by sentences: %s", exc)
                 note = f"The text model could not propose shots ({exc}); the script is split by sentences instead."
@@ -115,7 +116,7 @@ class Movies:
                     for shot in proposed
                 ]
                 return Storyboard(shots, source=helper.model)
-        shots = movies.storyboard_from_script(text, model=model, duration_seconds=duration_seconds)
+        shots = storyboard.storyboard_from_script(text, model=model, duration_seconds=duration_seconds)
         fitted = [replace(s, prompt=s.prompt[: catalog.MAX_PROMPT_CHARS].strip()) for s in shots]
         return Storyboard(fitted, source=SENTENCE_SPLIT, note=note)
 

@@ -18,7 +18,8 @@ from core import storage
 from core.errors import NotFoundError, ValidationError
 from core.models import Generation, Movie, Shot, utcnow
 from core.services.continuity import CONTINUITY_JOINS
-from core.services.movies import owned, soundtrack_signature, view_of
+from core.services.movie_views import soundtrack_signature, view_of
+from core.services.movies import owned
 from core.storage import Storage
 
 CROSSFADE_SECONDS = 0.5

@@ -10,7 +10,7 @@ import streamlit as st
 from core import catalog
 from core.errors import VeoGenError
 from core.services.generations import UploadedImage
-from core.services.movies import MovieView
+from core.services.movie_views import MovieView
 from core.studio import Studio
 from pages._ui import state, widgets
 

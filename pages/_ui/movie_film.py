@@ -9,7 +9,7 @@ import streamlit as st
 
 from core.errors import VeoGenError
 from core.services.film import MAX_SOUNDTRACK_BYTES, SOUNDTRACK_MODES
-from core.services.movies import MovieView
+from core.services.movie_views import MovieView
 from core.studio import Studio
 from pages._ui import state, widgets
 

@@ -11,7 +11,8 @@ import streamlit as st
 from core import catalog
 from core.errors import NotFoundError, VeoGenError
 from core.services.generations import GenerationView
-from core.services.movies import JOINS, MovieView, ShotView
+from core.services.movie_views import MovieView, ShotView
+from core.services.storyboard import JOINS
 from core.studio import Studio
 from pages._ui import boundary, movie_film, state, widgets
 

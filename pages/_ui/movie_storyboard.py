@@ -12,7 +12,8 @@ from core import catalog
 from core.catalog import Offer
 from core.errors import VeoGenError
 from core.movies import MAX_SCRIPT_CHARS
-from core.services.movies import JOINS, MAX_FILM_SECONDS, MIN_FILM_SECONDS, STYLES, MovieDraft, MovieView, ShotDraft
+from core.services.movie_views import MovieView
+from core.services.storyboard import JOINS, MAX_FILM_SECONDS, MIN_FILM_SECONDS, STYLES, MovieDraft, ShotDraft
 from core.studio import Studio
 from pages._ui import movie_bank, state, widgets
 

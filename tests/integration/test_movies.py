@@ -17,7 +17,8 @@ from sqlalchemy import select
 from core.config import Settings
 from core.models import Generation, LedgerEntry
 from core.services import ledger
-from core.services.movies import MovieDraft, ShotDraft, ShotView
+from core.services.movie_views import ShotView
+from core.services.storyboard import MovieDraft, ShotDraft
 from core.status import FINAL, Status
 from core.studio import Studio
 from standin import VeoStandIn

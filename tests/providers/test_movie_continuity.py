@@ -19,7 +19,7 @@ from core import checks
 from core.errors import ValidationError
 from core.models import Generation, GenerationInput
 from core.services import ledger
-from core.services.movies import MovieDraft, ShotDraft
+from core.services.storyboard import MovieDraft, ShotDraft
 from core.status import Status
 from core.studio import Studio
 from standin import LEGACY_GEMINI_VEO, Behaviour, VeoStandIn

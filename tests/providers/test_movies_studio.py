@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 
 from core.errors import BudgetError, NotFoundError, ValidationError
 from core.models import Generation, LedgerEntry, User
-from core.services.movies import MovieDraft, ShotDraft
+from core.services.storyboard import MovieDraft, ShotDraft
 from core.status import Status
 from core.studio import Studio
 from standin import VeoStandIn, enhance_prompt

@@ -5,7 +5,7 @@ a film's start images are listed for its storyboard."""
 
 from __future__ import annotations
 
-from core.services.movies import MovieDraft, ShotDraft
+from core.services.storyboard import MovieDraft, ShotDraft
 from core.status import Status
 from standin import enhance_prompt
 from tests.ui.support import UiEnv, button, log_in, open_page, texts

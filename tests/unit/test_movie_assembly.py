@@ -12,7 +12,7 @@ import pytest
 from core.errors import NotFoundError, ValidationError
 from core.media import probe_video
 from core.models import Movie
-from core.services.movies import MovieDraft, ShotDraft
+from core.services.storyboard import MovieDraft, ShotDraft
 from core.studio import Studio
 from tests.support import drive, embedded_studio, wav
 
