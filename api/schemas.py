@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 from core.catalog import Offer
 from core.params import GenerationParams, VideoFacts
 from core.services.budgets import BudgetView
-from core.services.generations import GenerationView
+from core.services.generations import EventView, GenerationView
 from core.services.tokens import TokenOwner
 
 EXAMPLE_ID = "3f2c9a7d1b5e4c8f9a0b1c2d3e4f5a6b"
@@ -317,3 +317,47 @@ class GenerationList(BaseModel):
     items: list[GenerationOut]
     total: int = Field(description="How many generations match the filters.")
     next_cursor: str | None = Field(description="Pass as ``cursor`` for the next page; null on the last page.")
+
+
+class EventOut(BaseModel):
+    """One change in a generation's life: a row of the Generation page's timeline."""
+
+    at: datetime
+    kind: str = Field(description="``status`` for a change of status; other kinds note what happened.")
+    from_status: str | None = Field(description="The status before (null for the submission).")
+    to_status: str | None
+    detail: str = Field(description="What happened, in the words the page shows.")
+
+
+class EventList(BaseModel):
+    model_config = _example(
+        {
+            "events": [
+                {
+                    "at": "2026-12-07T05:00:00Z",
+                    "kind": "status",
+                    "from_status": None,
+                    "to_status": "queued",
+                    "detail": "submitted; price $0.40",
+                },
+                {
+                    "at": "2026-12-07T05:00:02Z",
+                    "kind": "status",
+                    "from_status": "queued",
+                    "to_status": "canceled",
+                    "detail": "canceled by its owner",
+                },
+            ]
+        }
+    )
+
+    events: list[EventOut] = Field(description="Oldest first.")
+
+
+def events_of(events: list[EventView]) -> EventList:
+    return EventList(
+        events=[
+            EventOut(at=e.at, kind=e.kind, from_status=e.from_status, to_status=e.to_status, detail=e.detail)
+            for e in events
+        ]
+    )

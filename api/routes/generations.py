@@ -1,10 +1,17 @@
-"""``/v1/generations``: the caller's generations — submit (text to video), read one, list with filters.
+"""``/v1/generations``: the caller's generations — submit, read one, list with filters, cancel, retry, delete, events.
 
 Submitting goes through ``studio.generations.submit``, the call the Create page
 makes: the same model rules, price, budget, cap, reservation and idempotency
 key. A repeat of the same paid request within the duplicate window answers 409,
 naming the price and how to confirm (``"confirm_repeat": true``). Another
 user's generation answers 404, like one that does not exist.
+
+Cancel, retry and delete are the gallery's buttons: the same ``Generations``
+methods, the same refusals (a retry is refused for the reasons
+``GenerationView.retry_refusal`` gives), and a refusal about the generation's
+state answers 409 with the page's sentence. They need the ``generate`` scope
+(a retry spends money; a cancel or delete changes what was paid for); the
+timeline needs ``read``.
 """
 
 from __future__ import annotations
@@ -14,14 +21,16 @@ import binascii
 import hashlib
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Response
 
 from api.problems import Problem, documented
-from api.schemas import GenerationIn, GenerationList, GenerationOut, generation_of
+from api.schemas import EventList, GenerationIn, GenerationList, GenerationOut, events_of, generation_of
 from api.security import Generator, Reader, StudioDep
-from core.errors import ConfirmationRequired
+from core.errors import ConfirmationRequired, ValidationError
 from core.services.generations import GenerationForm
 from core.status import Status
 
@@ -167,3 +176,81 @@ def list_generations(
         total=page.total,
         next_cursor=encode_cursor(number + 1, filters) if number < page.pages else None,
     )
+
+
+GenerationId = Annotated[str, Path(max_length=64, description="The generation's id.")]
+
+
+@contextmanager
+def state_refusals() -> Iterator[None]:
+    """Answer core's refusal of an action in the generation's present state (``field="status"``) with 409."""
+    try:
+        yield
+    except ValidationError as exc:
+        if exc.field != "status":
+            raise
+        raise Problem(409, "conflict", "Not possible in this state", str(exc)) from None
+
+
+@router.post(
+    "/generations/{generation_id}/cancel", response_model=GenerationOut, responses=documented(401, 403, 404, 409, 422)
+)
+def cancel_generation(generation_id: GenerationId, owner: Generator, studio: StudioDep) -> GenerationOut:
+    """Cancel a queued generation (the gallery's Cancel): its reservation is released, nothing is charged.
+
+    409 ``conflict`` once it has been sent to the provider (or has ended).
+    """
+    with state_refusals():
+        return generation_of(studio.generations.cancel(owner.user.id, generation_id))
+
+
+@router.post(
+    "/generations/{generation_id}/retry",
+    status_code=201,
+    response_model=GenerationOut,
+    responses={
+        200: {"description": "This generation was retried before: its retry.", "model": GenerationOut},
+        **documented(401, 403, 404, 409, 422),
+    },
+)
+def retry_generation(
+    generation_id: GenerationId, owner: Generator, studio: StudioDep, response: Response
+) -> GenerationOut:
+    """Submit a failed, filtered or canceled generation's request again as a new generation (the page's Retry).
+
+    The new one is priced, checked against the budget and cap, and reserved
+    like any submission. Retrying the same generation again answers its first
+    retry (200, ``Idempotent-Replayed: true``). 409 ``conflict`` names why a
+    retry is refused: still in progress or succeeded, blocked by a safety
+    filter that would block it again, or possibly accepted already (it could
+    pay twice).
+    """
+    with state_refusals():
+        view, created = studio.generations.retry(owner.user.id, generation_id)
+    response.status_code = 201 if created else 200
+    response.headers["Location"] = f"/v1/generations/{view.id}"
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return generation_of(view)
+
+
+@router.delete(
+    "/generations/{generation_id}",
+    status_code=204,
+    response_class=Response,
+    responses=documented(401, 403, 404, 409, 422, 503),
+)
+def delete_generation(generation_id: GenerationId, owner: Generator, studio: StudioDep) -> Response:
+    """Delete a finished generation and its files for good; the ledger keeps what it cost.
+
+    409 ``conflict`` while it is in progress (cancel it first, if it is queued).
+    """
+    with state_refusals():
+        studio.generations.delete(owner.user.id, generation_id)
+    return Response(status_code=204)
+
+
+@router.get("/generations/{generation_id}/events", response_model=EventList, responses=documented(401, 403, 404, 422))
+def generation_events(generation_id: GenerationId, owner: Reader, studio: StudioDep) -> EventList:
+    """The generation's timeline, oldest first: every change of status with what happened (the Generation page's)."""
+    return events_of(studio.generations.timeline(owner.user.id, generation_id))
