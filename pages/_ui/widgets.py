@@ -17,6 +17,7 @@ import streamlit as st
 
 from core.catalog import MODES
 from core.errors import NotFoundError, PermissionDeniedError, StorageError, ValidationError, VeoGenError
+from core.generations import download_name
 from core.services.generations import EventView, GenerationView, VideoView
 from core.status import Status
 from core.studio import Studio
@@ -113,10 +114,6 @@ def fmt_bytes(size: int) -> str:
 def excerpt(text: str, limit: int = 80) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def download_name(generation_id: str, index: int) -> str:
-    return f"veogen-{generation_id[:8]}-{index + 1}.mp4"
 
 
 def facts_line(video: VideoView) -> str:
