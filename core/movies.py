@@ -79,9 +79,12 @@ class Movies:
         self.providers = providers
         self.queue = queue
 
-    def create(self, user_id: int, draft: MovieDraft) -> MovieView:
+    def create(self, user_id: int, draft: MovieDraft, shots: list[ShotDraft] | None = None) -> MovieView:
+        """A new film; with ``shots``, its storyboard too, in the same transaction (nothing kept if one is refused)."""
         with transaction(self.sessions) as session:
             movie = movies.create_movie(session=session, user_id=user_id, draft=draft)
+            if shots:
+                movies.set_storyboard(session=session, user_id=user_id, movie_id=movie.id, shots=shots)
             return movies.get_movie(session=session, user_id=user_id, movie_id=movie.id)
 
     def propose_storyboard(self, script: str, *, model: str, duration_seconds: int) -> Storyboard:

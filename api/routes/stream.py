@@ -41,8 +41,8 @@ from fastapi.responses import StreamingResponse
 from api.problems import Problem, documented
 from api.security import Reader, StudioDep
 from core.errors import NotFoundError
-from core.movies import MovieView
 from core.services.generations import EventView
+from core.services.movie_views import MovieView
 from core.studio import Studio
 
 router = APIRouter(tags=["live updates"])

@@ -13,7 +13,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from api.routes import stream
-from core.movies import MovieDraft
+from core.services.storyboard import MovieDraft
 from core.studio import Studio
 from tests.api.support import bearer, body_of, make_token, problem
 from tests.support import drive, offline_form
