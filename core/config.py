@@ -215,6 +215,10 @@ class Settings(BaseSettings):
     """How often the scheduler reads Google's state of the webhook, in seconds; webhooks count as healthy
     only while the last answer is at most three intervals old."""
 
+    outgoing_webhooks_allow_private: bool = False
+    """Let users' outgoing webhooks reach loopback, private and link-local addresses (off: only public ones,
+    checked at registration and again at each delivery, so no server-side request forgery)."""
+
     api_host: str = "127.0.0.1"
     """Address the REST API (``veogen api``, started by ``veogen up``) listens on; put an HTTPS reverse proxy in
     front of it to reach it from other machines."""

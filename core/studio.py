@@ -1,16 +1,14 @@
 """The one wiring place: ``build_studio(settings)`` gives pages, workers, the CLI and tests the same
 services over their own database, Redis and storage.
 
-``Studio`` only holds what ``build_studio`` wired; it has no business logic.
-Each noun has one class that owns its transactions and gets its dependencies
-explicitly (never the studio): ``generations`` (core/generations.py),
-``accounts`` (core/accounts.py), ``queue_admin`` (core/queue_admin.py),
-``analytics`` (core/analytics.py), and the engine the workers and the scheduler
-run — ``pipeline`` (core/pipeline.py), ``admission`` (core/admission.py),
-``reconciler`` (core/reconciler.py); ``webhooks`` (core/webhooks.py); ``movies``
-(core/movies.py); ``tokens`` (core/tokens.py). Provider access is ``providers``
-(core/providers/registry.py). Functions in ``core/services`` take a session keyword-only
-and never commit; only these classes commit. Nothing but this module constructs them
+``Studio`` only holds what ``build_studio`` wired; it has no business logic. Each noun has one class that
+owns its transactions and gets its dependencies explicitly (never the studio): ``generations``
+(core/generations.py), ``accounts`` (core/accounts.py), ``queue_admin`` (core/queue_admin.py), ``analytics``
+(core/analytics.py), and the engine the workers and the scheduler run — ``pipeline`` (core/pipeline.py),
+``admission`` (core/admission.py), ``reconciler`` (core/reconciler.py); ``webhooks`` (core/webhooks.py);
+``movies`` (core/movies.py); ``tokens`` (core/tokens.py); ``outgoing`` (core/outgoing.py). Provider access is
+``providers`` (core/providers/registry.py). Functions in ``core/services`` take a session keyword-only and
+never commit; only these classes commit. Nothing but this module constructs them
 (tests/unit/test_architecture.py). Imports no UI, API or worker code, nothing heavy at import.
 """
 
@@ -29,6 +27,7 @@ from core.config import Settings
 from core.db import make_engine, make_sessionmaker
 from core.generations import Generations
 from core.movies import Movies
+from core.outgoing import OutgoingWebhooks
 from core.pipeline import Pipeline
 from core.providers.registry import ProviderRegistry
 from core.queue import JobQueue, connect
@@ -63,13 +62,14 @@ class Studio:
     webhooks: Webhooks
     movies: Movies
     tokens: Tokens
+    outgoing: OutgoingWebhooks
 
 
 def build_studio(settings: Settings, *, redis: Redis | None = None) -> Studio:
     """Wire the services for one process; ``redis`` replaces the configured connection (unit tests).
 
-    Refuses (``ConfigurationError``) a production configuration with a missing, weak or default secret.
-    Nothing connects here: the database and Redis are reached on first use.
+    Refuses (``ConfigurationError``) a production configuration with a missing, weak or default secret. Nothing
+    connects here: the database and Redis are reached on first use.
     """
     settings.check_secrets()
     engine = make_engine(settings.resolved_database_url())
@@ -82,9 +82,8 @@ def build_studio(settings: Settings, *, redis: Redis | None = None) -> Studio:
         default_max_open_generations=settings.default_max_open_generations,
         duplicate_window_seconds=settings.duplicate_window_seconds,
     )
-    providers = ProviderRegistry(
-        settings=settings, sessions=sessions, vault=Vault(settings.resolved_secret_key), redis=redis
-    )
+    vault = Vault(settings.resolved_secret_key)
+    providers = ProviderRegistry(settings=settings, sessions=sessions, vault=vault, redis=redis)
     generations = Generations(settings=settings, sessions=sessions, store=store, limits=limits, providers=providers)
     webhooks = Webhooks(settings=settings, sessions=sessions, queue=queue, providers=providers)
     pipeline = Pipeline(
@@ -106,7 +105,7 @@ def build_studio(settings: Settings, *, redis: Redis | None = None) -> Studio:
         limits=limits,
         providers=providers,
         generations=generations,
-        accounts=Accounts(settings=settings, sessions=sessions, vault=providers.vault, providers=providers),
+        accounts=Accounts(settings=settings, sessions=sessions, vault=vault, providers=providers),
         queue_admin=QueueAdmin(
             settings=settings, sessions=sessions, queue=queue, limits=limits, generations=generations
         ),
@@ -117,4 +116,5 @@ def build_studio(settings: Settings, *, redis: Redis | None = None) -> Studio:
         webhooks=webhooks,
         movies=Movies(sessions=sessions, store=store, limits=limits, providers=providers, queue=queue),
         tokens=Tokens(sessions=sessions),
+        outgoing=OutgoingWebhooks(settings=settings, sessions=sessions, queue=queue, vault=vault),
     )

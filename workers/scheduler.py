@@ -188,6 +188,7 @@ def main(max_seconds: float | None = None) -> None:
                     if time.monotonic() >= next_reconcile:
                         StartedJobRegistry(queue=queue.queue).cleanup()
                         studio.reconciler.reconcile()
+                        studio.outgoing.sweep()  # outgoing webhook deliveries whose job was lost
                         next_reconcile = time.monotonic() + settings.reconcile_interval_seconds
             except Exception:  # a Redis or database hiccup must not stop the scheduler
                 log.exception("scheduler tick failed; trying again")

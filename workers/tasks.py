@@ -1,8 +1,8 @@
 """RQ job functions. Each takes only ids, runs one short step, and is safe to run twice.
 
-Enqueued by dotted path (``core.queue.POLL_JOB``, ``core.webhooks.EVENT_JOB``), so the
-web process never imports this module. Submitting is not a worker job: the scheduler's admission
-pass does it (core.admission).
+Enqueued by dotted path (``core.queue.POLL_JOB``, ``core.webhooks.EVENT_JOB``,
+``core.outgoing.DELIVER_JOB``), so the web process never imports this module. Submitting is not a
+worker job: the scheduler's admission pass does it (core.admission).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from core import metrics
 from core.errors import TransitionError
 from core.queue import POLL_JOB
-from workers.context import get_movies, get_pipeline
+from workers.context import get_movies, get_pipeline, get_studio
 
 log = logging.getLogger(__name__)
 
@@ -72,3 +72,18 @@ def assemble_movie(movie_id: str, seq: int) -> None:
     finally:
         metrics.JOBS.labels("assemble_movie", outcome).inc()
         metrics.JOB_SECONDS.labels("assemble_movie").observe(time.perf_counter() - started)
+
+
+def deliver_webhook(delivery_id: int) -> None:
+    """Make one attempt of an outgoing webhook delivery; a failed attempt queues the next one after its backoff."""
+    started = time.perf_counter()
+    outcome = "ok"
+    try:
+        result = get_studio().outgoing.deliver(delivery_id)
+        log.info("webhook delivery %s: %s", delivery_id, result)
+    except Exception:
+        outcome = "crashed"  # the delivery stays pending; the scheduler's sweep queues it again after its lease
+        log.exception("webhook delivery %s crashed", delivery_id)
+    finally:
+        metrics.JOBS.labels("deliver_webhook", outcome).inc()
+        metrics.JOB_SECONDS.labels("deliver_webhook").observe(time.perf_counter() - started)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 from core import storage
 from core.errors import NotFoundError, ValidationError
 from core.models import Generation, Movie, Shot, utcnow
+from core.services import outgoing
 from core.services.continuity import CONTINUITY_JOINS
 from core.services.movie_views import soundtrack_signature, view_of
 from core.services.movies import owned
@@ -200,6 +201,7 @@ def finish_assembly(
     movie.assembly_message = message
     movie.assembled_at = utcnow() if report is not None else movie.assembled_at
     movie.updated_at = utcnow()
+    outgoing.record_movie_end(session=session, movie=movie)  # in this transaction: the user's webhooks hear of it
 
 
 def film_key(*, session: Session, user_id: int, movie_id: str, kind: str) -> str:

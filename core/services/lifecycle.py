@@ -21,6 +21,7 @@ from core import metrics
 from core.errors import TransitionError
 from core.logs import log_event
 from core.models import Event, Generation, utcnow
+from core.services import outgoing
 from core.status import Status, can_transition
 
 PENDING_KEY = "veogen_pending_events"
@@ -124,6 +125,8 @@ def transition(
             detail=detail,
         )
     )
+    if to.is_final:  # the user's webhooks hear of it in this same transaction, so no end goes unannounced
+        outgoing.record_generation_end(session=session, generation=generation)
 
 
 def bump_seq(*, session: Session, generation: Generation, expected: int, **values: Any) -> int:
