@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.routes import account, admin, catalog, generations, media, movies, stream
+from api.routes import account, admin, catalog, generations, media, movies, stream, webhooks
 
 v1 = APIRouter(prefix="/v1")
 v1.include_router(catalog.router)
@@ -14,3 +14,4 @@ v1.include_router(media.router)
 v1.include_router(movies.router)
 v1.include_router(stream.router)
 v1.include_router(admin.router)
+v1.include_router(webhooks.router)

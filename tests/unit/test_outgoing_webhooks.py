@@ -8,6 +8,7 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -37,8 +38,9 @@ class Receiver:
     received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
+@contextmanager
+def serving() -> Iterator[Receiver]:
+    """Run a ``Receiver`` on a free loopback port for the block."""
     state = Receiver(url="")
 
     class Handler(BaseHTTPRequestHandler):
@@ -61,6 +63,12 @@ def receiver() -> Iterator[Receiver]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with serving() as state:
+        yield state
 
 
 @pytest.fixture
