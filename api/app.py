@@ -29,8 +29,15 @@ the pages show in `detail`, and `field` for invalid input.
 
 **Money** is a decimal string in US dollars. Submitting reserves the price from
 your monthly budget; a request identical to one made moments ago answers 409
-until it is sent with `"confirm_repeat": true`. This version takes text-to-video
-requests; image modes, extend and edit are on the Create page for now.
+until it is sent with `"confirm_repeat": true`.
+
+**Images** (modes `image`, `frames`, `reference`) are sent as `multipart/form-data`:
+the JSON request in a part named `request`, each image in a part named by its role
+(`first_frame`, `last_frame`, `reference`), checked like the Create page's uploads.
+JSON bodies are limited to 64 KiB, multipart ones to the images a request may carry.
+
+**Downloads** (`/v1/generations/{id}/videos/{index}`, `…/thumbnail`, `…/poster`)
+take `Range: bytes=…` (206) and carry an `ETag` (the video's SHA-256).
 """
 
 

@@ -6,8 +6,10 @@ sentence a page would show), ``instance`` (the request path) and, for a
 validation error, ``field``. Core's exception tree (core/errors.py) maps to
 statuses in ``CORE_ERRORS``; FastAPI's request validation answers 422 with the
 field; an unexpected exception answers 500 with an incident id that is logged
-with the traceback, which never reaches the client. Imports ``core`` and
-FastAPI/Starlette only.
+with the traceback, which never reaches the client. Request bodies are limited
+before anything reads them: ``MAX_BODY_BYTES``, or ``MAX_UPLOAD_BODY_BYTES`` for
+a multipart request to a route that takes images (``UPLOAD_ROUTES``). Imports
+``core`` and FastAPI/Starlette only.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.schemas import ProblemOut
+from core.catalog import MAX_REFERENCE_IMAGES
 from core.errors import (
     BudgetError,
     ConfirmationRequired,
@@ -39,6 +42,7 @@ from core.errors import (
     ValidationError,
     VeoGenError,
 )
+from core.images import MAX_IMAGE_BYTES
 
 log = logging.getLogger("veogen.api")
 
@@ -66,7 +70,31 @@ CORE_ERRORS: Sequence[tuple[type[VeoGenError], int, str, str]] = (
 MAX_BODY_BYTES = 64 * 1024
 """Largest request body read, in bytes (a request is a few hundred; the longest prompt is 2,000 characters)."""
 
-TOO_LARGE = f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB; nothing was read."
+MAX_UPLOAD_IMAGES = max(MAX_REFERENCE_IMAGES, 2)
+"""Most images one request carries: the reference images, or a first and a last frame."""
+
+MAX_UPLOAD_BODY_BYTES = MAX_UPLOAD_IMAGES * MAX_IMAGE_BYTES + 1024 * 1024
+"""Largest multipart request body read, in bytes: that many images at the largest size the Create page
+accepts (core/images.py), and 1 MiB for the JSON part and the framing."""
+
+UPLOAD_ROUTES: frozenset[tuple[str, str]] = frozenset({("POST", "/v1/generations")})
+"""The (method, path) pairs whose multipart bodies carry images, so may be up to ``MAX_UPLOAD_BODY_BYTES``."""
+
+
+def body_limit(scope: Scope) -> int:
+    """The largest body read for this request: an upload route's multipart body may carry images."""
+    content_type = dict(scope.get("headers") or []).get(b"content-type", b"")
+    path, root = scope.get("path", ""), scope.get("root_path", "")
+    route = (scope.get("method", ""), path.removeprefix(root) if root else path)
+    multipart = content_type.split(b";", 1)[0].strip().lower() == b"multipart/form-data"
+    return MAX_UPLOAD_BODY_BYTES if multipart and route in UPLOAD_ROUTES else MAX_BODY_BYTES
+
+
+def too_large(limit: int) -> str:
+    """What a client is told about a body over ``limit`` bytes."""
+    size = f"{limit // 1024} KiB" if limit < 1024 * 1024 else f"{limit // (1024 * 1024)} MiB"
+    return f"The request body is larger than {size}; nothing was read."
+
 
 INCIDENT_MESSAGE = (
     "Something went wrong on our side. Try again; if it keeps happening, give an administrator the incident {id}."
@@ -177,8 +205,9 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 class Guard:
-    """Around every request: 413 for a body over ``MAX_BODY_BYTES`` (declared or streamed) before a route reads it,
-    and a 500 problem with an incident id for an unexpected exception (logged with its traceback, never sent)."""
+    """Around every request: 413 for a body over its limit (``body_limit``; declared or streamed) before a route
+    reads it, and a 500 problem with an incident id for an unexpected exception (logged with its traceback, never
+    sent)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -187,9 +216,10 @@ class Guard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = body_limit(scope)
         declared = dict(scope.get("headers") or []).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            await response(None, 413, None, HTTPStatus(413).phrase, TOO_LARGE)(scope, receive, send)
+        if declared.isdigit() and int(declared) > limit:
+            await response(None, 413, None, HTTPStatus(413).phrase, too_large(limit))(scope, receive, send)
             return
         seen, started = 0, False
 
@@ -197,8 +227,8 @@ class Guard:
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > MAX_BODY_BYTES:  # FastAPI passes an HTTPException raised while it reads the body through
-                raise HTTPException(413, TOO_LARGE)
+            if seen > limit:  # FastAPI passes an HTTPException raised while it reads the body through
+                raise HTTPException(413, too_large(limit))
             return message
 
         async def tracked(message: Message) -> None:

@@ -184,7 +184,8 @@ def me_of(owner: TokenOwner, budget: BudgetView) -> MeOut:
 
 
 class GenerationIn(BaseModel):
-    """A text-to-video request. Images, extend and edit are on the Create page for now."""
+    """A generation request: the Create page's settings. Image modes send it as the ``request`` part of a
+    multipart body beside their images; ``extend`` and ``edit`` name one of your videos in ``extend_of_id``."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -209,7 +210,14 @@ class GenerationIn(BaseModel):
     resolution: str = GenerationParams.resolution
     seed: int | None = Field(default=None, strict=True)
     sample_count: int = Field(default=GenerationParams.sample_count, strict=True, description="Videos to make.")
-    mode: str = Field(default="text", description="Only ``text`` for now.")
+    mode: str = Field(
+        default="text",
+        description="``text``, ``image`` (a first frame), ``frames`` (first and last), ``reference`` (1–3 "
+        "reference images), ``extend`` or ``edit`` (of ``extend_of_id``); ``GET /v1/models`` lists each model's.",
+    )
+    extend_of_id: str | None = Field(
+        default=None, max_length=64, description="The video of yours to extend or edit (modes extend, edit)."
+    )
     confirm_repeat: bool = Field(
         default=False,
         description="Pay for another video although the same request was made moments ago (after a 409).",

@@ -2,7 +2,10 @@
 
 Submitting goes through ``studio.generations.submit``, the call the Create page
 makes: the same model rules, price, budget, cap, reservation and idempotency
-key. A repeat of the same paid request within the duplicate window answers 409,
+key. Text-to-video and extend/edit (``extend_of_id``) come as JSON; image modes
+as ``multipart/form-data`` with the same JSON in a ``request`` part and the
+images in parts named by role (``api/uploads.py``), checked by core as the
+page's uploads are. A repeat of the same paid request within the duplicate window answers 409,
 naming the price and how to confirm (``"confirm_repeat": true``). Another
 user's generation answers 404, like one that does not exist.
 
@@ -25,19 +28,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from api.problems import Problem, documented
 from api.schemas import EventList, GenerationIn, GenerationList, GenerationOut, events_of, generation_of
 from api.security import Generator, Reader, StudioDep
+from api.uploads import MULTIPART_BODY, UploadRoute, uploaded_images
 from core.errors import ConfirmationRequired, ValidationError
 from core.services.generations import GenerationForm
 from core.status import Status
 
 router = APIRouter(tags=["generations"])
-
-API_MODES = ("text",)
-"""Modes the API takes so far; images (and so extend and edit with them) come with uploads."""
 
 MAX_FILTER_VALUES = 20
 """Most values one filter (``status``, ``model``) may list."""
@@ -48,44 +49,32 @@ IDEMPOTENCY_HELP = (
 )
 
 
-@router.post(
-    "/generations",
-    status_code=201,
-    response_model=GenerationOut,
-    responses={
-        200: {
-            "description": "The generation an earlier request with this Idempotency-Key made.",
-            "model": GenerationOut,
-        },
-        **documented(401, 403, 409, 422),
-    },
-)
 def create_generation(
     body: GenerationIn,
     owner: Generator,
     studio: StudioDep,
+    request: Request,
     response: Response,
     idempotency_key: Annotated[
         str | None, Header(alias="Idempotency-Key", min_length=1, max_length=64, description=IDEMPOTENCY_HELP)
     ] = None,
 ) -> GenerationOut:
-    """Check, price and queue a text-to-video generation, reserving its price from the caller's budget.
+    """Check, price and queue a generation, reserving its price from the caller's budget.
+
+    JSON for text to video, and for ``extend``/``edit`` of one of your videos
+    (``extend_of_id``). For the image modes send ``multipart/form-data``: the
+    same JSON in a part named ``request``, and the images in parts named
+    ``first_frame``, ``last_frame`` or ``reference`` (one part per reference
+    image), each a PNG, JPEG or WebP of at most 20 MB, checked by content as on
+    the Create page (422 with the page's sentence, ``field`` the role).
 
     403 ``over-budget`` when it would pass the monthly budget or the cap of open
     generations; 409 ``confirm-repeat`` when the same paid request was made
     moments ago: send it again with ``"confirm_repeat": true`` to pay for another.
     """
-    if body.mode not in API_MODES:
-        raise Problem(
-            422,
-            "validation",
-            "The request is not valid",
-            "The API takes text-to-video requests for now (mode 'text'); images, extend and edit are on the "
-            "Create page.",
-            field="mode",
-        )
     form = GenerationForm(
         **body.model_dump(exclude={"confirm_repeat"}),
+        images=uploaded_images(request),
         idempotency_key=idempotency_key or uuid.uuid4().hex,
         confirm_repeat=body.confirm_repeat,
     )
@@ -106,6 +95,24 @@ def create_generation(
     if not created:
         response.headers["Idempotent-Replayed"] = "true"
     return generation_of(view)
+
+
+router.add_api_route(
+    "/generations",
+    create_generation,
+    methods=["POST"],
+    route_class_override=UploadRoute,
+    status_code=201,
+    response_model=GenerationOut,
+    responses={
+        200: {
+            "description": "The generation an earlier request with this Idempotency-Key made.",
+            "model": GenerationOut,
+        },
+        **documented(401, 403, 409, 413, 422),
+    },
+    openapi_extra=MULTIPART_BODY,
+)
 
 
 @router.get("/generations/{generation_id}", response_model=GenerationOut, responses=documented(401, 403, 404, 422))

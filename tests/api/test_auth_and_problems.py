@@ -72,7 +72,7 @@ def test_another_users_generation_answers_404_like_a_missing_one(
         ({"prompt": "bad\u202eprompt"}, "prompt", "invisible or control character (U+202E)"),
         ({"resolution": "8k"}, "resolution", "not 8k"),
         ({"model": "veo-2.0-generate-001"}, "model", "shut down"),
-        ({"mode": "image"}, "mode", "text-to-video requests for now"),
+        ({"mode": "image"}, "mode", "does not offer “Image to video (first frame)”"),
         ({"colour": "red"}, "colour", "colour: "),
     ],
 )
