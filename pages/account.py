@@ -1,5 +1,5 @@
 """Account (everyone): change your password, see this month's spend and your open generations,
-set an optional personal Gemini key, and make, list and revoke tokens for the REST API.
+set an optional personal Gemini key, make, list and revoke tokens for the REST API, and register webhooks.
 
 While a user's password must change (a one-time password from an admin), this is
 the only page they get, and it shows only the password form. A thin page: reads
@@ -14,7 +14,7 @@ import streamlit as st
 
 from core.errors import ValidationError
 from core.status import Status
-from pages._ui import account_widgets, auth, state, tokens
+from pages._ui import account_widgets, auth, outgoing_webhooks, state, tokens
 from pages._ui.widgets import excerpt, fmt_usd, md, show_error
 
 OPEN_STATUSES = [status.value for status in Status if not status.is_final]
@@ -101,3 +101,6 @@ account_widgets.credential_editor(
 
 st.subheader("API tokens", anchor=False)
 tokens.account_section(studio, user)
+
+st.subheader("Webhooks", anchor=False)
+outgoing_webhooks.account_section(studio, user)

@@ -1,6 +1,8 @@
 """``/v1/webhooks`` over HTTP: register (the secret once), list, pause, delete; the delivery log and replay, with
 deliveries made in-process to a real loopback receiver and verified there; SSRF refusals as 422 problems; another
-user's token sees and changes nothing; reading needs ``read``, changing ``generate``."""
+user's token sees and changes nothing; reading needs ``read``, changing ``generate``. And the Account page's
+section: register (the secret once), pause, the delivery log, replay, delete. The page tests (``ui``) use the page
+tests' Redis like tests/api/test_token_pages.py."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from api.app import create_app
 from core.studio import Studio
 from tests.api.support import bearer, make_token, problem
 from tests.support import LISTED_MODELS, embedded_studio
+from tests.ui.support import UiEnv, button, log_in, open_page, studio_env, texts
 from tests.unit.test_outgoing_webhooks import Receiver, deliveries, finish_one, make_due, serving
 
 
@@ -147,3 +150,68 @@ def test_reading_needs_read_and_changing_needs_generate(studio: Studio, client: 
         client.post("/v1/webhooks", json={"url": "https://example.com/h"}, headers=reader), 403, "insufficient-scope"
     )
     problem(client.get("/v1/webhooks"), 401, "unauthorized")
+
+
+# -- the Account page ---------------------------------------------------------------------------
+
+ACCOUNT = "pages/account.py"
+
+
+@pytest.fixture
+def open_page_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[UiEnv]:
+    """The page tests' studio (alice and bob) with private webhook targets allowed (the receiver is on loopback)."""
+    with studio_env(
+        tmp_path, monkeypatch, VEOGEN_WEB_METRICS_PORT="0", VEOGEN_OUTGOING_WEBHOOKS_ALLOW_PRIVATE="true"
+    ) as env:
+        yield env
+
+
+@pytest.mark.ui
+def test_a_webhook_registered_on_the_account_page_shows_its_secret_once(open_page_env: UiEnv, receiver: Receiver):
+    at = open_page(log_in("alice"), ACCOUNT)
+    at.text_input(key="account_webhook_url").input(receiver.url)
+    at.text_input(key="account_webhook_description").input("render farm")
+    button(at, "Add webhook").click().run()
+    [code] = at.code
+    secret = str(code.value)
+    assert secret.startswith("whsec_") and "not shown again" in texts(at)
+    [endpoint] = open_page_env.studio.outgoing.list_endpoints(open_page_env.alice.id)
+    assert endpoint.url == receiver.url and "render farm" in texts(at)
+    at.run()
+    assert not at.code and secret not in texts(at)
+    button(at, "Pause").click().run()
+    assert not open_page_env.studio.outgoing.list_endpoints(open_page_env.alice.id)[0].active
+    assert "paused" in texts(at)
+    open_bob = open_page(log_in("bob"), ACCOUNT)
+    assert "No webhooks." in texts(open_bob) and receiver.url not in texts(open_bob)
+
+
+@pytest.mark.ui
+def test_an_internal_url_is_refused_on_the_page(page_env: UiEnv):
+    at = open_page(log_in("alice"), ACCOUNT)
+    at.text_input(key="account_webhook_url").input("http://169.254.169.254/latest/meta-data/")
+    button(at, "Add webhook").click().run()
+    assert "internal address" in texts(at) and not at.code
+    assert page_env.studio.outgoing.list_endpoints(page_env.alice.id) == []
+
+
+@pytest.mark.ui
+def test_the_delivery_log_shows_attempts_and_replays(open_page_env: UiEnv, receiver: Receiver):
+    studio, alice = open_page_env.studio, open_page_env.alice.id
+    studio.outgoing.create(alice, receiver.url)
+    finish_one(studio, alice)
+    (delivery,) = deliveries(studio)
+    receiver.answers = [500]
+    studio.outgoing.deliver(delivery.id)
+    at = open_page(log_in("alice"), ACCOUNT)
+    assert "generation.succeeded" in texts(at) and "HTTP 500 Internal Server Error" in texts(at)
+    assert not [b for b in at.button if b.label == "Replay"]  # still being attempted
+    make_due(studio)
+    studio.outgoing.deliver(delivery.id)
+    at.run()
+    button(at, "Replay").click().run()
+    assert "queued again" in texts(at)
+    replay = studio.outgoing.deliveries(alice)[0]
+    assert replay.id != delivery.id and replay.event_id == delivery.event_id and replay.status == "pending"
+    button(at, "Delete").click().run()
+    assert studio.outgoing.list_endpoints(alice) == [] and "No webhooks." in texts(at)
