@@ -6,7 +6,10 @@ it), then reads the database every ``POLL_SECONDS`` and sends what is new,
 until the generation is final, or until none of a film's takes is open and its
 assembly is not queued or running; then an ``end`` message, and the answer
 closes. Each message carries an ``id`` a reconnecting client sends back as
-``Last-Event-ID`` so it misses nothing and gets nothing twice. A comment line
+``Last-Event-ID`` so it misses nothing and gets nothing twice (a film's takes run on
+several workers, so an open film stream re-reads from where it began and skips
+what it sent; only an event committed out of id order during a reconnect could be
+missed, and the film's state is always in ``GET /v1/movies/{id}``). A comment line
 every ``HEARTBEAT_SECONDS`` keeps proxies from closing a quiet connection; a
 stream open ``MAX_STREAM_SECONDS`` closes without ``end`` (the client reconnects).
 Another user's generation or film answers 404 before anything is streamed.
@@ -19,9 +22,10 @@ Messages (``data`` is JSON):
   (``assembly_status``, ``assembly_message``, ``assembled_at``), ``end``. ``id`` is
   ``<event id>.<assembled at, epoch seconds, 0 before the first>.<assembly status>``.
 
-Server-Sent Events are a dozen lines of text format, written here rather than
-adding a dependency for them (StreamingResponse with an async generator; the
-database is read in the thread pool).
+Server-Sent Events are a dozen lines of text format, written here with
+StreamingResponse and an async generator (the database read in the thread pool)
+rather than adding sse-starlette, which installs beside this Starlette but would
+bring a dependency for the formatting alone.
 """
 
 from __future__ import annotations
@@ -223,6 +227,7 @@ async def stream_movie(
 
 async def _movie_messages(studio: Studio, user_id: int, movie_id: str, cursor: _FilmCursor) -> AsyncIterator[str]:
     pacer = _Pacer()
+    floor, sent = cursor.event_id, set[int]()
     yield f"retry: {RETRY_MILLISECONDS}\n\n"
     while True:
         try:
@@ -230,9 +235,14 @@ async def _movie_messages(studio: Studio, user_id: int, movie_id: str, cursor: _
         except NotFoundError:
             return
         shots = {take.id: shot for shot in movie.shots for take in shot.takes}
-        events = await _read(studio.generations.events_after, user_id, list(shots), cursor.event_id)
+        # Takes run on several workers at once, so an event may commit after one with a higher id: read from
+        # where the stream began each time and skip what was sent (a film has a few hundred events at most).
+        events = await _read(studio.generations.events_after, user_id, list(shots), floor)
         for take_id, event in events:
-            cursor.event_id = event.id
+            if event.id in sent:
+                continue
+            sent.add(event.id)
+            cursor.event_id = max(cursor.event_id, event.id)
             shot = shots[take_id]
             data = {"generation_id": take_id, "shot_id": shot.id, "shot": shot.position + 1, **_event_data(event)}
             yield message("take", data, id=str(cursor))

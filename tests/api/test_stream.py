@@ -115,3 +115,30 @@ def test_another_users_generation_or_film_answers_404_before_streaming(
     problem(client.get("/v1/generations/nope/stream", headers=bearer(alice_token)), 404, "not-found")
     bad = client.get(f"/v1/generations/{generation_id}/stream", headers={**bearer(alice_token), "Last-Event-ID": "x"})
     assert problem(bad, 422, "validation")["field"] == "Last-Event-ID"
+
+
+def test_a_films_stream_follows_its_takes_while_they_render(client: TestClient, studio: Studio, alice_token: str):
+    shots = [{"prompt": f"shot {n}", "duration_seconds": 2, "model": "offline-preview"} for n in range(3)]
+    film = {"title": "Live", "style": "realistic", "resolution": "360p", "target_seconds": 8, "shots": shots}
+    made = client.post("/v1/movies", json=film, headers=bearer(alice_token)).json()
+    started = client.post(f"/v1/movies/{made['id']}/start", headers=bearer(alice_token)).json()
+    takes = [take["id"] for shot in started["shots"] for take in shot["takes"]]
+
+    def worker() -> None:
+        time.sleep(0.3)
+        for take in takes:
+            drive(studio, take)
+
+    driving = threading.Thread(target=worker)
+    driving.start()
+    try:
+        messages = read(client, f"/v1/movies/{made['id']}/stream", alice_token)
+    finally:
+        driving.join()
+
+    alice = studio_user(studio, "alice")
+    sent = [(m["data"]["generation_id"], m["data"]["to_status"]) for m in messages if m["event"] == "take"]
+    recorded = [(t, e.to_status) for t in takes for e in studio.generations.timeline(alice, t)]
+    assert sorted(sent) == sorted(recorded) and len(sent) == len(set(m["id"] for m in messages if "id" in m))
+    assert [m["data"]["shot"] for m in messages if m["event"] == "take"][:3] == [1, 2, 3]  # each queued at start
+    assert messages[-1] == {"event": "end", "data": {"assembly_status": "none"}}
