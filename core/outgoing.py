@@ -32,7 +32,7 @@ from core.db import transaction
 from core.errors import ValidationError
 from core.models import utcnow
 from core.queue import FAILURE_TTL_SECONDS, OVERDUE_SECONDS, RESULT_TTL_SECONDS, JobQueue
-from core.services import outgoing
+from core.services import outgoing, webhook_targets
 from core.services.credentials import Vault
 from core.services.outgoing import Attempt, DeliveryView, EndpointView
 
@@ -173,7 +173,7 @@ class OutgoingWebhooks:
         url, headers, extensions = attempt.url, self._signed(attempt), {}
         if not self.allow_private:
             try:
-                address = outgoing.public_addresses(parts)[0]
+                address = webhook_targets.public_addresses(parts)[0]
             except ValidationError as exc:
                 return None, f"refused: {exc}", True
             except OSError as exc:
@@ -187,7 +187,11 @@ class OutgoingWebhooks:
             with httpx.Client(
                 timeout=TIMEOUT_SECONDS, follow_redirects=False, trust_env=False, transport=self.transport
             ) as client:
-                answer = client.post(url, content=attempt.body.encode(), headers=headers, extensions=extensions)
+                request = client.build_request(
+                    "POST", url, content=attempt.body.encode(), headers=headers, extensions=extensions
+                )
+                answer = client.send(request, stream=True)  # the status is all we keep: the body is never read
+                answer.close()
         except httpx.HTTPError as exc:
             return None, f"{type(exc).__name__}: {exc}"[:500], False
         error = None if answer.is_success else f"HTTP {answer.status_code} {answer.reason_phrase}".strip()

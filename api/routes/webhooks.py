@@ -19,14 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.problems import documented
 from api.security import Generator, Reader, StudioDep
-from core.services.outgoing import (
-    EVENT_TYPES,
-    MAX_ATTEMPTS,
-    MAX_DESCRIPTION_CHARS,
-    MAX_URL_CHARS,
-    DeliveryView,
-    EndpointView,
-)
+from core.services.outgoing import EVENT_TYPES, MAX_ATTEMPTS, MAX_DESCRIPTION_CHARS, DeliveryView, EndpointView
+from core.services.webhook_targets import MAX_URL_CHARS
 
 router = APIRouter(tags=["webhooks"])
 

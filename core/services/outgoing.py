@@ -7,12 +7,9 @@ endpoint of the owner *in the caller's transaction*, so an event exists exactly
 when its status change does; the ids are noted in ``session.info`` and queued by
 ``core.outgoing`` once the transaction commits.
 
-No server-side request forgery: a target must be ``http`` or ``https`` without
-credentials, and every address its name resolves to must be public (not
-loopback, private, link-local, shared, reserved or multicast) — checked when
-it is registered and again at each delivery (``public_addresses``), since DNS can
-change in between. ``VEOGEN_OUTGOING_WEBHOOKS_ALLOW_PRIVATE`` lifts the address
-rule (an admin's choice, for targets on the studio's own network).
+Where an endpoint may point (no server-side request forgery) is
+core/services/webhook_targets.py: checked here when it is registered, and by
+``core.outgoing`` again at each delivery.
 
 Functions take ``session`` keyword-only and never commit; ``core.outgoing.OutgoingWebhooks`` does.
 """
@@ -20,17 +17,14 @@ Functions take ``session`` keyword-only and never commit; ``core.outgoing.Outgoi
 from __future__ import annotations
 
 import base64
-import ipaddress
 import json
 import random
 import secrets
-import socket
 import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import SplitResult, urlsplit
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -38,9 +32,7 @@ from sqlalchemy.orm import Session
 from core.errors import NotFoundError, TransitionError, ValidationError
 from core.models import Event, Generation, Movie, User, WebhookDelivery, WebhookEndpoint, utcnow
 from core.services.credentials import Vault
-
-MAX_URL_CHARS = 2048
-"""Longest endpoint URL, in characters (the column's width)."""
+from core.services.webhook_targets import check_target
 
 MAX_DESCRIPTION_CHARS = 200
 """Longest endpoint description, in characters."""
@@ -83,11 +75,6 @@ STATUSES = ("pending", "delivered", "failed")
 PENDING_KEY = "veogen_outgoing_deliveries"
 """``session.info`` key of the deliveries this transaction made, queued once it commits."""
 
-REFUSED = (
-    "The webhook URL points to a loopback, private, link-local or otherwise internal address; only public "
-    "addresses are allowed (an administrator can allow private ones with VEOGEN_OUTGOING_WEBHOOKS_ALLOW_PRIVATE)."
-)
-
 
 @dataclass(frozen=True)
 class EndpointView:
@@ -129,63 +116,6 @@ class Attempt:
     secret: str
     event_id: str
     body: str
-
-
-# -- targets ------------------------------------------------------------------
-
-
-def check_url(url: str) -> SplitResult:
-    """The URL's parts; refuse anything but ``http``/``https`` with a host, or one carrying credentials."""
-    text = (url or "").strip()
-    if len(text) > MAX_URL_CHARS:
-        raise ValidationError(f"The URL is {len(text)} characters long; the limit is {MAX_URL_CHARS}.", field="url")
-    try:
-        parts = urlsplit(text)
-        parts.port  # noqa: B018  (raises ValueError for a port out of range)
-    except ValueError:
-        raise ValidationError("This is not a valid URL.", field="url") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationError("The webhook URL must be an http:// or https:// address.", field="url")
-    if parts.username or parts.password or parts.fragment:
-        raise ValidationError("The webhook URL must not carry a user, a password or a #fragment.", field="url")
-    if any(ord(c) < 33 or ord(c) == 127 for c in text):
-        raise ValidationError("The webhook URL must not contain spaces or control characters.", field="url")
-    return parts
-
-
-def refused_address(address: str) -> bool:
-    """Whether an IP address is internal: loopback, private, link-local, shared, reserved, multicast."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return not ip.is_global or ip.is_multicast
-
-
-def resolve(parts: SplitResult) -> list[str]:
-    """Every address the URL's host resolves to (an IP literal is itself); ``OSError`` when it does not resolve."""
-    host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
-
-
-def public_addresses(parts: SplitResult) -> list[str]:
-    """The host's addresses, all public; ``ValidationError`` when any is internal, ``OSError`` when none resolve."""
-    addresses = resolve(parts)
-    if not addresses or any(refused_address(a) for a in addresses):
-        raise ValidationError(REFUSED, field="url")
-    return addresses
-
-
-def check_target(url: str, *, allow_private: bool) -> str:
-    """The URL to register, checked: its form always, its addresses unless private ones are allowed."""
-    parts = check_url(url)
-    if not allow_private:
-        try:
-            public_addresses(parts)
-        except OSError:
-            raise ValidationError(f"The host {parts.hostname!r} cannot be resolved.", field="url") from None
-    return parts.geturl()
 
 
 # -- endpoints ----------------------------------------------------------------

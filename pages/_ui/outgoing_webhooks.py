@@ -12,7 +12,8 @@ from collections.abc import Callable
 import streamlit as st
 
 from core.errors import NotFoundError, TransitionError, ValidationError
-from core.services.outgoing import EVENT_TYPES, MAX_DESCRIPTION_CHARS, MAX_URL_CHARS, DeliveryView, EndpointView
+from core.services.outgoing import EVENT_TYPES, MAX_DESCRIPTION_CHARS, DeliveryView, EndpointView
+from core.services.webhook_targets import MAX_URL_CHARS
 from core.studio import Studio
 from pages._ui import state
 from pages._ui.state import CurrentUser
