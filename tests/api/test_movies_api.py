@@ -186,3 +186,32 @@ def test_another_user_cannot_read_or_change_a_film(client: TestClient, studio: S
     reader = bearer(make_token(studio, alice_id(studio), "read"))
     problem(client.post(f"/v1/movies/{film['id']}/start", headers=reader), 403, "insufficient-scope")
     assert client.get(f"/v1/movies/{film['id']}", headers=bearer(alice_token)).json()["started_at"] is None
+
+
+def test_a_drafted_paid_film_is_finalised_shot_by_shot_at_the_pages_prices(
+    client: TestClient, studio: Studio, alice: int, bob: int, alice_token: str
+):
+    auth = bearer(alice_token)
+    film = client.post("/v1/movies", json=paid_film("Drafted"), headers=auth).json()
+    drafted = client.post(f"/v1/movies/{film['id']}/start", json={"draft": True}, headers=auth).json()
+    assert drafted["committed_usd"] == "0.0000" and drafted["finalise_usd"] == "1.6000"
+    by_page = studio.movies.create(
+        bob,
+        MovieDraft(title="Drafted", style="cinematic", aspect_ratio="16:9", resolution="720p", target_seconds=16),
+        [ShotDraft(p, d, VEO_MODEL) for p, d in PAID_SHOTS],
+    )
+    for take in [*take_ids(drafted), *(t.id for t in studio.movies.start(bob, by_page.id, draft=True))]:
+        drive(studio, take)  # the free offline drafts
+    page_shots = studio.movies.get(bob, by_page.id).shots
+
+    one = client.post(
+        f"/v1/movies/{film['id']}/finalise", json={"shot_ids": [drafted["shots"][1]["id"]]}, headers=auth
+    ).json()
+    studio.movies.finalise(bob, by_page.id, [page_shots[1].id])
+    page_view = studio.movies.get(bob, by_page.id)
+    assert Decimal(one["committed_usd"]) == page_view.committed_usd == Decimal("0.80")  # the 8 s shot alone
+    assert Decimal(one["finalise_usd"]) == page_view.finalise_usd == Decimal("0.80")
+    assert [s["final"] for s in one["shots"]] == [s.final for s in page_view.shots] == [False, True, False]
+
+    rest = client.post(f"/v1/movies/{film['id']}/finalise", headers=auth)
+    assert "still rendering" in problem(rest, 422, "validation")["detail"]  # as the page says while shot 2 renders
