@@ -234,7 +234,7 @@ class Generations:
             try:
                 size = path.stat().st_size
             except OSError:
-                raise StorageError(f"The {kind} of this video is missing from storage.") from None
+                raise StorageError(f"This {kind} is missing from storage.") from None  # the page's words
         name = download_name(generation_id, index, kind)
         return MediaFile(
             video=video, kind=kind, media_type=MEDIA_TYPES[kind], name=name, size=size, path=path, data=data

@@ -125,6 +125,17 @@ def test_another_users_token_downloads_nothing(
     assert client.get(f"/v1/generations/{made}/videos/0", headers=reader).status_code == 200
 
 
+def test_a_file_missing_from_storage_says_so_as_the_page_does(
+    client: TestClient, studio: Studio, alice: int, alice_token: str
+):
+    made = finished(studio, alice)
+    video = studio.generations.get_generation(alice, made).videos[0]
+    studio.store.delete(video.thumbnail_key)
+    gone = client.get(f"/v1/generations/{made}/videos/0/thumbnail", headers=bearer(alice_token))
+    assert problem(gone, 503, "storage")["detail"] == "This thumbnail is missing from storage."
+    assert client.get(f"/v1/generations/{made}/videos/0", headers=bearer(alice_token)).status_code == 200
+
+
 def test_object_storage_serves_the_same_bytes_and_ranges(tmp_path: Path):
     media_url = f"memory://veogen-{uuid.uuid4().hex}"  # fsspec's in-memory filesystem: not a local path
     with embedded_studio(tmp_path, media_url=media_url) as studio:

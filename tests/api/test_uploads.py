@@ -72,6 +72,10 @@ def test_image_to_video_over_multipart_makes_the_pages_row_and_inputs(
             veo_form("From dawn to dusk", mode="frames"),
             [("first_frame", "a.png", first), ("last_frame", "b.png", last)],
         ),
+        (
+            veo_form("The same kite, the same girl", mode="reference", duration_seconds=8),
+            [("reference", "kite.png", first), ("reference", "girl.png", last)],
+        ),
     )
     for form, images in cases:
         answer = client.post("/v1/generations", **multipart(body_of(form), *images), headers=bearer(alice_token))
