@@ -53,10 +53,14 @@ def refused_address(address: str) -> bool:
 
 
 def resolve(parts: SplitResult) -> list[str]:
-    """Every address the URL's host resolves to (an IP literal is itself); ``OSError`` when it does not resolve."""
+    """Every address the URL's host resolves to (an IP literal is itself); ``OSError`` when it does not resolve,
+    ``ValidationError`` when it cannot be a host name."""
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except UnicodeError:  # an empty or over-long label: no name server is asked
+        raise ValidationError(f"{host[:80]!r} is not a valid host name.", field="url") from None
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 

@@ -310,6 +310,11 @@ def test_the_sweep_queues_deliveries_whose_job_was_lost(open_studio: Studio, car
         ("https://user:pw@example.com/hook", "user, a password"),
         ("https://" + "a" * 2100 + ".com/", "limit is 2048"),
         ("not a url", "http:// or https://"),
+        ("http://" + "a" * 64 + ".example/", "not a valid host name"),
+        ("http://a..b/", "not a valid host name"),
+        ("http://[::1/", "not a valid URL"),
+        ("http://example.com:99999/", "not a valid URL"),
+        ("http://exa mple.com/", "spaces or control characters"),
     ],
 )
 def test_internal_and_odd_targets_are_refused(studio: Studio, alice: int, url: str, words: str):
@@ -385,3 +390,26 @@ def test_descriptions_are_checked_and_endpoints_are_capped(open_studio: Studio, 
         open_studio.outgoing.create(carol, f"{receiver.url}/{n}")
     with pytest.raises(ValidationError, match="delete one first"):
         open_studio.outgoing.create(carol, receiver.url)
+
+
+def test_the_job_is_run_by_an_rq_worker_from_the_queue(
+    open_studio: Studio, carol: int, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+):
+    """What the commit queued (by dotted path, JSON-serialised) is what a worker runs: one signed POST."""
+    from rq import SimpleWorker
+    from rq.serializers import JSONSerializer
+
+    import workers.context
+    import workers.tasks
+
+    monkeypatch.setattr(workers.context, "get_studio", lambda: open_studio)
+    monkeypatch.setattr(workers.tasks, "get_studio", lambda: open_studio)
+    _, secret = open_studio.outgoing.create(carol, receiver.url)
+    finish_one(open_studio, carol)
+    queue = open_studio.queue.queue
+    worker = SimpleWorker([queue], connection=open_studio.redis, serializer=JSONSerializer)
+    worker.work(burst=True)
+    (delivery,) = deliveries(open_studio)
+    assert delivery.status == "delivered" and delivery.attempts == 1
+    ((headers, body),) = receiver.received
+    Webhook(secret).verify(body, headers)
