@@ -226,6 +226,18 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8600, ge=1, le=65535)
     """Port of the REST API (``/v1``, OpenAPI at ``/openapi.json``, interactive docs at ``/docs``)."""
 
+    api_jwt_minutes: int = Field(default=15, ge=1, le=1440)
+    """Minutes an access token from the API's password login (``POST /v1/token``, a JWT) stays valid; a logout,
+    a password change or reset, or disabling the user ends it at once."""
+
+    api_reads_per_minute: int = Field(default=600, ge=1)
+    """Requests one API token may make in any minute to routes that read (every route but those that need the
+    ``generate`` scope); one more answers 429 with ``Retry-After``. Counted in Redis, shared by every API process."""
+
+    api_submits_per_minute: int = Field(default=30, ge=1)
+    """Requests one API token may make in any minute to routes that need the ``generate`` scope (submitting);
+    counted apart from reads."""
+
     dashboard_host: str = "127.0.0.1"
     """Address ``veogen dashboard`` (rq-dashboard) listens on."""
 

@@ -187,6 +187,8 @@ def test_the_openapi_document_is_served_and_describes_every_route(client: TestCl
     assert "PersonalAccessToken" in served["components"]["securitySchemes"]
     for path, methods in served["paths"].items():
         for method, operation in methods.items():
+            if (method, path) == ("post", "/v1/token"):  # the password login: how one gets a token
+                continue
             assert operation.get("security"), f"{method} {path} is not behind a token"
             problems = {code: r for code, r in operation["responses"].items() if code.startswith(("4", "5"))}
             assert "401" in problems and all("application/problem+json" in r["content"] for r in problems.values())
