@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from fastapi import FastAPI
 
-from api import problems
+from api import mcp, problems
 from api.routes import v1
 from core.studio import Studio
 
@@ -54,6 +54,7 @@ def create_app(studio: Studio) -> FastAPI:
     app.state.studio = studio
     problems.install(app)
     app.include_router(v1)
+    mcp.mount(app, studio)  # MCP for agents at /mcp, with the same tokens and services
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, bool]:

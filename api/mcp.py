@@ -1,0 +1,192 @@
+"""MCP: the studio's tools for AI agents, over streamable HTTP at ``/mcp`` of the API (the official ``mcp`` SDK).
+
+Tools: ``list_models``, ``price``, ``generate``, ``status``, ``fetch``. Each call
+is made for the owner of the request's bearer token, checked by the REST API's
+own dependency (``api.security.Reader``: the same tokens, the same 401 problems,
+the same rate limit), and each tool calls the core service the matching route
+calls, so the same rules and the same money hold: ``generate`` reserves the
+price from the owner's budget, honours the idempotency key and refuses over the
+budget or cap with the page's sentence, and needs a token with the ``generate``
+scope. A refusal is a tool error whose text is that sentence.
+
+``fetch`` does not carry video bytes through the conversation: it answers the
+video's facts and the URL of the REST download (``GET /v1/generations/{id}/videos/{index}``,
+streamed, with ranges), which a client fetches with the same token.
+
+The server is stateless (each POST is a complete exchange, answered as JSON), so
+it needs no process-wide lifespan: ``veogen api`` runs Uvicorn without one, and
+any API process can answer any call. Imports ``core``, FastAPI and ``mcp`` only.
+"""
+
+from __future__ import annotations
+
+import uuid
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from starlette.types import Receive, Scope, Send
+
+from api.routes.quotes import form_of
+from api.schemas import GenerationIn, generation_of, model_of
+from api.security import Reader
+from core.errors import ConfirmationRequired, VeoGenError
+from core.services.tokens import SCOPES, TokenOwner
+from core.studio import Studio
+
+MCP_PATH = "/mcp"
+"""Where the MCP endpoint answers in the API app."""
+
+INSTRUCTIONS = (
+    "VeoGen makes videos for the owner of your token, from their monthly budget. Call list_models for the models "
+    "and their limits, price for what a request costs, generate to queue one (it spends money: pass an "
+    "idempotency_key so a retried call never pays twice), status until it is succeeded, then fetch for the "
+    "download URL (GET it with the same bearer token)."
+)
+
+
+@dataclass(frozen=True)
+class Call:
+    """Who the current MCP request is for, and where the REST API answers it."""
+
+    owner: TokenOwner
+    base_url: str
+
+
+_call: ContextVar[Call] = ContextVar("veogen_mcp_call")
+
+
+def _current() -> Call:
+    try:
+        return _call.get()
+    except LookupError:  # only a call through the mounted endpoint has a caller
+        raise ToolError("Not authenticated: send a bearer token.") from None
+
+
+def _refusal(exc: VeoGenError) -> ToolError:
+    return ToolError(str(exc))
+
+
+def build_server(studio: Studio) -> MCPServer:
+    """The MCP server's tools over ``studio``'s services, each for the caller of the current request."""
+    server: MCPServer = MCPServer(name="veogen", title="VeoGen", instructions=INSTRUCTIONS)
+
+    @server.tool()
+    def list_models() -> dict[str, Any]:
+        """The models you may use now: limits (durations, resolutions, aspect ratios, modes) and prices per second."""
+        user_id = _current().owner.user.id
+        return {
+            "models": [model_of(offer).model_dump(mode="json") for offer in studio.generations.offers(user_id)],
+            "unavailable": studio.generations.unavailable_reasons(user_id),
+        }
+
+    @server.tool()
+    def price(request: GenerationIn) -> dict[str, str]:
+        """What a text or extend/edit generation request costs (the Create page's price); nothing is spent."""
+        _current()
+        try:
+            return {"model": request.model, "price_usd": str(studio.generations.quote(form_of(request)))}
+        except VeoGenError as exc:
+            raise _refusal(exc) from None
+
+    @server.tool()
+    def generate(request: GenerationIn, idempotency_key: str = "") -> dict[str, Any]:
+        """Queue a generation; its price is reserved from your monthly budget.
+
+        The same idempotency_key (up to 64 characters) again answers the generation it made instead of
+        paying for another. A request identical to one made moments ago is refused until it is sent with
+        "confirm_repeat": true.
+        """
+        call = _current()
+        if not call.owner.allows("generate"):
+            raise ToolError(
+                f"This token lacks the 'generate' scope (to {SCOPES['generate']}). "
+                "Make a token with it on your Account page."
+            )
+        if len(idempotency_key) > 64:
+            raise ToolError("The idempotency key is longer than 64 characters.")
+        form = form_of(request, idempotency_key=idempotency_key or uuid.uuid4().hex)
+        try:
+            view, created = studio.generations.submit(call.owner.user.id, form)
+        except ConfirmationRequired as exc:
+            raise ToolError(
+                f"{exc} This request costs ${studio.generations.quote(form):,.2f}. To pay for another one, "
+                'call generate again with "confirm_repeat": true in the request.'
+            ) from None
+        except VeoGenError as exc:
+            raise _refusal(exc) from None
+        return {"created": created, "generation": generation_of(view).model_dump(mode="json")}
+
+    @server.tool()
+    def status(generation_id: str) -> dict[str, Any]:
+        """One of your generations: its status, price, cost, error and videos."""
+        owner = _current().owner
+        try:
+            view = studio.generations.get_generation(owner.user.id, generation_id[:64])
+        except VeoGenError as exc:
+            raise _refusal(exc) from None
+        return generation_of(view).model_dump(mode="json")
+
+    @server.tool()
+    def fetch(generation_id: str, index: int = 0) -> dict[str, Any]:
+        """Where to download one of your finished videos (GET it with your bearer token), and its facts."""
+        call = _current()
+        try:
+            view = studio.generations.get_generation(call.owner.user.id, generation_id[:64])
+        except VeoGenError as exc:
+            raise _refusal(exc) from None
+        out = generation_of(view)
+        video = next((v for v in out.videos if v.index == index), None)
+        if video is None:
+            raise ToolError(
+                f"This generation has no video {index} (status {out.status}); "
+                + (
+                    "its videos are " + ", ".join(str(v.index) for v in out.videos)
+                    if out.videos
+                    else "wait until it has succeeded."
+                )
+            )
+        return {
+            "url": f"{call.base_url}/v1/generations/{view.id}/videos/{index}",
+            "content_type": "video/mp4",
+            "authorization": "the same bearer token",
+            "video": video.model_dump(mode="json"),
+        }
+
+    return server
+
+
+class _Exchange(Response):
+    """The MCP exchange of one HTTP request, answered by the SDK's transport for the authenticated caller."""
+
+    def __init__(self, server: MCPServer, call: Call) -> None:
+        super().__init__()
+        self.server = server
+        self.call = call
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # A manager per request: stateless, so nothing outlives the exchange and no app lifespan is needed.
+        manager = StreamableHTTPSessionManager(app=self.server._lowlevel_server, json_response=True, stateless=True)
+        token = _call.set(self.call)
+        try:
+            async with manager.run():
+                await manager.handle_request(scope, receive, send)
+        finally:
+            _call.reset(token)
+
+
+def mount(app: FastAPI, studio: Studio) -> None:
+    """Answer MCP at ``MCP_PATH`` of ``app``, for the bearer token's owner (401/403/429 problems as ``/v1``)."""
+    server = build_server(studio)
+
+    async def mcp_endpoint(request: Request, owner: Reader) -> Response:
+        base = str(request.base_url).rstrip("/")
+        return _Exchange(server, Call(owner=owner, base_url=base))
+
+    app.add_api_route(
+        MCP_PATH, mcp_endpoint, methods=["GET", "POST", "DELETE"], include_in_schema=False, response_model=None
+    )
