@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.routes import account, admin, catalog, generations, media, movies, quotes, stream, webhooks
+from api.problems import documented
+from api.routes import account, admin, auth, catalog, generations, media, movies, quotes, stream, webhooks
 
-v1 = APIRouter(prefix="/v1")
+v1 = APIRouter(prefix="/v1", responses=documented(429))
+v1.include_router(auth.router)
 v1.include_router(catalog.router)
 v1.include_router(account.router)
 v1.include_router(generations.router)

@@ -43,7 +43,7 @@ def test_core_never_imports_ui_or_workers():
     assert offending(python_files("core"), forbidden) == []
 
 
-API_MAY_IMPORT = {"api", "core", "fastapi", "mcp", "pydantic", "starlette", "uvicorn"}
+API_MAY_IMPORT = {"api", "core", "fastapi", "jwt", "limits", "mcp", "pydantic", "starlette", "uvicorn"}
 """What the REST API package may import besides the standard library."""
 
 
