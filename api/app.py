@@ -21,8 +21,16 @@ DESCRIPTION = """\
 VeoGen's studio for scripts: the same models, prices, budgets and rules as the pages.
 
 **Authentication**: a personal access token from your Account page, sent as
-`Authorization: Bearer veogen_pat_…`. Scopes: `read` (models, your account, your
-generations), `generate` (submit; it spends your budget), `admin` (administrators).
+`Authorization: Bearer veogen_pat_…`; or an access token from the password login
+(`POST /v1/token`, the OAuth2 password flow — **Authorize** above), valid for
+`VEOGEN_API_JWT_MINUTES` and ended by a logout, a password change or reset, or a
+disabled account; the login's failures count toward the page's lock. Scopes: `read`
+(models, your account, your generations), `generate` (submit; it spends your
+budget), `admin` (administrators).
+
+**Rate limits** per token, in any minute: `VEOGEN_API_READS_PER_MINUTE` reads and,
+apart from them, `VEOGEN_API_SUBMITS_PER_MINUTE` requests that need `generate`. One
+more answers 429 with `Retry-After` (seconds).
 
 **Errors** are `application/problem+json` (RFC 9457) with the same plain sentence
 the pages show in `detail`, and `field` for invalid input.
