@@ -1,12 +1,12 @@
 """The ``veogen`` command: ``up``, ``db upgrade``, ``user …``, ``worker``, ``scheduler``, ``exporter``, ``dashboard``,
-``webhooks …``, ``api``.
+``webhooks …``, ``api``, and the API's client: ``generate``, ``batch``.
 
 ``veogen up`` is the embedded default in one command: bundled Redis (unless
 REDIS_URL is set), migrations, the first admin, workers, the scheduler, the
 exporter, the webhook receiver, the REST API and Streamlit; Ctrl-C stops every
 process it started. Worker and scheduler code is started as ``python -m workers.…``
-and the API is handed to Uvicorn by its import string (``api.app:app``), so this
-module never imports either.
+and the API is handed to Uvicorn by its import string (``api.app:app``), as the
+client's commands are registered (``api.commands``), so this module never imports either.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+from importlib import import_module
 from pathlib import Path
 from typing import NoReturn
 
@@ -121,6 +122,9 @@ def _dashboard(args: argparse.Namespace) -> int:
     serve(settings, host, port)
     return 0
 
+
+CLIENT_COMMANDS = "api.commands"
+"""Where ``veogen generate`` and ``veogen batch`` (the API's client) live, imported by name (core never imports api)."""
 
 API_APP = "api.app:app"
 """The REST API's app as Uvicorn imports it (core never imports ``api`` itself)."""
@@ -281,6 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
     from core.cli_webhooks import register_commands as register_webhook_commands
 
     register_webhook_commands(sub)
+    if str(ROOT) not in sys.path:  # a checkout run without installing: `api` sits beside `core`
+        sys.path.insert(0, str(ROOT))
+    import_module(CLIENT_COMMANDS).register_commands(sub)
     return parser
 
 

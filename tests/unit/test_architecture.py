@@ -47,8 +47,27 @@ API_MAY_IMPORT = {"api", "core", "fastapi", "jwt", "limits", "mcp", "pydantic", 
 """What the REST API package may import besides the standard library."""
 
 
+API_CLIENT = {ROOT / "api/client.py", ROOT / "api/commands.py"}
+"""The API's client (``veogen generate``, ``veogen batch``): it speaks HTTP, so it runs wherever the API is reachable."""
+
+CLIENT_MAY_IMPORT = {"api.client", "core.config", "httpx", "rich"}
+"""What the client may import besides the standard library: HTTP, the terminal, and the settings (the API's URL)."""
+
+
+def test_the_api_client_speaks_only_http():
+    foreign = sorted(
+        f"{path.relative_to(ROOT)} imports {name}"
+        for path in API_CLIENT
+        for name in imports_of(path)
+        if name not in CLIENT_MAY_IMPORT
+        and name.split(".")[0] not in CLIENT_MAY_IMPORT
+        and name.split(".")[0] not in sys.stdlib_module_names
+    )
+    assert foreign == []
+
+
 def test_api_only_talks_to_core():
-    files = python_files("api")
+    files = [path for path in python_files("api") if path not in API_CLIENT]
     assert len(files) >= 5
     foreign = sorted(
         f"{path.relative_to(ROOT)} imports {name}"
