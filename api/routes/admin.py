@@ -39,6 +39,7 @@ MAX_RANGE_DAYS = 400
 
 READS = documented(401, 403)
 CHANGES = documented(401, 403, 404, 422)
+SENT_CHANGES = {**CHANGES, **documented(400)}  # a route with a JSON body answers 400 when it is not JSON
 
 
 def _user(view: object) -> AdminUserOut:
@@ -56,7 +57,7 @@ def get_user(user_id: UserId, owner: Admin, studio: StudioDep) -> AdminUserOut:
     return _user(studio.accounts.user(owner.user.id, user_id))
 
 
-@router.post("/users", status_code=201, response_model=NewUserOut, responses=documented(401, 403, 422))
+@router.post("/users", status_code=201, response_model=NewUserOut, responses=documented(400, 401, 403, 422))
 def create_user(body: UserIn, owner: Admin, studio: StudioDep, response: Response) -> NewUserOut:
     """A new user with an initial password (shown this once) that they must change at first login."""
     view, password = studio.accounts.create_user(owner.user.id, body.username, body.role, body.email)
@@ -75,13 +76,13 @@ def enable_user(user_id: UserId, owner: Admin, studio: StudioDep) -> AdminUserOu
     return _user(studio.accounts.set_disabled(owner.user.id, user_id, False))
 
 
-@router.put("/users/{user_id}/role", response_model=AdminUserOut, responses=CHANGES)
+@router.put("/users/{user_id}/role", response_model=AdminUserOut, responses=SENT_CHANGES)
 def set_role(user_id: UserId, body: RoleIn, owner: Admin, studio: StudioDep) -> AdminUserOut:
     """Make a user a creator or an admin (the last enabled admin stays one)."""
     return _user(studio.accounts.set_role(owner.user.id, user_id, body.role))
 
 
-@router.put("/users/{user_id}/limits", response_model=AdminUserOut, responses=CHANGES)
+@router.put("/users/{user_id}/limits", response_model=AdminUserOut, responses=SENT_CHANGES)
 def set_limits(user_id: UserId, body: LimitsIn, owner: Admin, studio: StudioDep) -> AdminUserOut:
     """A user's monthly budget and cap of open generations (null: the studio's defaults)."""
     return _user(studio.accounts.set_limits(owner.user.id, user_id, body.monthly_budget_usd, body.max_open_generations))

@@ -109,7 +109,8 @@ router.add_api_route(
             "description": "The generation an earlier request with this Idempotency-Key made.",
             "model": GenerationOut,
         },
-        **documented(401, 403, 409, 413, 422),
+        # 400: a JSON body that is not JSON, or a multipart form that cannot be read (e.g. an image part sent as text)
+        **documented(400, 401, 403, 409, 413, 422),
     },
     openapi_extra=MULTIPART_BODY,
 )

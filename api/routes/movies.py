@@ -37,9 +37,11 @@ ShotId = Annotated[str, Path(max_length=64)]
 
 CHANGES = documented(401, 403, 404, 409, 422)
 """What a route that renders or changes a film can answer besides success."""
+SENT_CHANGES = {**CHANGES, **documented(400)}
+"""The same for a route that takes a JSON body, which answers 400 when the body is not JSON."""
 
 
-@router.post("/movies", status_code=201, response_model=MovieOut, responses=documented(401, 403, 422))
+@router.post("/movies", status_code=201, response_model=MovieOut, responses=documented(400, 401, 403, 422))
 def create_movie(body: MovieIn, owner: Generator, studio: StudioDep, response: Response) -> MovieOut:
     """A new film with its storyboard (checked shot by shot like the Movies page; nothing kept if one is refused).
 
@@ -62,13 +64,13 @@ def get_movie(movie_id: MovieId, owner: Reader, studio: StudioDep) -> MovieOut:
     return movie_of(studio.movies.get(owner.user.id, movie_id))
 
 
-@router.put("/movies/{movie_id}/storyboard", response_model=MovieOut, responses=CHANGES)
+@router.put("/movies/{movie_id}/storyboard", response_model=MovieOut, responses=SENT_CHANGES)
 def set_storyboard(movie_id: MovieId, body: StoryboardIn, owner: Generator, studio: StudioDep) -> MovieOut:
     """Replace the shots of a film not started yet."""
     return movie_of(studio.movies.set_storyboard(owner.user.id, movie_id, [shot.draft() for shot in body.shots]))
 
 
-@router.post("/movies/{movie_id}/start", response_model=MovieOut, responses=CHANGES)
+@router.post("/movies/{movie_id}/start", response_model=MovieOut, responses=SENT_CHANGES)
 def start_movie(movie_id: MovieId, owner: Generator, studio: StudioDep, body: StartIn | None = None) -> MovieOut:
     """Reserve and queue every shot without a take, all at once (or as free offline drafts with ``draft``).
 
@@ -78,14 +80,14 @@ def start_movie(movie_id: MovieId, owner: Generator, studio: StudioDep, body: St
     return movie_of(studio.movies.get(owner.user.id, movie_id))
 
 
-@router.post("/movies/{movie_id}/finalise", response_model=MovieOut, responses=CHANGES)
+@router.post("/movies/{movie_id}/finalise", response_model=MovieOut, responses=SENT_CHANGES)
 def finalise_movie(movie_id: MovieId, owner: Generator, studio: StudioDep, body: FinaliseIn | None = None) -> MovieOut:
     """Render the drafted shots (all, or ``shot_ids``) at their own models, reserving their price at once."""
     studio.movies.finalise(owner.user.id, movie_id, (body or FinaliseIn()).shot_ids)
     return movie_of(studio.movies.get(owner.user.id, movie_id))
 
 
-@router.post("/movies/{movie_id}/shots/{shot_id}/rerender", response_model=MovieOut, responses=CHANGES)
+@router.post("/movies/{movie_id}/shots/{shot_id}/rerender", response_model=MovieOut, responses=SENT_CHANGES)
 def rerender_shot(
     movie_id: MovieId, shot_id: ShotId, owner: Generator, studio: StudioDep, body: RerenderIn | None = None
 ) -> MovieOut:
@@ -94,7 +96,7 @@ def rerender_shot(
     return movie_of(studio.movies.get(owner.user.id, movie_id))
 
 
-@router.put("/movies/{movie_id}/shots/{shot_id}/take", response_model=MovieOut, responses=CHANGES)
+@router.put("/movies/{movie_id}/shots/{shot_id}/take", response_model=MovieOut, responses=SENT_CHANGES)
 def choose_take(movie_id: MovieId, shot_id: ShotId, body: TakeIn, owner: Generator, studio: StudioDep) -> MovieOut:
     """The take the film uses for this shot (a finished one)."""
     return movie_of(studio.movies.choose_take(owner.user.id, movie_id, shot_id, body.generation_id))

@@ -52,6 +52,6 @@ router.add_api_route(
     methods=["POST"],
     route_class_override=UploadRoute,
     response_model=QuoteOut,
-    responses=documented(401, 403, 413, 422),
+    responses=documented(400, 401, 403, 413, 422),  # 400: a body that is not JSON, or a form that cannot be read
     openapi_extra=MULTIPART_BODY,
 )
