@@ -45,12 +45,17 @@ def working(studio: Studio) -> Iterator[None]:
     """Run what the workers would (admission and polls, in this process) for every open generation, until the end."""
     stop = threading.Event()
 
+    stuck: set[str] = set()  # e.g. a Veo request whose stand-in is not running: admission leaves it queued
+
     def work() -> None:
         while not stop.is_set():
             with studio.sessions() as session:
                 ids = session.scalars(select(Generation.id).where(Generation.status == Status.QUEUED.value)).all()
-            for generation_id in ids:
-                drive(studio, generation_id)
+            for generation_id in set(ids) - stuck:
+                try:
+                    drive(studio, generation_id, polls=10)
+                except AssertionError:
+                    stuck.add(generation_id)
             stop.wait(0.1)
 
     thread = threading.Thread(target=work, daemon=True)

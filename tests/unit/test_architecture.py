@@ -47,10 +47,10 @@ API_MAY_IMPORT = {"api", "core", "fastapi", "jwt", "limits", "mcp", "pydantic", 
 """What the REST API package may import besides the standard library."""
 
 
-API_CLIENT = {ROOT / "api/client.py", ROOT / "api/commands.py"}
+API_CLIENT = {ROOT / "api/client.py", ROOT / "api/commands.py", ROOT / "api/batch.py"}
 """The API's client (``veogen generate``, ``veogen batch``): it speaks HTTP, so it runs wherever the API is reachable."""
 
-CLIENT_MAY_IMPORT = {"api.client", "core.config", "httpx", "rich"}
+CLIENT_MAY_IMPORT = {"api.batch", "api.client", "api.commands", "core.config", "httpx", "rich"}
 """What the client may import besides the standard library: HTTP, the terminal, and the settings (the API's URL)."""
 
 
