@@ -143,3 +143,23 @@ def test_a_wrong_token_is_refused_in_plain_words(api_url: str, capsys: pytest.Ca
     code = veogen("generate", "x", "--model", "offline-preview", url=api_url, token="veogen_pat_wrong")
     assert code == EXIT_REFUSED
     assert "refused (401)" in capsys.readouterr().err
+
+
+def test_generate_sends_images_by_role_as_the_create_page_takes_them(
+    api_url: str, studio: Studio, alice: int, alice_token: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    from tests.api.test_uploads import inputs_of, png
+
+    first, last = tmp_path / "first.png", tmp_path / "last.png"
+    first.write_bytes(png(noise=False))
+    last.write_bytes(png(128, 72, noise=False))
+    code = veogen(
+        "generate", "The kite lifts off", "--model", VEO_MODEL, "--seconds", "4", "--resolution", "720p",
+        "--image", f"first_frame={first}", "--image", f"last_frame={last}", url=api_url, token=alice_token,
+    )  # fmt: skip
+    assert code == EXIT_OK, capsys.readouterr()
+    (made,) = studio.generations.list_generations(alice).items
+    assert made.params.mode == "frames"
+    assert [row[1] for row in inputs_of(studio, made.id)] == ["first_frame", "last_frame"]
+    bad = veogen("generate", "x", "--model", VEO_MODEL, "--image", "cover=x.png", url=api_url, token=alice_token)
+    assert bad == EXIT_BAD_INPUT and "ROLE=PATH" in capsys.readouterr().err
