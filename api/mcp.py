@@ -3,15 +3,19 @@
 Tools: ``list_models``, ``price``, ``generate``, ``status``, ``fetch``. Each call
 is made for the owner of the request's bearer token, checked by the REST API's
 own dependency (``api.security.Reader``: the same tokens, the same 401 problems,
-the same rate limit), and each tool calls the core service the matching route
-calls, so the same rules and the same money hold: ``generate`` reserves the
-price from the owner's budget, honours the idempotency key and refuses over the
-budget or cap with the page's sentence, and needs a token with the ``generate``
-scope. A refusal is a tool error whose text is that sentence.
+the same rate limit: each request a read, ``generate`` a submission too), and
+each tool calls the core service the matching route calls, so the same rules
+and the same money hold: ``generate`` reserves the price from the owner's
+budget, honours the idempotency key, refuses over the budget or cap with the
+page's sentence, and needs a token with the ``generate`` scope. A refusal is a
+tool error whose text is that sentence. ``price`` and ``generate`` take the
+JSON request of ``POST /v1/generations`` (text, or extend/edit of a video of
+yours); the image modes stay with the REST API's multipart upload.
 
 ``fetch`` does not carry video bytes through the conversation: it answers the
-video's facts and the URL of the REST download (``GET /v1/generations/{id}/videos/{index}``,
-streamed, with ranges), which a client fetches with the same token.
+video's facts and the URL of the REST download
+(``GET /v1/generations/{id}/videos/{index}``, streamed, with ranges), which a
+client fetches with the same token.
 
 The server is stateless (each POST is a complete exchange, answered as JSON), so
 it needs no process-wide lifespan: ``veogen api`` runs Uvicorn without one, and
@@ -23,17 +27,19 @@ from __future__ import annotations
 import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from starlette.types import Receive, Scope, Send
 
+from api.problems import Problem
+from api.ratelimit import SUBMITS, RateLimits, limits_of
 from api.routes.quotes import form_of
 from api.schemas import GenerationIn, generation_of, model_of
-from api.security import Reader
+from api.security import Reader, limit_key
 from core.errors import ConfirmationRequired, VeoGenError
 from core.services.tokens import SCOPES, TokenOwner
 from core.studio import Studio
@@ -55,6 +61,7 @@ class Call:
 
     owner: TokenOwner
     base_url: str
+    limits: RateLimits
 
 
 _call: ContextVar[Call] = ContextVar("veogen_mcp_call")
@@ -109,6 +116,10 @@ def build_server(studio: Studio) -> MCPServer:
             )
         if len(idempotency_key) > 64:
             raise ToolError("The idempotency key is longer than 64 characters.")
+        try:  # a submission, as POST /v1/generations counts it (the request itself counted as a read)
+            call.limits.check(SUBMITS, limit_key(call.owner))
+        except Problem as exc:
+            raise ToolError(exc.detail) from None
         form = form_of(request, idempotency_key=idempotency_key or uuid.uuid4().hex)
         try:
             view, created = studio.generations.submit(call.owner.user.id, form)
@@ -183,9 +194,11 @@ def mount(app: FastAPI, studio: Studio) -> None:
     """Answer MCP at ``MCP_PATH`` of ``app``, for the bearer token's owner (401/403/429 problems as ``/v1``)."""
     server = build_server(studio)
 
-    async def mcp_endpoint(request: Request, owner: Reader) -> Response:
+    async def mcp_endpoint(
+        request: Request, owner: Reader, limits: Annotated[RateLimits, Depends(limits_of)]
+    ) -> Response:
         base = str(request.base_url).rstrip("/")
-        return _Exchange(server, Call(owner=owner, base_url=base))
+        return _Exchange(server, Call(owner=owner, base_url=base, limits=limits))
 
     app.add_api_route(
         MCP_PATH, mcp_endpoint, methods=["GET", "POST", "DELETE"], include_in_schema=False, response_model=None

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import uvicorn
+from fastapi import FastAPI
 from sqlalchemy import select
 
 from api.app import create_app
@@ -19,12 +20,12 @@ from tests.support import drive
 
 
 @contextmanager
-def served(studio: Studio) -> Iterator[str]:
-    """Serve ``create_app(studio)`` on 127.0.0.1 at a free port until the block ends; yield its base URL."""
+def served(studio: Studio, app: FastAPI | None = None) -> Iterator[str]:
+    """Serve ``app`` (else ``create_app(studio)``) on 127.0.0.1 at a free port until the block ends; yield its URL."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(studio), log_level="warning", lifespan="off", access_log=False)
+    config = uvicorn.Config(app or create_app(studio), log_level="warning", lifespan="off", access_log=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

@@ -118,3 +118,22 @@ def test_no_token_or_a_wrong_one_is_a_401_problem(base_url: str):
         )
         assert answer.status_code == 401
         assert answer.headers["content-type"].startswith("application/problem+json")
+
+
+def test_generate_counts_as_a_submission_against_the_tokens_rate_limit(studio: Studio, alice_token: str):
+    from limits.storage import MemoryStorage
+
+    from api import ratelimit
+    from api.app import create_app
+
+    app = create_app(studio)
+    ratelimit.install(app, ratelimit.RateLimits(MemoryStorage(), reads_per_minute=100, submits_per_minute=1))
+    with served(studio, app) as url:
+        first, second = call(
+            url,
+            alice_token,
+            ("generate", {"request": OFFLINE, "idempotency_key": "one"}),
+            ("generate", {"request": OFFLINE, "idempotency_key": "two"}),
+        )
+    assert first["created"]
+    assert second[0] == "error" and "submissions in the last minute" in second[1]
