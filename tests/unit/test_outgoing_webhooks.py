@@ -413,3 +413,24 @@ def test_the_job_is_run_by_an_rq_worker_from_the_queue(
     assert delivery.status == "delivered" and delivery.attempts == 1
     ((headers, body),) = receiver.received
     Webhook(secret).verify(body, headers)
+
+
+def test_a_failed_generation_and_an_assembled_film_are_events(open_studio: Studio, carol: int, receiver: Receiver):
+    open_studio.outgoing.create(carol, receiver.url)
+    view, _ = open_studio.generations.submit(carol, offline_form())
+    open_studio.pipeline.fail(view.id, None, "The generation did not finish within 30 minutes.", code="DEADLINE")
+    with open_studio.sessions() as s, s.begin():
+        s.add(
+            Movie(
+                id="f" * 32, user_id=carol, title="Tide", style="cinematic", aspect_ratio="16:9",
+                resolution="720p", target_seconds=8, assembly_status="running", assembly_seq=1,
+            )
+        )  # fmt: skip
+    open_studio.movies.finish_assembly("f" * 32, 1, {"seconds": 8.0}, None)
+    failed, assembled = deliveries(open_studio)
+    for delivery in (failed, assembled):
+        assert open_studio.outgoing.deliver(delivery.id) == "delivered"
+    first, second = (json.loads(body) for _, body in receiver.received)
+    assert first["type"] == "generation.failed" and first["data"]["error_code"] == "DEADLINE"
+    assert first["data"]["error_message"] == "The generation did not finish within 30 minutes."
+    assert second["type"] == "movie.assembled" and second["data"]["assembled_at"]
