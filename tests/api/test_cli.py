@@ -163,3 +163,23 @@ def test_generate_sends_images_by_role_as_the_create_page_takes_them(
     assert [row[1] for row in inputs_of(studio, made.id)] == ["first_frame", "last_frame"]
     bad = veogen("generate", "x", "--model", VEO_MODEL, "--image", "cover=x.png", url=api_url, token=alice_token)
     assert bad == EXIT_BAD_INPUT and "ROLE=PATH" in capsys.readouterr().err
+
+
+def test_a_row_over_the_budget_is_reported_refused_and_the_rest_are_made(
+    api_url: str, studio: Studio, alice: int, alice_token: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    from sqlalchemy import update
+
+    from core.models import User
+
+    with studio.engine.begin() as conn:
+        conn.execute(update(User).where(User.id == alice).values(monthly_budget_usd=Decimal("0.50")))
+    prompts = write_batch(tmp_path / "p.csv", BATCH)
+    report = tmp_path / "r.csv"
+    assert veogen("batch", str(prompts), "--yes", "--report", str(report), url=api_url, token=alice_token) == (
+        EXIT_REFUSED
+    )
+    lines = list(csv.DictReader(report.open()))
+    assert [line["status"] for line in lines] == ["queued", "not submitted", "queued"]
+    assert "budget" in lines[1]["note"]
+    assert studio.generations.budget(alice).committed_usd == VEO_PRICE
