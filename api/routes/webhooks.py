@@ -43,7 +43,10 @@ class EndpointIn(BaseModel):
 class EndpointPatch(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"active": False}]})
 
-    active: bool = Field(description="False pauses the endpoint: it gets no new events until resumed.")
+    active: bool = Field(
+        description="False pauses the endpoint: it gets no new events, and its pending deliveries are not sent, "
+        "until it is resumed."
+    )
 
 
 class EndpointOut(BaseModel):

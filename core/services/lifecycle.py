@@ -6,7 +6,8 @@ TransitionError and stops.
 
 Once the transaction commits (never before, never after a rollback), each
 change is counted in ``core.metrics`` and written as one log line with the
-generation id (``core.logs.log_event``).
+generation id (``core.logs.log_event``). A final status also records, in the same transaction,
+one delivery per active outgoing webhook of the owner (``core.services.outgoing``).
 """
 
 from __future__ import annotations
