@@ -47,6 +47,13 @@ STAGES = ("queued", "submitting", "running", "fetching", "processing", "succeede
 
 FINAL = frozenset({"succeeded", "failed", "filtered", "canceled"})
 
+EXIT_CODES = (
+    "exit codes: 0 done; 1 a generation ended without a video; 2 bad arguments or a bad CSV row; "
+    "3 refused by the studio (token, budget, a model's rules, rate limit); 4 the API could not be reached; "
+    "5 not confirmed (add --yes in scripts)"
+)
+"""What ``--help`` says about the exit codes."""
+
 MODES_BY_ROLES = {
     frozenset({"first_frame"}): "image",
     frozenset({"first_frame", "last_frame"}): "frames",
@@ -74,13 +81,15 @@ def default_api_url() -> str:
 
 def _connection(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--api-url", default="", help="the API (default: http://VEOGEN_API_HOST:VEOGEN_API_PORT)")
-    parser.add_argument("--token", default="", help=f"a personal access token (default: ${TOKEN_VARIABLE})")
+    parser.add_argument("--token", default="", help=f"a personal access token (default, and safer: ${TOKEN_VARIABLE})")
     parser.add_argument("--yes", "-y", action="store_true", help="do not ask before paying (for scripts)")
 
 
 def register_commands(sub: Any) -> None:
     """Add ``generate`` and ``batch`` to the ``veogen`` command's subparsers."""
-    gen = sub.add_parser("generate", help="make a video through the studio's API (prints the price first)")
+    gen = sub.add_parser(
+        "generate", help="make a video through the studio's API (prints the price first)", epilog=EXIT_CODES
+    )
     gen.add_argument("prompt", help="what the video shows")
     gen.add_argument("--model", required=True, help="a model id (GET /v1/models)")
     gen.add_argument("--seconds", type=int, default=None, help="length in seconds (default: the model's)")
@@ -98,7 +107,9 @@ def register_commands(sub: Any) -> None:
     gen.set_defaults(func=lambda args: _run(_generate, args))
     from api.batch import BATCH_COLUMNS, run_batch
 
-    batch = sub.add_parser("batch", help="one generation per CSV row; the total price is confirmed first")
+    batch = sub.add_parser(
+        "batch", help="one generation per CSV row; the total price is confirmed first", epilog=EXIT_CODES
+    )
     batch.add_argument("file", type=Path, help=f"CSV with columns {', '.join(BATCH_COLUMNS)}")
     batch.add_argument("--wait", action="store_true", help="wait until every generation has ended")
     batch.add_argument("--report", type=Path, default=None, help="also write the report to this CSV file")

@@ -183,3 +183,19 @@ def test_a_row_over_the_budget_is_reported_refused_and_the_rest_are_made(
     assert [line["status"] for line in lines] == ["queued", "not submitted", "queued"]
     assert "budget" in lines[1]["note"]
     assert studio.generations.budget(alice).committed_usd == VEO_PRICE
+
+
+def test_the_token_comes_from_veogen_token_and_a_missing_one_or_api_is_said_plainly(
+    api_url: str, studio: Studio, alice: int, alice_token: str, monkeypatch: pytest.MonkeyPatch, capsys
+):
+    from api.commands import EXIT_UNREACHABLE
+
+    args = ["generate", "A boat", "--model", "offline-preview", "--seconds", "2", "--resolution", "240p"]
+    monkeypatch.delenv("VEOGEN_TOKEN", raising=False)
+    assert main([*args, "--api-url", api_url]) == EXIT_BAD_INPUT
+    assert "VEOGEN_TOKEN" in capsys.readouterr().err
+    monkeypatch.setenv("VEOGEN_TOKEN", alice_token)
+    assert main([*args, "--api-url", api_url]) == EXIT_OK
+    assert studio.generations.list_generations(alice).total == 1
+    assert main([*args, "--api-url", "http://127.0.0.1:9"]) == EXIT_UNREACHABLE
+    assert "did not answer" in capsys.readouterr().err
