@@ -181,6 +181,8 @@ class _Exchange(Response):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # A manager per request: stateless, so nothing outlives the exchange and no app lifespan is needed.
+        # The manager takes the SDK's low-level server; MCPServer.streamable_http_app() would wrap the same
+        # one in a Starlette app whose lifespan (the manager's task group) ``veogen api`` does not run.
         manager = StreamableHTTPSessionManager(app=self.server._lowlevel_server, json_response=True, stateless=True)
         token = _call.set(self.call)
         try:
