@@ -156,6 +156,7 @@ def _api(args: argparse.Namespace) -> int:
         proxy_headers=False,
         timeout_keep_alive=5,
         lifespan="off",
+        root_path=settings.api_root_path,  # behind a proxy that strips it (nginx's /api/ in the compose file)
     )
     for stop in (signal.SIGTERM, signal.SIGINT):  # also what Uvicorn re-raises after its graceful stop
         signal.signal(stop, _exit_quietly)

@@ -226,6 +226,11 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8600, ge=1, le=65535)
     """Port of the REST API (``/v1``, OpenAPI at ``/openapi.json``, interactive docs at ``/docs``)."""
 
+    api_root_path: str = Field(default="", pattern=r"^(/[A-Za-z0-9._~-]+)*$")
+    """The path prefix a reverse proxy serves the REST API under and strips before passing a request on (``/api``
+    behind the compose file's nginx), so the docs, the OpenAPI document's server and links name their outside
+    address; empty when the API is reached directly."""
+
     api_jwt_minutes: int = Field(default=15, ge=1, le=1440)
     """Minutes an access token from the API's password login (``POST /v1/token``, a JWT) stays valid; a logout,
     a password change or reset, or disabling the user ends it at once."""

@@ -18,6 +18,10 @@ from typing import Any
 import pytest
 import yaml
 
+from api.mcp import MCP_PATH
+from api.problems import MAX_BODY_BYTES as API_MAX_BODY_BYTES
+from api.problems import MAX_UPLOAD_BODY_BYTES, UPLOAD_ROUTES
+from api.routes import stream as api_stream
 from core.config import Settings, setting_env_names
 from core.images import MAX_IMAGE_BYTES
 from core.webhook_receiver import MAX_BODY_BYTES
@@ -37,10 +41,10 @@ SECRETS = {
 }
 
 SERVICES = {
-    "postgres", "redis", "migrate", "web", "worker", "scheduler", "exporter", "dashboard", "webhooks",
+    "postgres", "redis", "migrate", "web", "worker", "scheduler", "exporter", "dashboard", "webhooks", "api",
     "prometheus", "alertmanager", "grafana", "nginx", "loki", "promtail", "node-exporter", "cadvisor",
 }  # fmt: skip
-APP_SERVICES = {"migrate", "web", "worker", "scheduler", "exporter", "dashboard", "webhooks"}
+APP_SERVICES = {"migrate", "web", "worker", "scheduler", "exporter", "dashboard", "webhooks", "api"}
 ONE_SHOT = {"migrate"}
 NO_HEALTHCHECK: dict[str, str] = {}
 """Long-running services without a healthcheck, with the reason (none: every image has a way)."""
@@ -158,7 +162,7 @@ def test_python_healthchecks_compile(services):
         for name, s in services.items()
         if "python" in s.get("healthcheck", {}).get("test", [])
     }
-    assert set(probes) >= {"web", "scheduler", "exporter", "dashboard", "webhooks"}
+    assert set(probes) >= {"web", "scheduler", "exporter", "dashboard", "webhooks", "api"}
     for name, test in probes.items():
         code = test[test.index("-c") + 1]
         compile(code, f"{name} healthcheck", "exec")
@@ -318,13 +322,17 @@ def test_nginx_takes_bodies_only_on_the_upload_path_and_as_large_as_streamlit_do
     assert MAX_IMAGE_BYTES / 2**20 < megabytes(size) <= streamlit_max_upload_mb()
     assert "proxy_request_buffering off" in upload, "uploads stream through instead of filling nginx's temp files"
     for spec, body in locations.items():
-        if spec not in ("/_stcore/upload_file/", f"= {WEBHOOK_PATH}"):
+        if spec not in ("/_stcore/upload_file/", f"= {WEBHOOK_PATH}") and "$api" not in body:  # the API's: below
             assert not directives(body, "client_max_body_size"), spec
 
 
 def test_nginx_passes_only_webhook_posts_to_the_receiver():
     server, locations = nginx_blocks(nginx_conf())
-    assert directives(server, "set") == ["$streamlit http://web:8501", f"$webhooks http://webhooks:{receiver_port()}"]
+    assert directives(server, "set") == [
+        "$streamlit http://web:8501",
+        f"$webhooks http://webhooks:{receiver_port()}",
+        f"$api http://api:{api_port()}",
+    ]
     hook = locations[f"= {WEBHOOK_PATH}"]
     assert directives(hook, "proxy_pass") == ["$webhooks"]
     assert [spec for spec, body in locations.items() if "$webhooks" in body] == [f"= {WEBHOOK_PATH}"]
@@ -338,6 +346,83 @@ def test_nginx_passes_only_webhook_posts_to_the_receiver():
     # Host and the client's address as for the studio: the server's proxy_set_header lines, inherited.
     assert not directives(hook, "proxy_set_header")
     assert "X-Forwarded-For $remote_addr" in directives(server, "proxy_set_header")
+
+
+def api_port() -> int:
+    """The API's port in the containers (VEOGEN_API_PORT is left at its default there)."""
+    return Settings.model_fields["api_port"].default  # type: ignore[no-any-return]
+
+
+API_PREFIX = "/api"
+STREAM_LOCATION = "~ ^/api/v1/(generations|movies)/[^/]+/stream$"
+
+
+def api_locations() -> dict[str, str]:
+    """The nginx locations that pass requests on to the API, by their spec."""
+    _, locations = nginx_blocks(nginx_conf())
+    return {spec: body for spec, body in locations.items() if "$api" in body}
+
+
+def test_the_api_runs_in_its_own_service_behind_nginx(services):
+    api = services["api"]
+    assert api["command"] == ["veogen", "api", "--host", "0.0.0.0"]
+    assert api["image"] == services["web"]["image"]
+    assert f"http://127.0.0.1:{api_port()}/healthz" in api["healthcheck"]["test"]
+    assert api["depends_on"] == services["scheduler"]["depends_on"]
+    assert "ports" not in api, "reached through nginx only"
+    env = environment(api)
+    # nginx strips /api; the root path makes /api/docs load /api/openapi.json and names the document's server.
+    assert env["VEOGEN_API_ROOT_PATH"] == API_PREFIX
+    # The password login counts failures per client: X-Forwarded-For from nginx's networks, as for the page.
+    assert env["VEOGEN_TRUSTED_PROXIES"] == environment(services["web"])["VEOGEN_TRUSTED_PROXIES"]
+    # nginx looks the API up per request: a down API does not keep the studio's front door shut.
+    assert "api" not in services["nginx"].get("depends_on", {})
+
+
+def test_nginx_serves_the_api_under_api_with_its_prefix_stripped():
+    locations = api_locations()
+    expected = {f"{API_PREFIX}/", STREAM_LOCATION, f"= {API_PREFIX}{MCP_PATH}"}
+    expected |= {f"= {API_PREFIX}{path}" for _, path in UPLOAD_ROUTES}
+    assert set(locations) == expected
+    for spec, body in locations.items():
+        assert directives(body, "rewrite") == [rf"^{API_PREFIX}(/.*)$ $1 break"], spec
+        assert directives(body, "proxy_pass") == ["$api"], spec
+        # Host and the client's address as for the studio: the server's proxy_set_header lines, inherited.
+        assert not directives(body, "proxy_set_header"), spec
+    # Every live stream of the API goes to the unbuffered location, and nothing else does.
+    pattern = STREAM_LOCATION.removeprefix("~ ")
+    for route in api_stream.router.routes:
+        path = re.sub(r"\{[^}]+\}", "123", route.path)  # type: ignore[attr-defined]
+        assert re.search(pattern, f"{API_PREFIX}/v1{path}"), path
+    assert not re.search(pattern, f"{API_PREFIX}/v1/generations/123/events")
+
+
+def test_nginx_takes_the_apis_body_sizes():
+    locations = api_locations()
+    sizes = {
+        spec: [megabytes(v) * 2**20 for v in directives(body, "client_max_body_size")]
+        for spec, body in locations.items()
+    }
+    uploads = {f"= {API_PREFIX}{path}" for _, path in UPLOAD_ROUTES}
+    for spec, limits in sizes.items():
+        if spec in uploads:
+            # Images as multipart: as large as the API takes (three of 20 MiB and the framing), no more.
+            (limit,) = limits
+            assert MAX_UPLOAD_BODY_BYTES <= limit < MAX_UPLOAD_BODY_BYTES + 2**20, spec
+            assert "proxy_request_buffering off" in locations[spec], "images stream through, not into temp files"
+        else:
+            assert limits == [API_MAX_BODY_BYTES], f"{spec}: JSON bodies of the API's 64 KiB"
+
+
+def test_nginx_passes_the_apis_live_streams_unbuffered():
+    locations = api_locations()
+    for spec in (STREAM_LOCATION, f"= {API_PREFIX}{MCP_PATH}"):
+        assert directives(locations[spec], "proxy_buffering") == ["off"], spec
+    (timeout,) = directives(locations[STREAM_LOCATION], "proxy_read_timeout")
+    number, unit = re.fullmatch(r"(\d+)([smhd])", timeout).groups()  # type: ignore[union-attr]
+    seconds = int(number) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
+    # Longer than a quiet stream's silence (a heartbeat comment) and as long as a stream stays open.
+    assert seconds >= api_stream.MAX_STREAM_SECONDS > api_stream.HEARTBEAT_SECONDS
 
 
 def test_nginx_limits_uploads_per_client_address():

@@ -5,15 +5,19 @@ lines that name Docker: `listen 80` (a free loopback port here), the upstream `w
 Streamlit started by this module with the project's .streamlit/config.toml, serving a one-line
 page) and the upstream `webhooks:9650` (the receiver's Starlette app from core.webhook_receiver on
 Uvicorn, judging with a stand-in that records each delivery). Client addresses are chosen with
-X-Forwarded-For, which the config trusts from loopback as it does from the host's proxy.
+X-Forwarded-For, which the config trusts from loopback as it does from the host's proxy. The upstream
+`api:8600` is the REST API (api.app.create_app over an embedded studio: SQLite, fakeredis, the offline
+model) on Uvicorn with the root path the compose file gives it (VEOGEN_API_ROOT_PATH=/api).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -24,13 +28,18 @@ from typing import Any
 import pytest
 import requests
 import uvicorn
+import yaml
 
+from api.app import create_app
+from api.problems import MAX_BODY_BYTES as API_MAX_BODY_BYTES
 from bench import upload_memory
 from bench.upload_memory import Visitor, running_nginx
 from core.images import MAX_IMAGE_BYTES
+from core.studio import Studio
 from core.webhook_events import Outcome
 from core.webhook_receiver import MAX_BODY_BYTES, PATH, bind, build_app
-from tests.support import bare_streamlit, wait_until
+from tests.api.support import bearer, body_of, make_token
+from tests.support import ROOT, bare_streamlit, embedded_studio, offline_form, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -39,6 +48,8 @@ FRAMING = {"Content-Security-Policy": "frame-ancestors 'self'", "X-Frame-Options
 UPLOAD_PATH = "/_stcore/upload_file"
 RECEIVER_UPSTREAM = "http://webhooks:9650;"
 """The receiver's upstream in veogen.conf (the compose service), pointed at the module's receiver here."""
+API_UPSTREAM = "http://api:8600;"
+"""The REST API's upstream in veogen.conf (the compose service), pointed at the module's API here."""
 
 
 class Deliveries:
@@ -71,6 +82,31 @@ class Receiver:
         return [method for method, headers in self.requests if headers.get("webhook-id") == webhook_id]
 
 
+@contextlib.contextmanager
+def serving(app: Any, name: str, root_path: str = "") -> Iterator[int]:
+    """``app`` on Uvicorn in a thread on a free loopback port, once its ``/healthz`` answers; yield the port."""
+    sock = bind("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off", root_path=root_path)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+
+    def answers() -> bool:
+        try:
+            return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
+        except requests.RequestException:
+            return False
+
+    try:
+        assert wait_until(answers, timeout=20), f"{name} did not start"
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
 @pytest.fixture(scope="module")
 def streamlit_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     with bare_streamlit(tmp_path_factory.mktemp("streamlit")) as port:
@@ -89,30 +125,35 @@ def receiver() -> Iterator[Receiver]:
             seen.append((scope["method"], {k.decode(): v.decode() for k, v in scope["headers"]}))
         await app(scope, receive, send)
 
-    sock = bind("127.0.0.1", 0)
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(recorded, log_level="warning", access_log=False, lifespan="off")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-
-    def answers() -> bool:
-        try:
-            return requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
-        except requests.RequestException:
-            return False
-
-    try:
-        assert wait_until(answers, timeout=20), "the receiver did not start"
+    with serving(recorded, "the receiver") as port:
         yield Receiver(port, deliveries, seen)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+
+
+@dataclass
+class Api:
+    port: int
+    studio: Studio
+    token: str
+    """A token (read and generate) of alice, a creator of the API's studio."""
+
+
+def compose_api_root_path() -> str:
+    """VEOGEN_API_ROOT_PATH as docker-compose.yml sets it for the api service."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    return str(compose["services"]["api"]["environment"]["VEOGEN_API_ROOT_PATH"])
 
 
 @pytest.fixture(scope="module")
-def front(tmp_path_factory: pytest.TempPathFactory, streamlit_port: int, receiver: Receiver) -> Iterator[str]:
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """The REST API on Uvicorn on a free loopback port, with the compose file's root path (as `veogen api` runs it)."""
+    with embedded_studio(tmp_path_factory.mktemp("api")) as studio:
+        alice = studio.accounts.add_user("alice", "correct horse battery").id
+        with serving(create_app(studio), "the API", root_path=compose_api_root_path()) as port:
+            yield Api(port, studio, make_token(studio, alice))
+
+
+@pytest.fixture(scope="module")
+def front(tmp_path_factory: pytest.TempPathFactory, streamlit_port: int, receiver: Receiver, api: Api) -> Iterator[str]:
     """The URL of nginx running veogen.conf (checked by `nginx -t` first) in front of the module's upstreams."""
     assert Path(NGINX).exists(), "nginx is installed by `make test` (scripts/system-deps.sh)"
     docker_names = upload_memory.nginx_site_config
@@ -120,6 +161,8 @@ def front(tmp_path_factory: pytest.TempPathFactory, streamlit_port: int, receive
     def site_config(port: int, upstream_port: int) -> str:
         conf = docker_names(port, upstream_port)
         assert conf.count(RECEIVER_UPSTREAM) == 1, f"{RECEIVER_UPSTREAM!r} is not in veogen.conf exactly once"
+        assert conf.count(API_UPSTREAM) == 1, f"{API_UPSTREAM!r} is not in veogen.conf exactly once"
+        conf = conf.replace(API_UPSTREAM, f"http://127.0.0.1:{api.port};")
         return conf.replace(RECEIVER_UPSTREAM, f"http://127.0.0.1:{receiver.port};")
 
     with contextlib.ExitStack() as stack:
@@ -289,3 +332,83 @@ def test_the_receivers_other_paths_are_not_served(front, receiver):
     assert direct.json() == {"ok": True}
     through = requests.get(f"{front}/healthz", headers=client("198.51.100.30"), timeout=10)
     assert through.headers.get("content-type", "").startswith("text/html"), through.headers
+
+
+# -- the REST API under /api/ ---------------------------------------------------------------------------
+
+
+def test_the_api_and_its_docs_are_served_under_api(front, api):
+    assert compose_api_root_path() == "/api"
+    docs = requests.get(f"{front}/api/docs", headers=client("198.51.100.40"), timeout=10)
+    assert docs.status_code == 200 and docs.headers["content-type"].startswith("text/html")
+    assert "/api/openapi.json" in docs.text, "the docs page loads the document through nginx"
+    assert_not_framable(docs)
+    document = requests.get(f"{front}/api/openapi.json", headers=client("198.51.100.40"), timeout=10)
+    assert document.status_code == 200
+    assert document.json()["servers"] == [{"url": "/api"}], "Try it out in the docs calls /api/v1/..."
+    assert "/v1/generations" in document.json()["paths"]
+    assert requests.get(f"{front}/api/healthz", timeout=10).json() == {"ok": True}
+    me = requests.get(f"{front}/api/v1/me", headers={**bearer(api.token), **client("198.51.100.40")}, timeout=10)
+    assert me.status_code == 200 and me.json()["user"]["username"] == "alice"
+    assert_not_framable(me)
+    # Without a token the API's own problem comes back through nginx; other paths are still Streamlit's.
+    refused = requests.get(f"{front}/api/v1/me", timeout=10)
+    assert refused.status_code == 401 and refused.headers["content-type"].startswith("application/problem+json")
+    assert requests.get(f"{front}/docs", timeout=10).headers["content-type"].startswith("text/html")
+    assert requests.get(f"{front}/openapi.json", timeout=10).headers["content-type"].startswith("text/html")
+
+
+def test_a_json_body_over_64_kib_is_refused_with_413(front, api):
+    headers = {**bearer(api.token), **client("198.51.100.41"), "Content-Type": "application/json"}
+    too_large = b'{"url": "https://example.com/' + b"a" * API_MAX_BODY_BYTES + b'"}'
+    refused = requests.post(f"{front}/api/v1/webhooks", data=too_large, headers=headers, timeout=10)
+    assert refused.status_code == 413
+    assert refused.headers["content-type"].startswith("text/html"), "nginx refuses it before the API reads it"
+    assert_not_framable(refused)
+    chunked = (too_large[i : i + 4096] for i in range(0, len(too_large), 4096))
+    assert requests.post(f"{front}/api/v1/webhooks", data=chunked, headers=headers, timeout=10).status_code == 413
+    # Submitting takes multipart images, so nginx lets larger bodies through there: the API refuses the JSON one.
+    body = {**body_of(offline_form()), "prompt": "x" * (API_MAX_BODY_BYTES + 1)}
+    answer = requests.post(f"{front}/api/v1/generations", json=body, headers=headers, timeout=10)
+    assert answer.status_code == 413
+    assert answer.headers["content-type"].startswith("application/problem+json"), answer.text
+
+
+def test_images_of_many_megabytes_reach_the_api(front, api):
+    # Well past the 64 KiB of JSON bodies, well within three images of 20 MiB: the API judges it (the
+    # offline model takes no image: its plain 422), not nginx.
+    request = json.dumps({**body_of(offline_form()), "mode": "image"})
+    answer = requests.post(
+        f"{front}/api/v1/generations",
+        data={"request": request},
+        files={"first_frame": ("frame.png", os.urandom(10 * 2**20), "image/png")},
+        headers={**bearer(api.token), **client("198.51.100.42")},
+        timeout=60,
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["field"] == "mode"
+
+
+def test_a_generations_live_stream_passes_through_unbuffered(front, api):
+    headers = {**bearer(api.token), **client("198.51.100.43")}
+    made = requests.post(f"{front}/api/v1/generations", json=body_of(offline_form()), headers=headers, timeout=10)
+    assert made.status_code == 201, made.text
+    generation_id = made.json()["id"]
+    # No worker runs here: the generation stays queued and its stream stays open. Its first messages
+    # (retry, then the 'queued' status event) are a few hundred bytes: they arrive only if nginx passes
+    # them on as they come instead of filling a buffer first.
+    started = time.monotonic()
+    with requests.get(
+        f"{front}/api/v1/generations/{generation_id}/stream", headers=headers, stream=True, timeout=10
+    ) as stream:
+        assert stream.status_code == 200
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        lines: list[str] = []
+        for raw in stream.iter_lines(chunk_size=1):
+            lines.append(raw.decode())
+            if lines[-1].startswith("data: "):
+                break
+        assert time.monotonic() - started < 5, "the first event waited in a buffer"
+    assert "event: status" in lines, lines
+    event = json.loads(lines[-1].removeprefix("data: "))
+    assert event["to_status"] == "queued", event
