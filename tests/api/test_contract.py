@@ -54,9 +54,11 @@ ADMIN = r"^/v1/admin/"
 class _ThisTestsApp:
     """An ASGI app passing each call to the app over the running test's studio.
 
-    Schemathesis reads the document when the tests are collected, before any studio exists;
-    the document does not depend on the studio, so it is read from an app over a placeholder,
-    and each test serves its calls from ``create_app`` over its own fresh studio.
+    Schemathesis reads the document when the tests are collected, before any studio exists (its
+    lazy ``schemathesis.pytest.from_fixture`` would wait for a fixture, but 4.32 sets
+    ``Node._nodeid``, which pytest 9.2 no longer has). The document does not depend on the studio,
+    so it is read from an app over a placeholder, and each test serves its calls from
+    ``create_app`` over its own fresh studio.
     """
 
     def __init__(self) -> None:
