@@ -77,7 +77,7 @@ MAX_UPLOAD_BODY_BYTES = MAX_UPLOAD_IMAGES * MAX_IMAGE_BYTES + 1024 * 1024
 """Largest multipart request body read, in bytes: that many images at the largest size the Create page
 accepts (core/images.py), and 1 MiB for the JSON part and the framing."""
 
-UPLOAD_ROUTES: frozenset[tuple[str, str]] = frozenset({("POST", "/v1/generations")})
+UPLOAD_ROUTES: frozenset[tuple[str, str]] = frozenset({("POST", "/v1/generations"), ("POST", "/v1/quotes")})
 """The (method, path) pairs whose multipart bodies carry images, so may be up to ``MAX_UPLOAD_BODY_BYTES``."""
 
 

@@ -31,11 +31,11 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from api.problems import Problem, documented
+from api.routes.quotes import form_of
 from api.schemas import EventList, GenerationIn, GenerationList, GenerationOut, events_of, generation_of
 from api.security import Generator, Reader, StudioDep
-from api.uploads import MULTIPART_BODY, UploadRoute, uploaded_images
+from api.uploads import MULTIPART_BODY, UploadRoute
 from core.errors import ConfirmationRequired, ValidationError
-from core.services.generations import GenerationForm
 from core.status import Status
 
 router = APIRouter(tags=["generations"])
@@ -72,12 +72,7 @@ def create_generation(
     generations; 409 ``confirm-repeat`` when the same paid request was made
     moments ago: send it again with ``"confirm_repeat": true`` to pay for another.
     """
-    form = GenerationForm(
-        **body.model_dump(exclude={"confirm_repeat"}),
-        images=uploaded_images(request),
-        idempotency_key=idempotency_key or uuid.uuid4().hex,
-        confirm_repeat=body.confirm_repeat,
-    )
+    form = form_of(body, request, idempotency_key=idempotency_key or uuid.uuid4().hex)
     try:
         view, created = studio.generations.submit(owner.user.id, form)
     except ConfirmationRequired as exc:

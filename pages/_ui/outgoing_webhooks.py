@@ -15,7 +15,7 @@ from core.errors import NotFoundError, TransitionError, ValidationError
 from core.services.outgoing import EVENT_TYPES, MAX_DESCRIPTION_CHARS, DeliveryView, EndpointView
 from core.services.webhook_targets import MAX_URL_CHARS
 from core.studio import Studio
-from pages._ui import state
+from pages._ui import state, widgets
 from pages._ui.state import CurrentUser
 from pages._ui.widgets import fmt_time, md, show_error
 
@@ -32,13 +32,11 @@ STATUS_ICONS = {"pending": ":material/schedule:", "delivered": ":material/check_
 
 def show_new_secret() -> None:
     """Show the signing secret of the endpoint just registered, once."""
-    pending = st.session_state.pop(REVEAL, None)
-    if pending:
-        url, secret = pending
-        with st.container(border=True):
-            st.success(md(f"Webhook {url} registered. Copy its signing secret now: it is not shown again."))
-            st.code(secret, language=None)
-            st.caption("Verify each delivery's `webhook-signature` with it (any Standard Webhooks library).")
+    widgets.show_secret_once(
+        REVEAL,
+        lambda url: f"Webhook {url} registered. Copy its signing secret now: it is not shown again.",
+        "Verify each delivery's `webhook-signature` with it (any Standard Webhooks library).",
+    )
 
 
 def new_endpoint_form(studio: Studio, user: CurrentUser) -> None:

@@ -15,7 +15,7 @@ import streamlit as st
 from core.errors import NotFoundError, PermissionDeniedError, ValidationError
 from core.services.tokens import EXPIRY_CHOICES, MAX_NAME_CHARS, SCOPES, TokenView
 from core.studio import Studio
-from pages._ui import state
+from pages._ui import state, widgets
 from pages._ui.state import CurrentUser
 from pages._ui.widgets import fmt_time, md, show_error
 
@@ -33,13 +33,11 @@ ERRORS = (ValidationError, PermissionDeniedError, NotFoundError)
 
 def show_new_secret() -> None:
     """Show the secret of the token just made, once."""
-    pending = st.session_state.pop(REVEAL, None)
-    if pending:
-        name, secret = pending
-        with st.container(border=True):
-            st.success(md(f"Token “{name}” made. Copy it now: it is not shown again."))
-            st.code(secret, language=None)
-            st.caption("Send it as `Authorization: Bearer <token>`. Anyone holding it acts as you within its scopes.")
+    widgets.show_secret_once(
+        REVEAL,
+        lambda name: f"Token “{name}” made. Copy it now: it is not shown again.",
+        "Send it as `Authorization: Bearer <token>`. Anyone holding it acts as you within its scopes.",
+    )
 
 
 def new_token_form(studio: Studio, user: CurrentUser) -> None:

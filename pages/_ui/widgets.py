@@ -438,3 +438,14 @@ def creation_status(studio: Studio, user_id: int, view: GenerationView) -> None:
             state.DETAIL_PAGE, label="Open details", icon=":material/open_in_new:", query_params={"id": view.id}
         )
         st.page_link(state.GALLERY_PAGE_FILE, label="Go to the gallery", icon=":material/video_library:")
+
+
+def show_secret_once(key: str, message: Callable[[str], str], caption: str) -> None:
+    """Show, once, a secret a form just made: the session holds ``(label, secret)`` under ``key`` until now."""
+    pending = st.session_state.pop(key, None)
+    if pending:
+        label, secret = pending
+        with st.container(border=True):
+            st.success(md(message(label)))
+            st.code(secret, language=None)
+            st.caption(caption)

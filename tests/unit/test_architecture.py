@@ -156,6 +156,7 @@ NOUN_CLASSES = {
     "Webhooks": "core/webhooks.py",
     "Movies": "core/movies.py",
     "Tokens": "core/tokens.py",
+    "OutgoingWebhooks": "core/outgoing.py",
 }
 """The classes that own transactions (or provider access), and where each lives: one owner per noun."""
 
