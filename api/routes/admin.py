@@ -39,7 +39,7 @@ MAX_RANGE_DAYS = 400
 
 READS = documented(401, 403)
 CHANGES = documented(401, 403, 404, 422)
-SENT_CHANGES = {**CHANGES, **documented(400)}  # a route with a JSON body answers 400 when it is not JSON
+SENT_CHANGES = {**CHANGES, **documented(400, 413)}  # a JSON body: 400 when it is not JSON, 413 over 64 KiB
 
 
 def _user(view: object) -> AdminUserOut:
@@ -57,7 +57,7 @@ def get_user(user_id: UserId, owner: Admin, studio: StudioDep) -> AdminUserOut:
     return _user(studio.accounts.user(owner.user.id, user_id))
 
 
-@router.post("/users", status_code=201, response_model=NewUserOut, responses=documented(400, 401, 403, 422))
+@router.post("/users", status_code=201, response_model=NewUserOut, responses=documented(400, 401, 403, 413, 422))
 def create_user(body: UserIn, owner: Admin, studio: StudioDep, response: Response) -> NewUserOut:
     """A new user with an initial password (shown this once) that they must change at first login."""
     view, password = studio.accounts.create_user(owner.user.id, body.username, body.role, body.email)

@@ -115,7 +115,7 @@ def _granted(asked: list[str], allowed: tuple[str, ...]) -> tuple[str, ...]:
 @router.post(
     "/token",
     response_model=AccessTokenOut,
-    responses=documented(400, 403, 422, 429),
+    responses=documented(400, 403, 413, 422, 429),
     summary="Log in for an access token (OAuth2 password flow)",
 )
 async def issue_token(

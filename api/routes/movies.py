@@ -37,11 +37,11 @@ ShotId = Annotated[str, Path(max_length=64)]
 
 CHANGES = documented(401, 403, 404, 409, 422)
 """What a route that renders or changes a film can answer besides success."""
-SENT_CHANGES = {**CHANGES, **documented(400)}
-"""The same for a route that takes a JSON body, which answers 400 when the body is not JSON."""
+SENT_CHANGES = {**CHANGES, **documented(400, 413)}
+"""The same for a route that takes a JSON body: 400 when it is not JSON, 413 over 64 KiB."""
 
 
-@router.post("/movies", status_code=201, response_model=MovieOut, responses=documented(400, 401, 403, 422))
+@router.post("/movies", status_code=201, response_model=MovieOut, responses=documented(400, 401, 403, 413, 422))
 def create_movie(body: MovieIn, owner: Generator, studio: StudioDep, response: Response) -> MovieOut:
     """A new film with its storyboard (checked shot by shot like the Movies page; nothing kept if one is refused).
 

@@ -137,7 +137,9 @@ def delivery_of(view: DeliveryView) -> DeliveryOut:
     return DeliveryOut(**vars(view))
 
 
-@router.post("/webhooks", status_code=201, response_model=EndpointCreated, responses=documented(400, 401, 403, 422))
+@router.post(
+    "/webhooks", status_code=201, response_model=EndpointCreated, responses=documented(400, 401, 403, 413, 422)
+)
 def create_endpoint(body: EndpointIn, owner: Generator, studio: StudioDep, response: Response) -> EndpointCreated:
     """Register a URL for the caller's events; the answer holds its signing secret, shown this once.
 
@@ -155,7 +157,7 @@ def list_endpoints(owner: Reader, studio: StudioDep) -> EndpointList:
     return EndpointList(items=[endpoint_of(v) for v in studio.outgoing.list_endpoints(owner.user.id)])
 
 
-@router.patch("/webhooks/{endpoint_id}", response_model=EndpointOut, responses=documented(400, 401, 403, 404, 422))
+@router.patch("/webhooks/{endpoint_id}", response_model=EndpointOut, responses=documented(400, 401, 403, 404, 413, 422))
 def update_endpoint(endpoint_id: EndpointId, body: EndpointPatch, owner: Generator, studio: StudioDep) -> EndpointOut:
     """Pause or resume an endpoint."""
     return endpoint_of(studio.outgoing.set_active(owner.user.id, endpoint_id, body.active))
