@@ -376,17 +376,18 @@ def test_a_json_body_over_64_kib_is_refused_with_413(front, api):
 
 def test_images_of_many_megabytes_reach_the_api(front, api):
     # Well past the 64 KiB of JSON bodies, well within three images of 20 MiB: the API judges it (the
-    # offline model takes no image: its plain 422), not nginx.
+    # offline model takes no image: its plain 422), not nginx. Submitting and asking the price alike.
     request = json.dumps({**body_of(offline_form()), "mode": "image"})
-    answer = requests.post(
-        f"{front}/api/v1/generations",
-        data={"request": request},
-        files={"first_frame": ("frame.png", os.urandom(10 * 2**20), "image/png")},
-        headers={**bearer(api.token), **client("198.51.100.42")},
-        timeout=60,
-    )
-    assert answer.status_code == 422, answer.text
-    assert answer.json()["field"] == "mode"
+    for path in ("/api/v1/generations", "/api/v1/quotes"):
+        answer = requests.post(
+            f"{front}{path}",
+            data={"request": request},
+            files={"first_frame": ("frame.png", os.urandom(10 * 2**20), "image/png")},
+            headers={**bearer(api.token), **client("198.51.100.42")},
+            timeout=60,
+        )
+        assert answer.status_code == 422, (path, answer.text)
+        assert answer.json()["field"] == "mode", path
 
 
 def test_a_generations_live_stream_passes_through_unbuffered(front, api):
