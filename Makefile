@@ -60,10 +60,13 @@ bench-analytics: $(VENV)/.installed services ## seed 1,000,000 generations into 
 bench-assembly: $(VENV)/.dev-installed ## a 300 s 720p film from 38 clips: stream copy and crossfades against the ffmpeg command line
 	$(PY) -m bench.assembly
 
+bench-api: $(VENV)/.dev-installed services ## the REST API under 50 Locust clients (a user with 10,000 generations) against the same calls in-process
+	$(PY) -m bench.api_load
+
 dashboard: $(VENV)/.installed ## rq-dashboard behind basic auth on 127.0.0.1:9181 (the embedded default's Redis)
 	$(VENV)/bin/veogen dashboard
 
 clean: ## remove the virtual environment and caches (keeps data/)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
 
-.PHONY: help install run system-deps services lint test test-unit bench bench-inflight bench-webhooks bench-analytics bench-assembly dashboard clean
+.PHONY: help install run system-deps services lint test test-unit bench bench-inflight bench-webhooks bench-analytics bench-assembly bench-api dashboard clean

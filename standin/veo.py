@@ -186,11 +186,12 @@ class VeoRoutes:
             output_seconds = sub.output_seconds
             if sub.extends_file is not None:
                 found = state.file_job(sub.extends_file, now)
-                if found is None:
+                source = found[0] if found is not None else None
+                if not isinstance(source, Operation):
                     raise bad("instances[0].video does not name a Veo video generated in the last 2 days")
-                if found[0].duration > MAX_EXTENDABLE_SECONDS:
-                    raise bad(f"instances[0].video is {found[0].duration} s long; at most {MAX_EXTENDABLE_SECONDS} s")
-                output_seconds = found[0].duration + EXTENSION_SECONDS  # one combined video (part 1 section 8)
+                if source.duration > MAX_EXTENDABLE_SECONDS:
+                    raise bad(f"instances[0].video is {source.duration} s long; at most {MAX_EXTENDABLE_SECONDS} s")
+                output_seconds = source.duration + EXTENSION_SECONDS  # one combined video (part 1 section 8)
             b = state.behaviour
             if b.submit_5xx_count > 0:
                 b.submit_5xx_count -= 1
