@@ -24,7 +24,9 @@ any API process can answer any call. Imports ``core``, FastAPI and ``mcp`` only.
 
 from __future__ import annotations
 
+import logging
 import uuid
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -78,9 +80,21 @@ def _refusal(exc: VeoGenError) -> ToolError:
     return ToolError(str(exc))
 
 
+def _quietly(make: Callable[[], MCPServer]) -> MCPServer:
+    """Build the server without the SDK's ``logging.basicConfig`` (an INFO-level Rich handler on the root
+    logger when none is set yet): the process's logging is ``core.logs``'s, whatever was imported first."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        return make()
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
 def build_server(studio: Studio) -> MCPServer:
     """The MCP server's tools over ``studio``'s services, each for the caller of the current request."""
-    server: MCPServer = MCPServer(name="veogen", title="VeoGen", instructions=INSTRUCTIONS)
+    server: MCPServer = _quietly(lambda: MCPServer(name="veogen", title="VeoGen", instructions=INSTRUCTIONS))
 
     @server.tool()
     def list_models() -> dict[str, Any]:
