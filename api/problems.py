@@ -179,7 +179,9 @@ async def _on_core_error(request: Request, exc: Exception) -> JSONResponse:
 async def _on_invalid_request(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
-        {"field": _field_of(error.get("loc", ())), "message": str(error.get("msg", "Invalid value."))}
+        {"field": "body", "message": "The request body is not valid JSON"}
+        if error.get("type") == "json_invalid"  # its location is a character offset, not a field
+        else {"field": _field_of(error.get("loc", ())), "message": str(error.get("msg", "Invalid value."))}
         for error in exc.errors()
     ]
     first = errors[0] if errors else {"field": "body", "message": "The request could not be read."}
@@ -194,13 +196,38 @@ async def _on_invalid_request(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+PLAIN_FRAMEWORK_MESSAGES: tuple[tuple[str, str], ...] = (
+    (
+        "There was an error parsing the body",
+        "The request body could not be read: send JSON (Content-Type: application/json), "
+        "or a multipart form for images.",
+    ),
+    (
+        "Too many fields",
+        "A multipart request has one text part, named request (the JSON); images go in file parts named "
+        "first_frame, last_frame or reference.",
+    ),
+    (
+        "Too many files",
+        "A multipart request carries at most the images its mode takes: one first frame, one last frame, "
+        "three reference images.",
+    ),
+)
+"""The framework's own 400 messages (FastAPI's body parsing, Starlette's multipart limits) and what we say
+instead, by the start of theirs."""
+
+
+def _plain(detail: str) -> str:
+    return next((ours for theirs, ours in PLAIN_FRAMEWORK_MESSAGES if detail.startswith(theirs)), detail)
+
+
 async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     try:
         phrase = HTTPStatus(exc.status_code).phrase
     except ValueError:
         phrase = "Error"
-    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else f"{phrase}."
+    detail = _plain(exc.detail) if isinstance(exc.detail, str) and exc.detail != phrase else f"{phrase}."
     return response(request, exc.status_code, None, phrase, detail, headers=dict(exc.headers or {}))
 
 

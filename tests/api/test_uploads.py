@@ -191,3 +191,20 @@ def test_extend_and_edit_name_the_video_and_keep_the_pages_rules(omni: tuple[Stu
     others = bearer(make_token(studio, studio.accounts.add_user("bob", "another long secret").id))
     theirs = client.post("/v1/generations", json=extend | {"duration_seconds": 6}, headers=others)
     assert problem(theirs, 404, "not-found")["detail"] == "No such generation."
+
+
+def test_a_body_the_framework_cannot_read_is_answered_in_plain_words(client: TestClient, alice_token: str):
+    headers = bearer(alice_token)
+    broken = client.post(
+        "/v1/generations", content=b'{"model": "offline', headers={**headers, "content-type": "application/json"}
+    )
+    body = problem(broken, 422, "validation")
+    assert (body["field"], body["detail"]) == ("body", "body: The request body is not valid JSON.")
+    text_reference = client.post(
+        "/v1/generations",
+        data={"request": json.dumps(body_of(veo_form(mode="reference"))), "reference": "not a file"},
+        files=[("first_frame", ("a.png", png(), "image/png"))],
+        headers=headers,
+    )
+    detail = problem(text_reference, 400, None)["detail"]
+    assert detail.startswith("A multipart request has one text part, named request (the JSON); images go in")
