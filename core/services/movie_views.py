@@ -17,7 +17,7 @@ from core.models import Generation, LedgerEntry, Movie, Shot
 from core.services import bank
 from core.services.bank import CharacterView, StartImageView
 from core.services.generations import GenerationView, to_view
-from core.services.storyboard import movie_price, shot_seconds, take_price
+from core.services.storyboard import shot_seconds, take_price
 from core.status import Status
 
 
@@ -121,14 +121,13 @@ def takes_of(*, session: Session, shot_ids: list[str]) -> dict[str, list[Generat
 def view_of(*, session: Session, movie: Movie) -> MovieView:
     takes = takes_of(session=session, shot_ids=[s.id for s in movie.shots])
     ids = [t.id for ts in takes.values() for t in ts]
-    committed = spent = Decimal(0)
+    committed = Decimal(0)
     if ids:
         committed = Decimal(
             session.execute(
                 select(func.coalesce(func.sum(LedgerEntry.amount_usd), 0)).where(LedgerEntry.generation_id.in_(ids))
             ).scalar_one()
         )
-        spent = sum((Decimal(t.cost_usd) for ts in takes.values() for t in ts if t.cost_usd is not None), Decimal(0))
     shots = []
     for shot in movie.shots:
         views = [to_view(t) for t in takes.get(shot.id, [])]
@@ -186,15 +185,8 @@ def view_of(*, session: Session, movie: Movie) -> MovieView:
             StartImageView(i.id, i.name, i.width, i.height, i.storage_key)
             for i in bank.start_images(session=session, movie_id=movie.id)
         ],
-        price_usd=movie_price(movie),
+        price_usd=sum((s.price_usd for s in shots), Decimal(0)),  # every shot once, each priced above
         committed_usd=committed,
-        spent_usd=spent,
-        finalise_usd=sum(
-            (
-                take_price(movie, s)
-                for s in movie.shots
-                if movie.started_at is not None and not has_final(s, takes.get(s.id, []))
-            ),
-            Decimal(0),
-        ),
+        spent_usd=sum((s.spent_usd for s in shots), Decimal(0)),
+        finalise_usd=sum((s.price_usd for s in shots if movie.started_at is not None and not s.final), Decimal(0)),
     )

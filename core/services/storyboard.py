@@ -242,11 +242,6 @@ def check_continuity(shot: ShotDraft, previous: ShotDraft | None) -> None:
             )
 
 
-def movie_price(movie: Movie) -> Decimal:
-    """What rendering every shot once costs."""
-    return sum((take_price(movie, s) for s in movie.shots), Decimal(0))
-
-
 def previous_id(movie: Movie, shot: Shot) -> str | None:
     return next((s.id for s in movie.shots if s.position == shot.position - 1), None)
 
