@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from core import catalog, storage
 from core.errors import ValidationError
@@ -55,11 +55,23 @@ class Link:
 
 
 def waiting(*, session: Session) -> list[str]:
-    """Ids of the queued takes still waiting for the shot before them, oldest first."""
+    """Ids of the queued takes waiting for the shot before them whose shot has a finished take at its own model
+    now (the ones :func:`ready` may link), oldest first: one query per pass, however many wait."""
+    previous = aliased(Generation)
+    finished = (
+        select(previous.id)
+        .join(Shot, Shot.id == previous.shot_id)
+        .where(
+            previous.shot_id == Generation.waits_for_shot_id,
+            previous.model == Shot.model,
+            previous.status == Status.SUCCEEDED.value,
+        )
+        .exists()
+    )
     return list(
         session.execute(
             select(Generation.id)
-            .where(Generation.status == Status.QUEUED.value, Generation.waits_for_shot_id.is_not(None))
+            .where(Generation.status == Status.QUEUED.value, Generation.waits_for_shot_id.is_not(None), finished)
             .order_by(Generation.created_at, Generation.id)
             .limit(LINKS_PER_PASS)
         ).scalars()
