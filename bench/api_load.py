@@ -2,7 +2,8 @@
 service calls made in-process in the same run.
 
 A scratch PostgreSQL database and Redis database; one creator seeded with ``--rows`` (10,000) finished
-generations; ``veogen api`` as its own process (one Uvicorn process, as ``veogen up`` runs it); Locust
+generations; ``veogen api`` as its own process (``--processes`` Uvicorn processes, by default VEOGEN_API_PROCESSES as
+``veogen up`` runs it); Locust
 (``bench/locustfile.py``) with ``--clients`` (50) scripts — after ``--warmup`` (10) seconds of the same load,
 not counted — each pausing 0.5–1.5 s between requests,
 listing the newest page of those generations three times in four and submitting an offline
@@ -14,7 +15,7 @@ one after another, ``--calls`` times each. The report prints both and the ratio 
 
 Run from the repository root (``make bench-api``)::
 
-    .venv/bin/python -m bench.api_load [--clients 50] [--seconds 30] [--rows 10000] [--json]
+    .venv/bin/python -m bench.api_load [--clients 50] [--seconds 30] [--rows 10000] [--processes N] [--json]
 """
 
 from __future__ import annotations
@@ -161,7 +162,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         seed(studio, user, args.rows)
         _view, token = studio.tokens.create(user, "bench", ["read", "generate"], 1)
         procs = stack.enter_context(children(child_env(settings), folder / "logs"))
-        procs.start("api", "-m", "core.cli", "api")
+        processes = args.processes or settings.api_processes
+        procs.start("api", "-m", "core.cli", "api", "--processes", str(processes))
         wait_for("the API", lambda: answers(port), procs, 60)
         url = f"http://127.0.0.1:{port}"
         locust(url, token, args.clients, args.warmup, folder)  # connections, caches and the first requests
@@ -173,6 +175,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "database": database,
         "redis": redis,
         "rows": args.rows,
+        "processes": processes,
         "clients": args.clients,
         "seconds": args.seconds,
         "api": api,
@@ -183,7 +186,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def report(result: dict[str, Any]) -> str:
     lines = [
-        f"{result['clients']} clients for {result['seconds']} s; a user with {result['rows']:,} generations; "
+        f"{result['clients']} clients for {result['seconds']} s against {result['processes']} API process(es); "
+        f"a user with {result['rows']:,} generations; "
         f"{result['database']}; {result['redis']}",
         "",
         "| | API p50 | API p95 | in-process p50 | in-process p95 | p95 ratio | requests (failed) | req/s |",
@@ -209,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--warmup", type=int, default=10, help="seconds of the same load before measuring")
+    parser.add_argument("--processes", type=int, default=0, help="API processes (default: VEOGEN_API_PROCESSES)")
     parser.add_argument("--calls", type=int, default=300, help="in-process calls of each kind")
     parser.add_argument(
         "--database-url",

@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+from functools import partial
 from importlib import import_module
 from pathlib import Path
 from typing import NoReturn
@@ -147,7 +148,11 @@ def _api(args: argparse.Namespace) -> int:
         return CONFIG_ERROR
     if str(ROOT) not in sys.path:  # a checkout run without installing: `api` sits beside `core`
         sys.path.insert(0, str(ROOT))
-    print(f"REST API on http://{host}:{port}/v1 (docs at /docs)", flush=True)
+    processes = args.processes or settings.api_processes
+    if processes < 1:
+        print("error: --processes must be 1 or more", file=sys.stderr)
+        return CONFIG_ERROR
+    print(f"REST API on http://{host}:{port}/v1 (docs at /docs), {processes} process(es)", flush=True)
     config = uvicorn.Config(
         API_APP,
         log_level=settings.log_level.lower(),
@@ -157,11 +162,26 @@ def _api(args: argparse.Namespace) -> int:
         timeout_keep_alive=5,
         lifespan="off",
         root_path=settings.api_root_path,  # behind a proxy that strips it (nginx's /api/ in the compose file)
+        workers=processes,
+        callback_notify=partial(_stop_when_orphaned, os.getpid()),
+        timeout_notify=1,
     )
+    if processes > 1:  # Uvicorn's supervisor: children share the socket, a dead one is replaced, SIGTERM stops all
+        from uvicorn.supervisors import Multiprocess
+
+        Multiprocess(config, sockets=[sock]).run()
+        return 0
     for stop in (signal.SIGTERM, signal.SIGINT):  # also what Uvicorn re-raises after its graceful stop
         signal.signal(stop, _exit_quietly)
     uvicorn.Server(config).run(sockets=[sock])
     return 0
+
+
+async def _stop_when_orphaned(parent: int) -> None:
+    """Run each second in every Uvicorn process: one whose ``veogen api`` parent died (SIGKILL, OOM) stops
+    gracefully instead of serving on, unsupervised, from a socket nobody can bind again."""
+    if os.getppid() != parent and os.getpid() != parent:
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _exit_quietly(_signum: int, _frame: object) -> NoReturn:
@@ -282,6 +302,7 @@ def build_parser() -> argparse.ArgumentParser:
     api = sub.add_parser("api", help="serve the REST API (/v1, OpenAPI docs at /docs)")
     api.add_argument("--host", default="", help="address to listen on (default: VEOGEN_API_HOST)")
     api.add_argument("--port", type=int, default=0, help="port (default: VEOGEN_API_PORT)")
+    api.add_argument("--processes", type=int, default=0, help="Uvicorn processes (default: VEOGEN_API_PROCESSES)")
     api.set_defaults(func=_api)
     from core.cli_webhooks import register_commands as register_webhook_commands
 

@@ -226,6 +226,11 @@ class Settings(BaseSettings):
     api_port: int = Field(default=8600, ge=1, le=65535)
     """Port of the REST API (``/v1``, OpenAPI at ``/openapi.json``, interactive docs at ``/docs``)."""
 
+    api_processes: int = Field(default=2, ge=1, le=64)
+    """Uvicorn processes serving the REST API (``veogen api``), sharing one listening socket; one per CPU core is a
+    good start. Nothing is kept in a process between requests (rate limits are in Redis), so any process answers
+    any request; 1 serves from the ``veogen api`` process itself."""
+
     api_root_path: str = Field(default="", pattern=r"^(/[A-Za-z0-9._~-]+)*$")
     """The path prefix a reverse proxy serves the REST API under and strips before passing a request on (``/api``
     behind the compose file's nginx), so the docs, the OpenAPI document's server and links name their outside

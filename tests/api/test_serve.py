@@ -40,7 +40,18 @@ def api_env(data_dir: Path, port: int) -> dict[str, str]:
     return env | {"VEOGEN_DATA_DIR": str(data_dir), "VEOGEN_API_PORT": str(port)}
 
 
-def test_veogen_api_serves_the_app_until_sigterm(tmp_path: Path):
+def serving(pid: int) -> set[int]:
+    """The Uvicorn processes ``pid`` started (multiprocessing's resource tracker, also its child, is not one)."""
+    out = subprocess.run(["ps", "-ww", "-o", "pid=,args=", "--ppid", str(pid)], capture_output=True, text=True)
+    return {int(line.split()[0]) for line in out.stdout.splitlines() if "spawn_main" in line}
+
+
+def gone(pids: set[int]) -> bool:
+    return all(not Path(f"/proc/{pid}").exists() for pid in pids)
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_veogen_api_serves_the_app_until_sigterm(tmp_path: Path, processes: int):
     assert API_APP == "api.app:app"
     settings = make_settings(tmp_path)
     upgrade_database(settings.resolved_database_url())
@@ -53,7 +64,7 @@ def test_veogen_api_serves_the_app_until_sigterm(tmp_path: Path):
         proc = subprocess.Popen(
             [sys.executable, "-m", "core.cli", "api"],
             cwd=tmp_path,  # not the checkout: the installed command must find the api package itself
-            env=api_env(settings.data_dir, port),
+            env=api_env(settings.data_dir, port) | {"VEOGEN_API_PROCESSES": str(processes)},
             stdout=out,
             stderr=out,
         )
@@ -63,15 +74,48 @@ def test_veogen_api_serves_the_app_until_sigterm(tmp_path: Path):
         assert status == 200 and me["user"]["username"] == "alice"  # type: ignore[index]
         status, refused = get(port, "/v1/me")
         assert status == 401 and refused["type"] == "urn:veogen:problem:unauthorized"
+        served_by = serving(proc.pid)
+        assert len(served_by) == (processes if processes > 1 else 0)
+        if served_by:  # a serving process that dies is replaced; the others answer meanwhile
+            os.kill(min(served_by), signal.SIGKILL)
+            assert get(port, "/v1/me", token)[0] == 200
+            assert wait_until(lambda: len(serving(proc.pid) - served_by) == 1, timeout=20), log.read_text()
+            served_by = serving(proc.pid)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0
+        assert wait_until(lambda: gone(served_by), timeout=10)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
     output = log.read_text()
-    assert f"REST API on http://127.0.0.1:{port}/v1" in output and "Traceback" not in output
+    assert f"REST API on http://127.0.0.1:{port}/v1 (docs at /docs), {processes} process(es)" in output
+    assert "Traceback" not in output
     studio.engine.dispose()
+
+
+def test_serving_processes_stop_when_their_parent_is_killed(tmp_path: Path):
+    port = free_port()
+    with (tmp_path / "api.log").open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "core.cli", "api", "--processes", "2"],
+            cwd=ROOT,
+            env=api_env(tmp_path / "data", port),
+            stdout=out,
+            stderr=out,
+        )
+    try:
+        assert wait_until(lambda: get(port, "/healthz")[0] == 200, timeout=30)
+        served_by = serving(proc.pid)
+        assert len(served_by) == 2
+        proc.kill()  # SIGKILL: no chance to stop its children
+        proc.wait()
+        assert wait_until(lambda: gone(served_by), timeout=15)  # none serves on unsupervised
+        assert get(port, "/healthz")[0] == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def test_a_taken_port_is_refused_plainly_and_not_retried(tmp_path: Path):

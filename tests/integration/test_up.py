@@ -69,7 +69,7 @@ def test_up_starts_everything_and_ctrl_c_stops_it(tmp_path: Path):
         for path in (tmp_path / "data").rglob("*"):
             if path.is_file():
                 assert path.stat().st_mode & 0o077 == 0, path
-        # redis, 2 workers, scheduler, exporter, webhook receiver, web
+        # redis, 2 workers, scheduler, exporter, webhook receiver, API (its Uvicorn processes are its own), web
         assert wait_until(lambda: len(children(up.pid)) == 8, timeout=20)
         assert wait_until(lambda: "veogen_workers_alive 2.0" in scrape(exporter_port), timeout=20)
         started = children(up.pid)
