@@ -34,7 +34,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Request, Response
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecuritySettings
 from starlette.types import Receive, Scope, Send
 
 from api.problems import Problem
@@ -185,6 +185,10 @@ def build_server(studio: Studio) -> MCPServer:
     return server
 
 
+OPEN = TransportSecuritySettings(enable_dns_rebinding_protection=False)
+"""No Host/Origin allow-list in the SDK's transport: the bearer token is what admits a request."""
+
+
 class _Exchange(Response):
     """The MCP exchange of one HTTP request, answered by the SDK's transport for the authenticated caller."""
 
@@ -194,10 +198,13 @@ class _Exchange(Response):
         self.call = call
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # A manager per request: stateless, so nothing outlives the exchange and no app lifespan is needed.
-        # The manager takes the SDK's low-level server; MCPServer.streamable_http_app() would wrap the same
-        # one in a Starlette app whose lifespan (the manager's task group) ``veogen api`` does not run.
-        manager = StreamableHTTPSessionManager(app=self.server._lowlevel_server, json_response=True, stateless=True)
+        # A manager per request (a manager runs once): stateless, so nothing outlives the exchange and no app
+        # lifespan (``veogen api`` runs none) is needed. streamable_http_app() makes a fresh one, which the
+        # session_manager property then names; no await between the two, so no other request's comes between.
+        # The bearer token already guards every request, so the SDK's Host/Origin checks (DNS rebinding
+        # protection for browsers on loopback) stay off: behind a proxy the Host is the outside one.
+        self.server.streamable_http_app(json_response=True, stateless_http=True, transport_security=OPEN)
+        manager = self.server.session_manager
         token = _call.set(self.call)
         try:
             async with manager.run():

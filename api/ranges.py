@@ -1,8 +1,9 @@
 """Downloads with byte ranges and validators (RFC 9110 §13–14): one range, ``ETag``, ``If-None-Match``, ``If-Range``.
 
-``download(request, media, etag=..., disposition=...)`` answers 200 with the
+``download(request, media, disposition=...)`` answers 200 with the
 whole file, 206 with the one range asked for (``Content-Range``), 304 when the
-client already holds this ``ETag``, or a 416 problem for a range past the end.
+client already holds this ``ETag``, or a 416 problem for a range past the end;
+a HEAD request gets the same status and headers and no body (nothing is read).
 A local file is streamed in chunks from a worker thread, never read whole; bytes
 from object storage are sliced. A Range header that is not one well-formed
 ``bytes`` range (another unit, several ranges, last before first) is ignored and
@@ -19,12 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from api.problems import Problem
-from core.generations import MediaFile
+from api.problems import Problem, documented
+from core.storage import StoredFile
 
 CHUNK_BYTES = 256 * 1024
 """How much of a file is read and sent at a time, in bytes."""
@@ -83,17 +85,28 @@ def _chunks(path: Path, first: int, length: int) -> Iterator[bytes]:
             yield chunk
 
 
-def download(request: Request, media: MediaFile, *, etag: str | None, disposition: str) -> Response:
-    """Answer a GET of ``media``: all of it, the range asked for, 304, or a 416 problem."""
+def answers(media_type: str, what: str) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI answers of a download route serving ``what`` as ``media_type``."""
+    schema = {"type": "string", "format": "binary"}
+    return {
+        200: {"description": f"The whole {what}.", "content": {media_type: {"schema": schema}}},
+        206: {"description": f"The part of the {what} the Range header asked for.", "content": {media_type: {}}},
+        304: {"description": "Unchanged: the ETag sent in If-None-Match is this file's."},
+        **documented(401, 403, 404, 416, 422, 503),
+    }
+
+
+def download(request: Request, media: StoredFile, *, disposition: str) -> Response:
+    """Answer a GET or HEAD of ``media``: all of it, the range asked for, 304, or a 416 problem."""
+    etag = media.etag
     headers = {
         "Accept-Ranges": "bytes",
         "Content-Disposition": f'{disposition}; filename="{media.name}"',
         "Cache-Control": "private, no-cache",  # behind a token: kept by the client only, checked each time
+        "ETag": etag,
     }
-    if etag:
-        headers["ETag"] = etag
-        if etag_matches(request.headers.get("if-none-match"), etag):
-            return Response(status_code=304, headers=headers)
+    if etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
     if_range = request.headers.get("if-range")
     asked = request.headers.get("range") if if_range is None or if_range.strip() == etag else None
     try:
@@ -112,6 +125,8 @@ def download(request: Request, media: MediaFile, *, etag: str | None, dispositio
     if span is not None:
         headers["Content-Range"] = f"bytes {first}-{last}/{media.size}"
     status = 206 if span is not None else 200
+    if request.method == "HEAD":
+        return Response(status_code=status, headers=headers, media_type=media.media_type)
     if media.path is not None:
         return StreamingResponse(
             _chunks(media.path, first, length), status_code=status, headers=headers, media_type=media.media_type

@@ -181,16 +181,27 @@ async def caller(
     """The owner of the request's token (either kind), or a 401 problem saying why there is none."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _refused(UNKNOWN)
-    token = credentials.credentials
-    if len(token) > MAX_BEARER_CHARS:
-        raise _refused(UNKNOWN)
-    if not token.startswith(PREFIX) and token.count(".") == 2:  # a JWT: header.claims.signature
-        check = await run_in_threadpool(check_access_token, studio, token)
-    else:
-        check = await run_in_threadpool(studio.tokens.authenticate, token)
+    check = await run_in_threadpool(check_bearer, studio, credentials.credentials)
     if check.owner is None:
         raise _refused(check.error or UNKNOWN)
     return check.owner
+
+
+def check_bearer(studio: Studio, token: str) -> TokenCheck:
+    """Whose a bearer token of either kind is, or why it does not count (blocking: run it in the thread pool)."""
+    if len(token) > MAX_BEARER_CHARS:
+        return TokenCheck(None, UNKNOWN)
+    if not token.startswith(PREFIX) and token.count(".") == 2:  # a JWT: header.claims.signature
+        return check_access_token(studio, token)
+    return studio.tokens.authenticate(token)
+
+
+def presented_token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> str:
+    """The bearer token the request carried (``caller`` checked it), for a long answer to check it again."""
+    return credentials.credentials if credentials is not None else ""
+
+
+PresentedToken = Annotated[str, Depends(presented_token)]
 
 
 def limit_key(owner: TokenOwner) -> str:

@@ -158,7 +158,10 @@ def _api(args: argparse.Namespace) -> int:
         log_level=settings.log_level.lower(),
         access_log=False,
         server_header=False,
-        proxy_headers=False,
+        # X-Forwarded-For/-Proto count from VEOGEN_TRUSTED_PROXIES only (the links MCP's fetch gives say https
+        # behind a TLS proxy); from anyone else they are ignored.
+        proxy_headers=bool(settings.trusted_proxy_networks()),
+        forwarded_allow_ips=[str(network) for network in settings.trusted_proxy_networks()],
         timeout_keep_alive=5,
         lifespan="off",
         root_path=settings.api_root_path,  # behind a proxy that strips it (nginx's /api/ in the compose file)

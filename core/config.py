@@ -127,7 +127,8 @@ class Settings(BaseSettings):
 
     trusted_proxies: str = ""
     """Comma-separated addresses or CIDR networks of reverse proxies whose ``X-Forwarded-For`` names the
-    client (e.g. ``172.16.0.0/12`` for compose's nginx); empty means the socket peer is the client."""
+    client (e.g. ``172.16.0.0/12`` for compose's nginx), and whose ``X-Forwarded-Proto`` the REST API takes as
+    the scheme of the links it gives; empty means the socket peer is the client and the scheme is the socket's."""
 
     min_password_chars: int = Field(default=10, ge=8, le=72)
     """Shortest password accepted."""

@@ -9,23 +9,21 @@ studio. Imports no UI or worker code.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from core import catalog, metrics
 from core.config import Settings
 from core.db import transaction
-from core.errors import StorageError, VeoGenError
+from core.errors import VeoGenError
 from core.models import utcnow
 from core.providers.registry import CredentialModels, ProviderRegistry
 from core.services import generations
 from core.services.budgets import BudgetView, Limits, budget_of
 from core.services.generations import EventView, GenerationForm, GenerationPage, GenerationView, VideoView
 from core.services.users import require_admin
-from core.storage import Storage
+from core.storage import Storage, StoredFile
 
 MEDIA_TYPES: dict[str, str] = {"video": "video/mp4", "thumbnail": "image/jpeg", "poster": "image/jpeg"}
 """The files kept for each video, by kind, and their content types."""
@@ -39,23 +37,6 @@ def download_name(generation_id: str, index: int, kind: str = "video") -> str:
 
 def _media_key(video: VideoView, kind: str) -> str:
     return {"video": video.storage_key, "thumbnail": video.thumbnail_key, "poster": video.poster_key}[kind]
-
-
-@dataclass(frozen=True)
-class MediaFile:
-    """One of a video's files, found for its owner: a path on this machine to stream, or (other storage) its bytes."""
-
-    video: VideoView
-    kind: str
-    """``video``, ``thumbnail`` or ``poster``."""
-    media_type: str
-    name: str
-    """What to save it as (:func:`download_name`)."""
-    size: int
-    """In bytes."""
-    path: Path | None
-    """Set when storage is local; then ``data`` is None."""
-    data: bytes | None
 
 
 class Generations:
@@ -217,25 +198,20 @@ class Generations:
             video = generations.video_of(session=session, user_id=user_id, generation_id=generation_id, index=index)
         return self.store.get_bytes(_media_key(video, kind))
 
-    def media_file(self, user_id: int, generation_id: str, index: int, kind: str = "video") -> MediaFile:
+    def media_file(self, user_id: int, generation_id: str, index: int, kind: str = "video") -> StoredFile:
         """A video's (or its thumbnail's or poster's) file after checking ownership, for streaming a download.
 
         On local storage it is a path, so a large video is never read whole into
-        memory; other storage (``s3://``, ``gs://``) gives its bytes.
+        memory; other storage (``s3://``, ``gs://``) gives its bytes. The validator
+        is the video's SHA-256 (with the kind for its pictures).
         """
         with self.sessions() as session:
             video = generations.video_of(session=session, user_id=user_id, generation_id=generation_id, index=index)
-        key = _media_key(video, kind)
-        path, data = self.store.local_path(key), None
-        if path is None:
-            data = self.store.get_bytes(key)
-            size = len(data)
-        else:
-            try:
-                size = path.stat().st_size
-            except OSError:
-                raise StorageError(f"This {kind} is missing from storage.") from None  # the page's words
-        name = download_name(generation_id, index, kind)
-        return MediaFile(
-            video=video, kind=kind, media_type=MEDIA_TYPES[kind], name=name, size=size, path=path, data=data
+        etag = "" if not video.sha256 else f'"{video.sha256}"' if kind == "video" else f'"{video.sha256}-{kind}"'
+        return self.store.stored_file(
+            _media_key(video, kind),
+            kind=kind,
+            media_type=MEDIA_TYPES[kind],
+            name=download_name(generation_id, index, kind),
+            etag=etag,
         )

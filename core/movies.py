@@ -29,7 +29,7 @@ from core.services.budgets import Limits
 from core.services.generations import GenerationView, UploadedImage
 from core.services.movie_views import MovieView
 from core.services.storyboard import MovieDraft, ShotDraft
-from core.storage import Storage
+from core.storage import Storage, StoredFile
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,11 @@ class Storyboard:
     """The text model's id, or :data:`SENTENCE_SPLIT`."""
     note: str | None = None
     """Why the text model's proposal was replaced by a split by sentences, when it was."""
+
+
+def film_download_name(movie_id: str) -> str:
+    """The file name an assembled film is saved as, from the Movies page and the API alike."""
+    return f"film-{movie_id[:8]}.mp4"
 
 
 def _nearest(seconds: int | None, allowed: tuple[int, ...], default: int) -> int:
@@ -327,6 +332,12 @@ class Movies:
         with self.sessions() as session:
             key = film.film_key(session=session, user_id=user_id, movie_id=movie_id, kind=kind)
         return self.store.get_bytes(key)
+
+    def film_file(self, user_id: int, movie_id: str) -> StoredFile:
+        """The user's assembled film to stream (a path on local storage, never read whole)."""
+        with self.sessions() as session:
+            key = film.film_key(session=session, user_id=user_id, movie_id=movie_id, kind="video")
+        return self.store.stored_file(key, kind="film", media_type="video/mp4", name=film_download_name(movie_id))
 
     def _offers(self, user_id: int) -> dict[str, Offer]:
         """The models this user may use now, by id (read before any transaction)."""

@@ -6,7 +6,9 @@ user input. Imports fsspec only.
 
 from __future__ import annotations
 
+import hashlib
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import fsspec
@@ -36,6 +38,24 @@ def thumbnail_key(user_id: int, generation_id: str, index: int) -> str:
 
 def poster_key(user_id: int, generation_id: str, index: int) -> str:
     return f"{user_id}/{generation_id}/{index}.poster.jpg"
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """One stored file to send: a path on this machine to stream, or (other storage) its bytes."""
+
+    kind: str
+    """What it is, in the words an error names it by (``video``, ``thumbnail``, ``poster``, ``film``)."""
+    media_type: str
+    name: str
+    """What to save it as."""
+    size: int
+    """In bytes."""
+    path: Path | None
+    """Set when storage is local; then ``data`` is None."""
+    data: bytes | None
+    etag: str
+    """A quoted strong validator of exactly these bytes."""
 
 
 class Storage:
@@ -89,6 +109,26 @@ class Storage:
     def local_path(self, key: str) -> Path | None:
         """Return a local filesystem path for ``key`` when storage is local, else None."""
         return Path(self._path(key)) if self.is_local else None
+
+    def stored_file(self, key: str, *, kind: str, media_type: str, name: str, etag: str = "") -> StoredFile:
+        """``key``'s file to send: its path when storage is local (never read whole), else its bytes.
+
+        ``etag`` (quoted) when the caller knows the content's hash; otherwise one is made from what is
+        stored: the file's modification time and size on local disk, the SHA-256 of the bytes elsewhere.
+        """
+        path, data = self.local_path(key), None
+        if path is None:
+            data = self.get_bytes(key)
+            size = len(data)
+            etag = etag or f'"{hashlib.sha256(data).hexdigest()}"'
+        else:
+            try:
+                stat = path.stat()
+            except OSError:
+                raise StorageError(f"This {kind} is missing from storage.") from None  # the page's words
+            size = stat.st_size
+            etag = etag or f'"{stat.st_mtime_ns:x}-{size:x}"'
+        return StoredFile(kind=kind, media_type=media_type, name=name, size=size, path=path, data=data, etag=etag)
 
     def exists(self, key: str) -> bool:
         return bool(self.fs.exists(self._path(key)))

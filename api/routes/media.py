@@ -4,16 +4,17 @@ The file is the one the Generation page plays, found through
 ``Generations.media_file`` (ownership checked: another user's generation
 answers 404), saved under the name the page's download button gives
 (``core.generations.download_name``). A video's ``ETag`` is its SHA-256.
+Each answers HEAD too (the headers of the GET, no body; left out of the OpenAPI document, whose
+operation ids are one per path).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Request, Response
 
-from api.problems import documented
-from api.ranges import download
+from api.ranges import answers, download
 from api.security import Reader, StudioDep
 
 router = APIRouter(tags=["downloads"])
@@ -25,20 +26,11 @@ GenerationId = Annotated[str, Path(max_length=64, description="The generation's 
 VideoIndex = Annotated[int, Path(ge=0, le=MAX_VIDEO_INDEX, description="The video's index, from 0.")]
 
 
-def _answers(media_type: str, what: str) -> dict[int | str, dict[str, Any]]:
-    schema = {"type": "string", "format": "binary"}
-    return {
-        200: {"description": f"The whole {what}.", "content": {media_type: {"schema": schema}}},
-        206: {"description": f"The part of the {what} the Range header asked for.", "content": {media_type: {}}},
-        304: {"description": "Unchanged: the ETag sent in If-None-Match is this file's."},
-        **documented(401, 403, 404, 416, 422, 503),
-    }
-
-
+@router.head("/generations/{generation_id}/videos/{index}", include_in_schema=False)
 @router.get(
     "/generations/{generation_id}/videos/{index}",
     response_class=Response,
-    responses=_answers("video/mp4", "video"),
+    responses=answers("video/mp4", "video"),
 )
 def download_video(
     generation_id: GenerationId, index: VideoIndex, owner: Reader, studio: StudioDep, request: Request
@@ -49,14 +41,14 @@ def download_video(
     ``If-Range`` is honoured); a range past the end answers 416.
     """
     media = studio.generations.media_file(owner.user.id, generation_id, index, "video")
-    etag = f'"{media.video.sha256}"' if media.video.sha256 else None
-    return download(request, media, etag=etag, disposition="attachment")
+    return download(request, media, disposition="attachment")
 
 
+@router.head("/generations/{generation_id}/videos/{index}/{picture}", include_in_schema=False)
 @router.get(
     "/generations/{generation_id}/videos/{index}/{picture}",
     response_class=Response,
-    responses=_answers("image/jpeg", "picture"),
+    responses=answers("image/jpeg", "picture"),
 )
 def download_picture(
     generation_id: GenerationId,
@@ -71,5 +63,4 @@ def download_picture(
 ) -> Response:
     """A video's thumbnail or poster as JPEG, with the same ranges and validators as the video."""
     media = studio.generations.media_file(owner.user.id, generation_id, index, picture)
-    etag = f'"{media.video.sha256}-{picture}"' if media.video.sha256 else None
-    return download(request, media, etag=etag, disposition="inline")
+    return download(request, media, disposition="inline")

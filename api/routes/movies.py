@@ -1,5 +1,5 @@
 """``/v1/movies``: the caller's films — create from a storyboard, read, list, start, finalise, re-render a shot,
-choose a take, assemble, download the film.
+choose a take, assemble, download the film (streamed, with byte ranges, like a generation's video).
 
 Every route is one call of ``studio.movies`` (core/movies.py), the calls the
 Movies page makes: the same storyboard rules, prices, one reservation for the
@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Path, Request, Response
 
 from api.problems import documented
+from api.ranges import answers, download
 from api.schemas_movies import (
     FinaliseIn,
     MovieIn,
@@ -108,22 +108,11 @@ def assemble_movie(movie_id: MovieId, owner: Generator, studio: StudioDep) -> Mo
     return movie_of(studio.movies.assemble(owner.user.id, movie_id))
 
 
-@router.get(
-    "/movies/{movie_id}/film",
-    response_class=Response,
-    responses={
-        200: {
-            "description": "The assembled film.",
-            "content": {"video/mp4": {"schema": {"type": "string", "format": "binary"}}},
-        },
-        **documented(401, 403, 404, 422, 503),
-    },
-)
-async def download_film(movie_id: MovieId, owner: Reader, studio: StudioDep) -> Response:
-    """The assembled film as an MP4 (404 until it has been assembled)."""
-    data = await run_in_threadpool(studio.movies.film_bytes, owner.user.id, movie_id)
-    return Response(
-        data,
-        media_type="video/mp4",
-        headers={"Content-Disposition": f'attachment; filename="film-{movie_id}.mp4"'},
-    )
+@router.head("/movies/{movie_id}/film", include_in_schema=False)
+@router.get("/movies/{movie_id}/film", response_class=Response, responses=answers("video/mp4", "film"))
+def download_film(movie_id: MovieId, owner: Reader, studio: StudioDep, request: Request) -> Response:
+    """The assembled film as MP4, streamed (404 until it has been assembled); ``Range: bytes=…`` for a part (206).
+
+    Its ``ETag`` changes when the film is assembled again, so ``If-Range`` resumes only the same film.
+    """
+    return download(request, studio.movies.film_file(owner.user.id, movie_id), disposition="attachment")

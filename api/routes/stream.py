@@ -12,12 +12,17 @@ what it sent; only an event committed out of id order during a reconnect could b
 missed, and the film's state is always in ``GET /v1/movies/{id}``). A comment line
 every ``HEARTBEAT_SECONDS`` keeps proxies from closing a quiet connection; a
 stream open ``MAX_STREAM_SECONDS`` closes without ``end`` (the client reconnects).
+The token is checked again every ``RECHECK_SECONDS``: once it is revoked, expired or
+ended (a logout, a password change or reset, a disabled account), the stream sends an
+``unauthorized`` message saying why and closes; reconnecting then answers 401.
 Another user's generation or film answers 404 before anything is streamed.
 
 Messages (``data`` is JSON):
 
 - generation: ``status`` (one event: ``kind``, ``from_status``, ``to_status``, ``detail``, ``at``), ``end``
   (``status``, the final one). ``id`` is the event's id.
+- either: ``unauthorized`` (``detail``: why the token no longer counts), the last message of a stream whose
+  token stopped counting while it was open.
 - film: ``take`` (a take's event, with its ``shot_id`` and 1-based ``shot``), ``assembly``
   (``assembly_status``, ``assembly_message``, ``assembled_at``), ``end``. ``id`` is
   ``<event id>.<assembled at, epoch seconds, 0 before the first>.<assembly status>``.
@@ -43,7 +48,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from api.problems import Problem, documented
-from api.security import Reader, StudioDep
+from api.security import PresentedToken, Reader, StudioDep, check_bearer
 from core.errors import NotFoundError
 from core.services.generations import EventView
 from core.services.movie_views import MovieView
@@ -59,6 +64,9 @@ HEARTBEAT_SECONDS = 15.0
 
 MAX_STREAM_SECONDS = 3600.0
 """How long one stream stays open at most, in seconds; the client then reconnects with ``Last-Event-ID``."""
+
+RECHECK_SECONDS = 10.0
+"""How often an open stream checks its token again, in seconds (a revoked token stops it within this)."""
 
 RETRY_MILLISECONDS = 2000
 """The reconnection delay a client is told (the SSE ``retry`` field), in milliseconds."""
@@ -122,10 +130,11 @@ STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 class _Pacer:
-    """When to read again, when a heartbeat is due, and when the stream has been open long enough."""
+    """Between two reads of a stream: a heartbeat when due, the token checked again, the stream's longest time."""
 
-    def __init__(self) -> None:
-        self.opened = self.last_sent = time.monotonic()
+    def __init__(self, studio: Studio, token: str) -> None:
+        self.studio, self.token = studio, token
+        self.opened = self.last_sent = self.last_checked = time.monotonic()
 
     def sent(self) -> None:
         self.last_sent = time.monotonic()
@@ -135,6 +144,26 @@ class _Pacer:
 
     def expired(self) -> bool:
         return time.monotonic() - self.opened >= MAX_STREAM_SECONDS
+
+    async def refusal(self) -> str | None:
+        """Why the stream's token no longer counts (checked every ``RECHECK_SECONDS``), or None."""
+        if time.monotonic() - self.last_checked < RECHECK_SECONDS:
+            return None
+        self.last_checked = time.monotonic()
+        check = await _read(check_bearer, self.studio, self.token)
+        return None if check.owner is not None else check.error or "This token no longer counts."
+
+    async def between_reads(self) -> tuple[str | None, bool]:
+        """What to send before the next read (a token's refusal, a heartbeat, nothing) and whether to close."""
+        if self.expired():
+            return None, True  # without ``end``: the client reconnects with Last-Event-ID
+        refusal = await self.refusal()
+        if refusal is not None:
+            return message("unauthorized", {"detail": refusal}), True
+        if self.heartbeat_due():
+            self.sent()
+            return ": keepalive\n\n", False
+        return None, False
 
 
 async def _read(call: Callable[..., T], *args: Any) -> T:
@@ -154,6 +183,7 @@ async def stream_generation(
     generation_id: Annotated[str, Path(max_length=64)],
     owner: Reader,
     studio: StudioDep,
+    token: PresentedToken,
     last_event_id: LastEventId = None,
 ) -> StreamingResponse:
     """The generation's status changes as they happen, from after ``Last-Event-ID``, until it is final."""
@@ -164,11 +194,11 @@ async def stream_generation(
         after = int(last_event_id)
     user_id = owner.user.id
     await _read(studio.generations.get_generation, user_id, generation_id)  # 404 before streaming
-    return _streaming(_generation_messages(studio, user_id, generation_id, after))
+    return _streaming(_generation_messages(_Pacer(studio, token), user_id, generation_id, after))
 
 
-async def _generation_messages(studio: Studio, user_id: int, generation_id: str, after: int) -> AsyncIterator[str]:
-    pacer = _Pacer()
+async def _generation_messages(pacer: _Pacer, user_id: int, generation_id: str, after: int) -> AsyncIterator[str]:
+    studio = pacer.studio
     yield f"retry: {RETRY_MILLISECONDS}\n\n"
     while True:
         try:  # the status first: the events read after it include the one that made it final
@@ -182,11 +212,11 @@ async def _generation_messages(studio: Studio, user_id: int, generation_id: str,
         if view.status.is_final:
             yield message("end", {"status": view.status.value})
             return
-        if pacer.expired():
+        text, closing = await pacer.between_reads()
+        if text is not None:
+            yield text
+        if closing:
             return
-        if pacer.heartbeat_due():
-            yield ": keepalive\n\n"
-            pacer.sent()
         await asyncio.sleep(POLL_SECONDS)
 
 
@@ -211,6 +241,7 @@ async def stream_movie(
     movie_id: Annotated[str, Path(max_length=64)],
     owner: Reader,
     studio: StudioDep,
+    token: PresentedToken,
     last_event_id: LastEventId = None,
 ) -> StreamingResponse:
     """The film's takes' status changes and its assembly, from after ``Last-Event-ID``, until nothing moves."""
@@ -222,11 +253,11 @@ async def stream_movie(
         cursor = _FilmCursor(int(found[1]), int(found[2] or 0), found[3] or "none")
     user_id = owner.user.id
     await _read(studio.movies.get, user_id, movie_id)  # 404 before streaming
-    return _streaming(_movie_messages(studio, user_id, movie_id, cursor))
+    return _streaming(_movie_messages(_Pacer(studio, token), user_id, movie_id, cursor))
 
 
-async def _movie_messages(studio: Studio, user_id: int, movie_id: str, cursor: _FilmCursor) -> AsyncIterator[str]:
-    pacer = _Pacer()
+async def _movie_messages(pacer: _Pacer, user_id: int, movie_id: str, cursor: _FilmCursor) -> AsyncIterator[str]:
+    studio = pacer.studio
     floor, sent = cursor.event_id, set[int]()
     yield f"retry: {RETRY_MILLISECONDS}\n\n"
     while True:
@@ -260,9 +291,9 @@ async def _movie_messages(studio: Studio, user_id: int, movie_id: str, cursor: _
         if not _film_busy(movie):
             yield message("end", {"assembly_status": movie.assembly_status})
             return
-        if pacer.expired():
+        text, closing = await pacer.between_reads()
+        if text is not None:
+            yield text
+        if closing:
             return
-        if pacer.heartbeat_due():
-            yield ": keepalive\n\n"
-            pacer.sent()
         await asyncio.sleep(POLL_SECONDS)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.errors import VeoGenError
+from core.movies import film_download_name
 from core.services.film import MAX_SOUNDTRACK_BYTES, SOUNDTRACK_MODES
 from core.services.movie_views import MovieView
 from core.studio import Studio
@@ -66,7 +67,7 @@ def assembled(studio: Studio, user_id: int, movie: MovieView) -> None:
         st.video(data)
         seconds = f"{movie.assembled_seconds:.1f} s · " if movie.assembled_seconds else ""
         st.caption(f"{seconds}assembled {widgets.fmt_time(movie.assembled_at)}")
-        st.download_button("Download MP4", data, file_name=f"film-{movie.id[:8]}.mp4", mime="video/mp4")
+        st.download_button("Download MP4", data, file_name=film_download_name(movie.id), mime="video/mp4")
     soundtrack(studio, user_id, movie)
     if movie.assembly_status not in ("queued", "running") and not movie.assembly_current:
         if not ready:

@@ -91,6 +91,25 @@ def test_the_etag_answers_304_and_if_range_sends_the_whole_file_when_it_changed(
     assert changed.status_code == 200 and changed.content == first.content
 
 
+def test_head_answers_the_headers_of_the_get_and_no_body(
+    client: TestClient, studio: Studio, alice: int, alice_token: str, monkeypatch: pytest.MonkeyPatch
+):
+    made = finished(studio, alice)
+    url, headers = f"/v1/generations/{made}/videos/0", bearer(alice_token)
+    whole = client.get(url, headers=headers)
+    monkeypatch.setattr("api.ranges._chunks", lambda *args: pytest.fail("HEAD reads nothing"))
+    head = client.head(url, headers=headers)
+    assert head.status_code == 200 and head.content == b""
+    for name in ("content-length", "content-type", "etag", "accept-ranges", "content-disposition"):
+        assert head.headers[name] == whole.headers[name], name
+    part = client.head(url, headers=headers | {"Range": "bytes=0-9"})
+    assert part.status_code == 206 and part.headers["content-range"] == f"bytes 0-9/{len(whole.content)}"
+    assert part.headers["content-length"] == "10" and part.content == b""
+    poster = client.head(f"{url}/poster", headers=headers)
+    assert poster.status_code == 200 and poster.headers["content-type"] == "image/jpeg"
+    assert client.head(f"/v1/generations/{uuid.uuid4().hex}/videos/0", headers=headers).status_code == 404
+
+
 def test_thumbnail_and_poster_are_the_pages_jpegs(client: TestClient, studio: Studio, alice: int, alice_token: str):
     made = finished(studio, alice)
     sha = studio.generations.get_generation(alice, made).videos[0].sha256

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any
 
 import anyio
 import httpx2
 import pytest
-from mcp import Client
-from mcp.client.streamable_http import streamable_http_client
 from sqlalchemy import update
 
 from core.models import User
 from core.studio import Studio
 from tests.api.loopback import served, working
+from tests.api.mcp_client import call, session
 from tests.api.support import make_token
 from tests.support import VEO_MODEL, VEO_PRICE
 
@@ -27,26 +25,6 @@ VEO = {"model": VEO_MODEL, "prompt": "A heron over a misty lake", "duration_seco
 def base_url(studio: Studio) -> Iterator[str]:
     with served(studio) as url:
         yield url
-
-
-def session(base_url: str, token: str) -> Client:
-    http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30)
-    return Client(streamable_http_client(f"{base_url}/mcp", http_client=http))
-
-
-def call(base_url: str, token: str, *calls: tuple[str, dict[str, Any]]) -> list[Any]:
-    """Make ``calls`` in one MCP session; each answer's structured content, or its text if it is an error."""
-
-    async def run() -> list[Any]:
-        answers = []
-        async with session(base_url, token) as client:
-            for name, arguments in calls:
-                result = await client.call_tool(name, arguments)
-                text = " ".join(getattr(c, "text", "") for c in result.content)
-                answers.append(("error", text) if result.is_error else result.structured_content)
-        return answers
-
-    return anyio.run(run)
 
 
 def test_the_tools_are_listed(base_url: str, alice_token: str):

@@ -87,11 +87,23 @@ def test_a_three_shot_offline_film_is_drafted_assembled_and_downloaded(
     assert [s["chosen_id"] for s in done["shots"]] == takes
     assert all(t["status"] == "succeeded" for shot in done["shots"] for t in shot["takes"])
 
-    download = client.get(f"/v1/movies/{film['id']}/film", headers=auth)
-    assert download.status_code == 200 and download.headers["content-type"] == "video/mp4"
-    path = tmp_path / "film.mp4"
-    path.write_bytes(download.content)
-    assert probe_video(path).duration_seconds == pytest.approx(6.5, abs=0.1)  # 2 + 3 + 2 s, less a crossfade
+    film_url = f"/v1/movies/{film['id']}/film"
+    with monkeypatch.context() as streamed:
+        streamed.setattr(studio.store, "get_bytes", lambda key: pytest.fail("a local film is streamed, not read whole"))
+        download = client.get(film_url, headers=auth)
+        assert download.status_code == 200 and download.headers["content-type"] == "video/mp4"
+        assert download.headers["content-disposition"] == f'attachment; filename="film-{film["id"][:8]}.mp4"'
+        path = tmp_path / "film.mp4"
+        path.write_bytes(download.content)
+        assert probe_video(path).duration_seconds == pytest.approx(6.5, abs=0.1)  # 2 + 3 + 2 s, less a crossfade
+        etag, size = download.headers["etag"], len(download.content)
+        part = client.get(film_url, headers={**auth, "Range": "bytes=-1000", "If-Range": etag})
+        assert part.status_code == 206 and part.content == download.content[-1000:]
+        assert part.headers["content-range"] == f"bytes {size - 1000}-{size - 1}/{size}"
+        head = client.head(film_url, headers=auth)
+        assert head.status_code == 200 and head.content == b"" and head.headers["content-length"] == str(size)
+        assert head.headers["etag"] == etag
+    assert download.content == studio.movies.film_bytes(alice_id(studio), film["id"])  # what the page plays
 
     monkeypatch.setattr(stream, "POLL_SECONDS", 0.05)
     with client.stream("GET", f"/v1/movies/{film['id']}/stream", headers=auth) as answer:
@@ -119,6 +131,18 @@ def test_a_three_shot_offline_film_is_drafted_assembled_and_downloaded(
     )
     assert chosen.status_code == 200 and chosen.json()["shots"][2]["chosen_id"] == takes[2]
     assert chosen.json()["assembly_current"] is True  # back to the takes assembled
+
+    client.put(
+        f"/v1/movies/{film['id']}/shots/{film['shots'][2]['id']}/take", json={"generation_id": new_take}, headers=auth
+    )
+    assert client.post(f"/v1/movies/{film['id']}/assemble", headers=auth).status_code == 202
+    with studio.sessions() as s:
+        seq = s.get(Movie, film["id"]).assembly_seq
+    studio.movies.run_assembly(film["id"], seq)
+    again = client.get(film_url, headers=auth)
+    assert again.headers["etag"] != etag  # a film assembled again is another file: a resumed download starts over
+    resumed = client.get(film_url, headers={**auth, "Range": "bytes=0-99", "If-Range": etag})
+    assert resumed.status_code == 200 and resumed.content == again.content
 
 
 def alice_id(studio: Studio) -> int:

@@ -18,8 +18,9 @@ import pytest
 from core.cli import API_APP
 from core.db import upgrade_database
 from core.studio import build_studio
+from tests.api.mcp_client import call
 from tests.api.support import make_token
-from tests.support import ROOT, free_port, make_settings, veogen_up, wait_until
+from tests.support import ROOT, drive, free_port, make_settings, offline_form, veogen_up, wait_until
 
 
 def get(port: int, path: str, token: str = "") -> tuple[int, dict[str, object]]:
@@ -158,3 +159,31 @@ def test_in_production_weak_secrets_are_refused_before_anything_listens(tmp_path
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "VEOGEN_COOKIE_KEY" in done.stderr and "VEOGEN_SECRET_KEY" in done.stderr
     assert get(port, "/healthz")[0] == 0
+
+
+@pytest.mark.parametrize("trusted", [True, False])
+def test_forwarded_headers_count_from_trusted_proxies_only(tmp_path: Path, trusted: bool):
+    settings = make_settings(tmp_path)
+    upgrade_database(settings.resolved_database_url())
+    studio = build_studio(settings, redis=fakeredis.FakeRedis())
+    alice = studio.accounts.add_user("alice", "correct horse battery").id
+    token = make_token(studio, alice, "read")
+    generation_id = studio.generations.submit(alice, offline_form())[0].id
+    drive(studio, generation_id)
+    port = free_port()
+    env = api_env(settings.data_dir, port) | {"VEOGEN_TRUSTED_PROXIES": "127.0.0.0/8" if trusted else ""}
+    with (tmp_path / "api.log").open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "core.cli", "api", "--processes", "1"], cwd=ROOT, env=env, stdout=out, stderr=out
+        )
+    try:
+        assert wait_until(lambda: get(port, "/healthz")[0] == 200, timeout=30)
+        # What nginx sends behind a TLS proxy: the outside host and scheme.
+        proxied = {"Host": "studio.example", "X-Forwarded-Proto": "https"}
+        (where,) = call(f"http://127.0.0.1:{port}", token, ("fetch", {"generation_id": generation_id}), **proxied)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+    scheme = "https" if trusted else "http"  # from anyone else, X-Forwarded-Proto is ignored
+    assert where["url"] == f"{scheme}://studio.example/v1/generations/{generation_id}/videos/0"
+    studio.engine.dispose()

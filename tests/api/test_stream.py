@@ -142,3 +142,30 @@ def test_a_films_stream_follows_its_takes_while_they_render(client: TestClient, 
     assert sorted(sent) == sorted(recorded) and len(sent) == len(set(m["id"] for m in messages if "id" in m))
     assert [m["data"]["shot"] for m in messages if m["event"] == "take"][:3] == [1, 2, 3]  # each queued at start
     assert messages[-1] == {"event": "end", "data": {"assembly_status": "none"}}
+
+
+@pytest.mark.parametrize("ended_by", ["revoking the token", "a password change"])
+def test_an_open_stream_ends_when_its_token_stops_counting(
+    client: TestClient, studio: Studio, alice: int, monkeypatch: pytest.MonkeyPatch, ended_by: str
+):
+    monkeypatch.setattr(stream, "RECHECK_SECONDS", 0.1)
+    view, token = studio.tokens.create(alice, "streaming", ["read", "generate"], 30)
+    generation_id = submit(client, token)  # never driven: only the token's end closes the stream
+
+    def end_it() -> None:
+        time.sleep(0.5)  # the stream is open and has sent the first event by now
+        if ended_by == "revoking the token":
+            studio.tokens.revoke(alice, view.id)
+        else:
+            studio.accounts.change_password(alice, "correct horse battery", "another horse battery")
+
+    ending = threading.Thread(target=end_it)
+    ending.start()
+    try:
+        messages = read(client, f"/v1/generations/{generation_id}/stream", token)
+    finally:
+        ending.join()
+    assert [m["event"] for m in messages if m["event"] != ":"] == ["status", "unauthorized"]
+    assert "revoked" in messages[-1]["data"]["detail"]
+    refused = client.get(f"/v1/generations/{generation_id}/stream", headers=bearer(token))
+    assert problem(refused, 401, "unauthorized")["detail"] == messages[-1]["data"]["detail"]
