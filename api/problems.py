@@ -8,13 +8,16 @@ statuses in ``CORE_ERRORS``; FastAPI's request validation answers 422 with the
 field; an unexpected exception answers 500 with an incident id that is logged
 with the traceback, which never reaches the client. Request bodies are limited
 before anything reads them: ``MAX_BODY_BYTES``, or ``MAX_UPLOAD_BODY_BYTES`` for
-a multipart request to a route that takes images (``UPLOAD_ROUTES``). Imports
-``core`` and FastAPI/Starlette only.
+a multipart request to a route that takes images (``UPLOAD_ROUTES``, ``IMAGE_ROUTE``),
+``MAX_SOUNDTRACK_BODY_BYTES`` for a film's music (``SOUNDTRACK_ROUTE``) and
+``MAX_SCRIPT_BODY_BYTES`` for a script to propose a storyboard from (``SCRIPT_ROUTE``).
+Imports ``core`` and FastAPI/Starlette only.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import Sequence
 from http import HTTPStatus
@@ -43,6 +46,7 @@ from core.errors import (
     VeoGenError,
 )
 from core.images import MAX_IMAGE_BYTES
+from core.services.film import MAX_SOUNDTRACK_BYTES
 
 log = logging.getLogger("veogen.api")
 
@@ -80,14 +84,41 @@ accepts (core/images.py), and 1 MiB for the JSON part and the framing."""
 UPLOAD_ROUTES: frozenset[tuple[str, str]] = frozenset({("POST", "/v1/generations"), ("POST", "/v1/quotes")})
 """The (method, path) pairs whose multipart bodies carry images, so may be up to ``MAX_UPLOAD_BODY_BYTES``."""
 
+IMAGE_ROUTE = re.compile(r"/v1/movies/[^/]+/(?:characters|start-images)")
+"""The paths of the film routes whose multipart ``POST`` bodies carry images (a character's, a start image),
+so may be up to ``MAX_UPLOAD_BODY_BYTES`` like ``UPLOAD_ROUTES``."""
+
+MAX_SOUNDTRACK_BODY_BYTES = MAX_SOUNDTRACK_BYTES + 1024 * 1024
+"""Largest multipart body of a film's soundtrack, in bytes: the largest music file the Movies page's service
+takes (core/services/film.py) and 1 MiB for the other fields and the framing."""
+
+SOUNDTRACK_ROUTE = re.compile(r"/v1/movies/[^/]+/soundtrack")
+"""The path whose multipart ``PUT`` body is a film's music, so may be up to ``MAX_SOUNDTRACK_BODY_BYTES``."""
+
+MAX_SCRIPT_BODY_BYTES = 320 * 1024
+"""Largest body of a storyboard proposal, in bytes: a script of twice ``MAX_SCRIPT_CHARS`` (what the API reads,
+so that core's sentence answers one a little too long) with every character escaped as ``\\uXXXX`` (6 bytes) is
+240,000, and the rest of the request fits in what is left."""
+
+SCRIPT_ROUTE = ("POST", "/v1/movies/storyboard-proposals")
+"""The (method, path) whose JSON body is a script, so may be up to ``MAX_SCRIPT_BODY_BYTES``."""
+
 
 def body_limit(scope: Scope) -> int:
-    """The largest body read for this request: an upload route's multipart body may carry images."""
+    """The largest body read for this request: an upload route's multipart body may carry images or music, and a
+    storyboard proposal's JSON a long script."""
     content_type = dict(scope.get("headers") or []).get(b"content-type", b"")
     path, root = scope.get("path", ""), scope.get("root_path", "")
-    route = (scope.get("method", ""), path.removeprefix(root) if root else path)
-    multipart = content_type.split(b";", 1)[0].strip().lower() == b"multipart/form-data"
-    return MAX_UPLOAD_BODY_BYTES if multipart and route in UPLOAD_ROUTES else MAX_BODY_BYTES
+    method, path = scope.get("method", ""), path.removeprefix(root) if root else path
+    if (method, path) == SCRIPT_ROUTE:
+        return MAX_SCRIPT_BODY_BYTES
+    if content_type.split(b";", 1)[0].strip().lower() != b"multipart/form-data":
+        return MAX_BODY_BYTES
+    if (method, path) in UPLOAD_ROUTES or (method == "POST" and IMAGE_ROUTE.fullmatch(path)):
+        return MAX_UPLOAD_BODY_BYTES
+    if method == "PUT" and SOUNDTRACK_ROUTE.fullmatch(path):
+        return MAX_SOUNDTRACK_BODY_BYTES
+    return MAX_BODY_BYTES
 
 
 def too_large(limit: int) -> str:

@@ -14,6 +14,8 @@ from pydantic.config import JsonDict
 
 from api.schemas import EXAMPLE_ID, GenerationOut, Money, generation_of
 from core import catalog
+from core.movies import MAX_SCRIPT_CHARS, SENTENCE_SPLIT, Storyboard
+from core.services.bank import MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS
 from core.services.movie_views import MovieView
 from core.services.storyboard import (
     MAX_FILM_SECONDS,
@@ -48,10 +50,17 @@ class ShotIn(BaseModel):
     characters: list[Id] = Field(
         default_factory=list,
         max_length=MAX_CHARACTERS_PER_SHOT,
-        description="Ids of the film's characters in this shot (characters are added on the Movies page).",
+        description="Ids of the film's characters in this shot (``POST /v1/movies/{movie_id}/characters``).",
     )
-    start_image_id: Id | None = Field(default=None, description="Id of a start image of the film's.")
-    match_colours: bool = False
+    start_image_id: Id | None = Field(
+        default=None,
+        description="Id of a start image of the film's (``POST /v1/movies/{movie_id}/start-images``): the shot's "
+        "first frame.",
+    )
+    match_colours: bool = Field(
+        default=False,
+        description="Recolour the start image to the previous shot's last frame (the shot then waits for it).",
+    )
 
     def draft(self) -> ShotDraft:
         return ShotDraft(
@@ -147,11 +156,127 @@ class TakeIn(BaseModel):
     generation_id: Id = Field(description="A finished take of the shot.")
 
 
+MAX_SCRIPT_READ_CHARS = 2 * MAX_SCRIPT_CHARS
+"""Longest script read, in characters: twice core's limit, which it checks after trimming the script, so a script
+a little over that limit gets core's sentence rather than a bare length error."""
+
+
+class ProposalIn(BaseModel):
+    """A script to propose a storyboard from, as the Movies page's "Propose shots from a script" form has it."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "script": "A boat leaves the harbour. Gulls follow it!",
+                    "model": "offline-preview",
+                    "duration_seconds": 4,
+                }
+            ]
+        },
+    )
+
+    script: str = Field(
+        max_length=MAX_SCRIPT_READ_CHARS,
+        description=f"The story to split into shots: at most {MAX_SCRIPT_CHARS:,} characters once trimmed.",
+    )
+    model: str = Field(max_length=64, description="The model every proposed shot is rendered with.")
+    duration_seconds: int = Field(
+        strict=True, description="Each shot's length when the text model proposes none (or without a text model)."
+    )
+
+
+class ProposedShotOut(ShotIn):
+    """A proposed shot, in the shape ``PUT /v1/movies/{movie_id}/storyboard`` takes: edit it, then put it."""
+
+
+class ProposalOut(BaseModel):
+    """A proposed storyboard: nothing is stored or paid until its shots are put into a film."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "shots": [
+                        {**SHOT_EXAMPLE, "prompt": "A boat leaves the harbour.", "duration_seconds": 4},
+                        {**SHOT_EXAMPLE, "prompt": "Gulls follow it!", "duration_seconds": 4},
+                    ],
+                    "source": SENTENCE_SPLIT,
+                    "note": None,
+                    "unavailable": "Prompt help needs a Gemini API key (VEOGEN_GEMINI_API_KEY); without it, each "
+                    "sentence of the script becomes a shot.",
+                }
+            ]
+        }
+    )
+
+    shots: list[ProposedShotOut] = Field(max_length=MAX_SHOTS)
+    source: str = Field(description=f"The text model that proposed the shots, or ``{SENTENCE_SPLIT}``.")
+    note: str | None = Field(description="Why the text model's proposal was replaced by a split by sentences.")
+    unavailable: str | None = Field(
+        description="Why no text model proposes storyboards here (the script is then split by sentences); "
+        "null when one does."
+    )
+
+
+def proposal_of(board: Storyboard, unavailable: str | None) -> ProposalOut:
+    return ProposalOut(
+        shots=[
+            ProposedShotOut(
+                prompt=s.prompt,
+                duration_seconds=s.duration_seconds,
+                model=s.model,
+                join=s.join,
+                characters=list(s.characters),
+                start_image_id=s.start_image_id,
+                match_colours=s.match_colours,
+            )
+            for s in board.shots
+        ],
+        source=board.source,
+        note=board.note,
+        unavailable=unavailable,
+    )
+
+
+class CharacterIn(BaseModel):
+    """A character of a film; its 1–3 reference images come beside it (see ``POST …/characters``)."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"name": "Ada", "description": "a sailor in a yellow coat"}]}
+    )
+
+    name: str = Field(max_length=MAX_NAME_CHARS, description="Unique in the film (letter case aside).")
+    description: str = Field(default="", max_length=MAX_DESCRIPTION_CHARS)
+
+
+class StartImageIn(BaseModel):
+    """A picture shots of a film may start from; the picture comes beside it (see ``POST …/start-images``)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"name": "sunrise"}]})
+
+    name: str = Field(max_length=MAX_NAME_CHARS, description="Unique in the film (letter case aside).")
+
+
 class CharacterOut(BaseModel):
-    id: str
+    id: str = Field(description="What a shot's ``characters`` name.")
     name: str
     description: str
-    images: int
+    images: int = Field(description="How many reference images the character has.")
+
+
+class StartImageOut(BaseModel):
+    id: str = Field(description="What a shot's ``start_image_id`` names.")
+    name: str
+    width: int
+    height: int
+
+
+class SoundtrackOut(BaseModel):
+    name: str = Field(description="The uploaded file's name.")
+    mode: str = Field(description="``mix`` (under the shots' sound) or ``replace`` (instead of it).")
+    level: float = Field(description="The music's level, 0 to 1.")
 
 
 class ShotOut(BaseModel):
@@ -200,7 +325,9 @@ class MovieOut(BaseModel):
                     "assembly_current": False,
                     "join_flags": [],
                     "soundtrack_name": None,
+                    "soundtrack": None,
                     "characters": [],
+                    "start_images": [],
                     "shots": [],
                 }
             ]
@@ -228,7 +355,9 @@ class MovieOut(BaseModel):
     assembly_current: bool = Field(description="The assembled film uses the takes chosen now.")
     join_flags: list[str]
     soundtrack_name: str | None
+    soundtrack: SoundtrackOut | None = Field(description="The film's music, used at assembly; null: the shots' sound.")
     characters: list[CharacterOut]
+    start_images: list[StartImageOut]
     shots: list[ShotOut]
 
 
@@ -255,9 +384,13 @@ def movie_of(view: MovieView) -> MovieOut:
         assembly_current=view.assembly_current,
         join_flags=list(view.join_flags),
         soundtrack_name=view.soundtrack_name,
+        soundtrack=None
+        if view.soundtrack_name is None
+        else SoundtrackOut(name=view.soundtrack_name, mode=view.soundtrack_mode, level=view.soundtrack_level),
         characters=[
             CharacterOut(id=c.id, name=c.name, description=c.description, images=c.images) for c in view.characters
         ],
+        start_images=[StartImageOut(id=i.id, name=i.name, width=i.width, height=i.height) for i in view.start_images],
         shots=[
             ShotOut(
                 id=s.id,

@@ -34,30 +34,38 @@ IMAGE_ROLES = ("first_frame", "last_frame", "reference")
 _IMAGES = "veogen_uploaded_images"
 """Where the read images wait in the request's state."""
 
-MULTIPART_BODY: dict[str, Any] = {
-    "requestBody": {
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": [REQUEST_PART],
-                    "properties": {
-                        REQUEST_PART: {"$ref": "#/components/schemas/GenerationIn"},
-                        "first_frame": {"type": "string", "format": "binary", "description": "Modes image, frames."},
-                        "last_frame": {"type": "string", "format": "binary", "description": "Mode frames."},
-                        "reference": {
-                            "type": "array",
-                            "items": {"type": "string", "format": "binary"},
-                            "description": "Mode reference: one part per image.",
-                        },
+BINARY: dict[str, Any] = {"type": "string", "format": "binary"}
+"""An uploaded file, in OpenAPI."""
+
+
+def multipart_body(schema: str, files: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The multipart alternative of a route's JSON body, for its OpenAPI ``openapi_extra``: the request (a
+    ``schema``) as JSON in the ``request`` part, and the ``files`` parts by name."""
+    return {
+        "requestBody": {
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": [REQUEST_PART],
+                        "properties": {REQUEST_PART: {"$ref": f"#/components/schemas/{schema}"}, **files},
                     },
-                },
-                "encoding": {REQUEST_PART: {"contentType": "application/json"}},
+                    "encoding": {REQUEST_PART: {"contentType": "application/json"}},
+                }
             }
         }
     }
-}
-"""The multipart alternative of a route's JSON body, for its OpenAPI ``openapi_extra``."""
+
+
+MULTIPART_BODY = multipart_body(
+    "GenerationIn",
+    {
+        "first_frame": BINARY | {"description": "Modes image, frames."},
+        "last_frame": BINARY | {"description": "Mode frames."},
+        "reference": {"type": "array", "items": BINARY, "description": "Mode reference: one part per image."},
+    },
+)
+"""A generation's (or a quote's) multipart body: its images by the role each plays."""
 
 
 def _invalid(detail: str, field: str) -> Problem:

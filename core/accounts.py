@@ -95,14 +95,18 @@ class Accounts:
                 auth.revoke_sessions(session=session, user=user, reason="logged out", tokens=False)
 
     def change_password(self, user_id: int, current: str, new: str) -> None:
+        """Change one's own password; a wrong current one counts toward the account's login lock."""
         with transaction(self.sessions) as session:
-            auth.change_password(
+            refusal = auth.change_password(
                 session=session,
                 user_id=user_id,
                 current=current,
                 new=new,
                 min_chars=self.settings.min_password_chars,
+                throttle=self.throttle,
             )
+        if refusal is not None:  # raised after the commit, so the failure stays counted
+            raise ValidationError(refusal, field="current_password")
 
     def register(self, username: str, email: str, password: str) -> UserView:
         """Self-registration (off unless VEOGEN_SELF_REGISTRATION): creators with an allowed email domain."""

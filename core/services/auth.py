@@ -183,17 +183,47 @@ def revoke_sessions(
         )
 
 
-def change_password(*, session: Session, user_id: int, current: str, new: str, min_chars: int) -> None:
-    """Change one's own password (the current one is checked); every session ends."""
+def change_password(
+    *,
+    session: Session,
+    user_id: int,
+    current: str,
+    new: str,
+    min_chars: int,
+    throttle: Throttle,
+    now: datetime | None = None,
+) -> str | None:
+    """Change one's own password (the current one is checked); every session ends.
+
+    A wrong current password counts toward the account's login lock, like a failed login, so a stolen
+    session or token cannot guess it; it is returned (with the lock's sentence once locked), not raised, so
+    the caller commits the count before refusing. Other refusals raise ``ValidationError``.
+    """
+    now = now or utcnow()
     user = session.get(User, user_id, with_for_update=True)
-    if user is None or not bcrypt.checkpw(current.encode()[:MAX_PASSWORD_BYTES], user.password_hash.encode()):
+    if user is None:
         raise ValidationError("The current password is wrong.", field="current_password")
+    row = _throttle_row(session, f"user:{user.username}", now, throttle.window_seconds)
+    locked = _aware(row.locked_until)
+    if locked and locked > now:
+        return _wait_message(locked, now, "for this account")
+    if not bcrypt.checkpw(current.encode()[:MAX_PASSWORD_BYTES], user.password_hash.encode()):
+        _event(session, user.id, "password_change_failed", "the current password was wrong")
+        row.failures += 1
+        if row.failures < throttle.max_failures:
+            return "The current password is wrong."
+        row.locked_until = now + timedelta(seconds=throttle.lock_seconds)
+        row.failures, row.window_started_at = 0, now
+        _event(session, user.id, "login_locked", f"{row.key} locked for {throttle.lock_seconds} s")
+        return _wait_message(row.locked_until, now, "for this account")
     if current == new:
         raise ValidationError("The new password must differ from the current one.", field="password")
     check_password(new, username=user.username, min_chars=min_chars)
     user.password_hash = hash_password(new)
     user.must_change_password = False
+    row.failures, row.locked_until = 0, None
     revoke_sessions(session=session, user=user, reason="password changed")
+    return None
 
 
 # -- the login cookie --------------------------------------------------------------

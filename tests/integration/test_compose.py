@@ -19,8 +19,16 @@ import pytest
 import yaml
 
 from api.mcp import MCP_PATH
+from api.problems import (
+    IMAGE_ROUTE,
+    MAX_SCRIPT_BODY_BYTES,
+    MAX_SOUNDTRACK_BODY_BYTES,
+    MAX_UPLOAD_BODY_BYTES,
+    SCRIPT_ROUTE,
+    SOUNDTRACK_ROUTE,
+    UPLOAD_ROUTES,
+)
 from api.problems import MAX_BODY_BYTES as API_MAX_BODY_BYTES
-from api.problems import MAX_UPLOAD_BODY_BYTES, UPLOAD_ROUTES
 from api.routes import stream as api_stream
 from core.config import Settings, setting_env_names
 from core.images import MAX_IMAGE_BYTES
@@ -356,6 +364,9 @@ def api_port() -> int:
 API_PREFIX = "/api"
 STREAM_LOCATION = "~ ^/api/v1/(generations|movies)/[^/]+/stream$"
 UPLOADS_LOCATION = "~ ^/api/v1/(generations|quotes)$"
+FILM_IMAGES_LOCATION = "~ ^/api/v1/movies/[^/]+/(characters|start-images)$"
+SOUNDTRACK_LOCATION = "~ ^/api/v1/movies/[^/]+/soundtrack$"
+SCRIPT_LOCATION = f"= {API_PREFIX}{SCRIPT_ROUTE[1]}"
 
 
 def api_locations() -> dict[str, str]:
@@ -382,7 +393,15 @@ def test_the_api_runs_in_its_own_service_behind_nginx(services):
 
 def test_nginx_serves_the_api_under_api_with_its_prefix_stripped():
     locations = api_locations()
-    assert set(locations) == {f"{API_PREFIX}/", UPLOADS_LOCATION, STREAM_LOCATION, f"= {API_PREFIX}{MCP_PATH}"}
+    assert set(locations) == {
+        f"{API_PREFIX}/",
+        UPLOADS_LOCATION,
+        FILM_IMAGES_LOCATION,
+        SOUNDTRACK_LOCATION,
+        SCRIPT_LOCATION,
+        STREAM_LOCATION,
+        f"= {API_PREFIX}{MCP_PATH}",
+    }
     for spec, body in locations.items():
         assert directives(body, "rewrite") == [rf"^{API_PREFIX}(/.*)$ $1 break"], spec
         assert directives(body, "proxy_pass") == ["$api"], spec
@@ -400,6 +419,10 @@ def test_nginx_serves_the_api_under_api_with_its_prefix_stripped():
         assert re.search(uploads, f"{API_PREFIX}{path}"), path
     for path in ("/v1/generations/123", "/v1/generations/123/retry", "/v1/movies", "/v1/webhooks"):
         assert not re.search(uploads, f"{API_PREFIX}{path}"), path
+    # A film's images and music go to their own larger locations, matched as the API matches them.
+    for pattern, location in ((IMAGE_ROUTE, FILM_IMAGES_LOCATION), (SOUNDTRACK_ROUTE, SOUNDTRACK_LOCATION)):
+        for path in ("/v1/movies/abc123/characters", "/v1/movies/abc123/start-images", "/v1/movies/abc123/soundtrack"):
+            assert bool(pattern.fullmatch(path)) == bool(re.search(location.removeprefix("~ "), f"{API_PREFIX}{path}"))
 
 
 def test_nginx_takes_the_apis_body_sizes():
@@ -409,11 +432,15 @@ def test_nginx_takes_the_apis_body_sizes():
         for spec, body in locations.items()
     }
     for spec, limits in sizes.items():
-        if spec == UPLOADS_LOCATION:
-            # Images as multipart: as large as the API takes (three of 20 MiB and the framing), no more.
+        if spec in (UPLOADS_LOCATION, FILM_IMAGES_LOCATION, SOUNDTRACK_LOCATION):
+            # Images (three of 20 MiB) or music as multipart: as large as the API takes with the framing, no more.
+            most = MAX_SOUNDTRACK_BODY_BYTES if spec == SOUNDTRACK_LOCATION else MAX_UPLOAD_BODY_BYTES
             (limit,) = limits
-            assert MAX_UPLOAD_BODY_BYTES <= limit < MAX_UPLOAD_BODY_BYTES + 2**20, spec
-            assert "proxy_request_buffering off" in locations[spec], "images stream through, not into temp files"
+            assert most <= limit < most + 2**20, spec
+            assert "proxy_request_buffering off" in locations[spec], "uploads stream through, not into temp files"
+        elif spec == SCRIPT_LOCATION:
+            (limit,) = limits
+            assert MAX_SCRIPT_BODY_BYTES <= limit < MAX_SCRIPT_BODY_BYTES + 2**20, spec
         else:
             assert limits == [API_MAX_BODY_BYTES], f"{spec}: JSON bodies of the API's 64 KiB"
 

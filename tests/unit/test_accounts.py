@@ -117,6 +117,31 @@ def test_logout_revokes_cookies_issued_before(studio: Studio, alice: int):
     assert studio.accounts.session_user("alice", datetime.now(UTC) + timedelta(seconds=1)) is not None
 
 
+def test_wrong_current_passwords_count_toward_the_accounts_lock(studio: Studio, alice: int):
+    """A stolen session or API token cannot guess the current password: the login's lock counts the guesses."""
+    for _ in range(2):
+        with pytest.raises(ValidationError, match="current password is wrong") as wrong:
+            studio.accounts.change_password(alice, "not it at all", "a brand new secret")
+        assert wrong.value.field == "current_password"
+    with pytest.raises(ValidationError, match="Too many failed logins for this account"):
+        studio.accounts.change_password(alice, "still not it", "a brand new secret")  # the third: locked
+    with pytest.raises(ValidationError, match="Too many failed logins"):
+        studio.accounts.change_password(alice, ALICE_PASSWORD, "a brand new secret")  # even the right one, now
+    assert studio.accounts.login("alice", ALICE_PASSWORD, "c").user_id is None  # the page's login: the same lock
+    assert len(events(studio, "password_change_failed")) == 3 and events(studio, "login_locked")
+
+
+def test_a_right_current_password_clears_the_guesses(studio: Studio, alice: int):
+    for _ in range(2):
+        with pytest.raises(ValidationError):
+            studio.accounts.change_password(alice, "not it at all", "a brand new secret")
+    studio.accounts.change_password(alice, ALICE_PASSWORD, "a brand new secret")
+    for _ in range(2):  # counted from nothing again: two more wrong ones do not lock
+        with pytest.raises(ValidationError, match="current password is wrong"):
+            studio.accounts.change_password(alice, "not it at all", "another new secret")
+    assert studio.accounts.login("alice", "a brand new secret", "c").user_id == alice
+
+
 def test_password_change_reset_and_disable_end_sessions(studio: Studio, admin: int, alice: int):
     issued = datetime.now(UTC) - timedelta(seconds=5)
     with pytest.raises(ValidationError, match="current password is wrong"):
