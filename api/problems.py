@@ -121,6 +121,14 @@ def body_limit(scope: Scope) -> int:
     return MAX_BODY_BYTES
 
 
+def blank_secret(what: str) -> Problem:
+    """The refusal of a PUT of an empty (or spaces-only) secret: the pages' Save refuses it too; DELETE clears."""
+    return Problem(
+        422, "validation", "The request is not valid", f"Enter a value to save (or send DELETE to clear the {what}).",
+        field="value",
+    )  # fmt: skip
+
+
 def too_large(limit: int) -> str:
     """What a client is told about a body over ``limit`` bytes."""
     size = f"{limit // 1024} KiB" if limit < 1024 * 1024 else f"{limit // (1024 * 1024)} MiB"

@@ -19,7 +19,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
-from api.problems import Problem, core_problem, documented
+from api.problems import blank_secret, core_problem, documented
 from api.schemas import MeOut, me_of
 from api.schemas_account import (
     PasswordIn,
@@ -101,13 +101,7 @@ def set_personal_key(body: PersonalKeyIn, owner: Generator, studio: StudioDep) -
     Account page's Save refuses it.
     """
     if not body.value.get_secret_value().strip():
-        raise Problem(
-            422,
-            "validation",
-            "The request is not valid",
-            f"Enter a value to save (or send DELETE to clear the {KEY_LABEL}).",
-            field="value",
-        )
+        raise blank_secret(KEY_LABEL)
     return _store_key(studio, owner.user.id, body.value.get_secret_value())
 
 

@@ -21,7 +21,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from api.problems import Problem, documented
+from api.problems import Problem, blank_secret, documented
 from api.routes.generations import GenerationId, state_refusals
 from api.schemas import GenerationOut, generation_of
 from api.schemas_admin import (
@@ -170,8 +170,10 @@ def team_credentials(owner: Administrator, studio: StudioDep) -> CredentialList:
 def set_credential(name: CredentialName, body: CredentialIn, owner: Administrator, studio: StudioDep) -> CredentialOut:
     """Store a team credential, encrypted (the Settings page's Save); the answer shows its last four only.
 
-    A value of spaces only removes it, as an empty field would.
+    An empty value (or spaces only) is refused, as the page's Save refuses it: ``DELETE`` removes a credential.
     """
+    if not body.value.strip():
+        raise blank_secret(f"{name} credential")
     return CredentialOut.model_validate(studio.accounts.set_team_credential(owner.user.id, name, body.value))
 
 

@@ -113,6 +113,8 @@ def test_a_refused_credential_gets_the_settings_pages_sentence_and_nothing_is_st
     assert problem(huge, 422, "validation")["field"] == "value"  # refused before core reads it
     empty = client.put("/v1/admin/credentials/vertex_project", json={"value": ""}, headers=auth)
     assert problem(empty, 422, "validation")["field"] == "value"  # removing is DELETE, never an empty save
+    spaces = client.put("/v1/admin/credentials/vertex_project", json={"value": "   "}, headers=auth)
+    assert "send DELETE" in problem(spaces, 422, "validation")["detail"]  # nor spaces, which core would strip
     assert views_of(studio, admin) == before
 
 
