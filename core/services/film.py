@@ -9,6 +9,7 @@ commit; :mod:`core.movies` does. Imports no PyAV or OpenCV.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -66,7 +67,8 @@ def set_soundtrack(
         raise ValidationError(f"{name or 'The soundtrack'} is empty.", field="soundtrack")
     if len(data) > MAX_SOUNDTRACK_BYTES:
         raise ValidationError(
-            f"{name} is {len(data) / 2**20:.0f} MiB; a soundtrack is at most {MAX_SOUNDTRACK_BYTES // 2**20} MiB.",
+            f"{name} is {math.ceil(len(data) * 10 / 2**20) / 10:.1f} MiB; "  # rounded up: never reads as the limit
+            f"a soundtrack is at most {MAX_SOUNDTRACK_BYTES // 2**20} MiB.",
             field="soundtrack",
         )
     extension = soundtrack_format(data)

@@ -457,7 +457,7 @@ def test_a_soundtrack_the_page_refuses_is_refused_with_its_sentence_and_nothing_
         expected = page_refusal(studio.movies.set_soundtrack, alice, mine, name, data, mode, level)
         assert_refused_like_the_page(answer, expected)
     long = client.put(url, **music("long.wav", wav(25)), headers=headers)
-    assert problem(long, 422, "validation")["detail"] == "long.wav is 2 MiB; a soundtrack is at most 1 MiB."
+    assert problem(long, 422, "validation")["detail"] == "long.wav is 2.2 MiB; a soundtrack is at most 1 MiB."
     others = bearer(make_token(studio, bob))
     problem(client.put(url, **music("tone.wav", wav(1)), headers=others), 404, "not-found")
     problem(client.delete(url, headers=others), 404, "not-found")
