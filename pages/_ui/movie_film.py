@@ -8,11 +8,17 @@ from __future__ import annotations
 import streamlit as st
 
 from core.errors import VeoGenError
+from core.images import MAX_IMAGE_BYTES
 from core.movies import film_download_name
 from core.services.film import MAX_SOUNDTRACK_BYTES, SOUNDTRACK_MODES
 from core.services.movie_views import MovieView
 from core.studio import Studio
 from pages._ui import state, widgets
+
+PAGE_SOUNDTRACK_MB = min(MAX_SOUNDTRACK_BYTES, MAX_IMAGE_BYTES) // 2**20
+"""Largest soundtrack this page takes, in MiB: Streamlit's upload limit is sized for the largest image
+(.streamlit/config.toml), since it holds uploads in memory for any page session; the REST API takes
+soundtracks up to ``MAX_SOUNDTRACK_BYTES``."""
 
 
 def soundtrack(studio: Studio, user_id: int, movie: MovieView) -> None:
@@ -28,9 +34,12 @@ def soundtrack(studio: Studio, user_id: int, movie: MovieView) -> None:
                 state.flash("Soundtrack removed: assemble the film again to use the shots' own sound.")
                 st.rerun()
         upload = st.file_uploader(
-            f"Music (MP3, AAC, M4A, WAV, Ogg or FLAC; up to {MAX_SOUNDTRACK_BYTES // 2**20} MiB)",
+            f"Music (MP3, AAC, M4A, WAV, Ogg or FLAC; up to {PAGE_SOUNDTRACK_MB} MiB here)",
             type=["mp3", "aac", "m4a", "mp4", "wav", "ogg", "oga", "flac"],
             key="movies_soundtrack_file",
+            max_upload_size=PAGE_SOUNDTRACK_MB,
+            help=f"Larger files, up to {MAX_SOUNDTRACK_BYTES // 2**20} MiB, through the REST API "
+            "(PUT /v1/movies/{id}/soundtrack).",
         )
         mode = st.radio(
             "How it sounds",
