@@ -9,9 +9,12 @@ this module (tests, the architecture check) builds no studio.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import lru_cache
+from typing import Any
 
 from fastapi import FastAPI
+from pydantic import BaseModel
 
 from api import mcp, problems
 from api.routes import v1
@@ -63,12 +66,37 @@ def create_app(studio: Studio) -> FastAPI:
     problems.install(app)
     app.include_router(v1)
     mcp.mount(app, studio)  # MCP for agents at /mcp, with the same tokens and services
+    _keep_null_examples(app)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, bool]:
         return {"ok": True}
 
     return app
+
+
+def _models(cls: type[BaseModel]) -> Iterator[type[BaseModel]]:
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _models(sub)
+
+
+def _keep_null_examples(app: FastAPI) -> None:
+    """Serve each model's examples as written: FastAPI drops every ``null`` from the document it builds
+    (fastapi/fastapi#5559), so an example of a required nullable field would no longer match its schema."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schemas = build().get("components", {}).get("schemas", {})
+            for model in _models(BaseModel):
+                schema = schemas.get(model.__name__)
+                if model.__module__.startswith("api.") and schema is not None and "examples" in schema:
+                    schema["examples"] = model.model_json_schema()["examples"]
+        assert app.openapi_schema is not None
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 @lru_cache(maxsize=1)

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic.config import JsonDict
 
 from core.catalog import Offer
 from core.params import GenerationParams, VideoFacts
@@ -29,6 +30,17 @@ Money = Annotated[Decimal, PlainSerializer(lambda v: str(v.quantize(MONEY_PLACES
 
 def _example(value: dict[str, Any]) -> ConfigDict:
     return ConfigDict(json_schema_extra={"examples": [value]})
+
+
+class FromView(BaseModel):
+    """A response read from one of core's plain views (its attributes), so a route holds no field list."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+def from_view(example: JsonDict) -> ConfigDict:
+    """The config of a :class:`FromView` model documented with ``example``."""
+    return ConfigDict(from_attributes=True, json_schema_extra={"examples": [example]})
 
 
 class ProblemOut(BaseModel):
@@ -53,29 +65,30 @@ class ProblemOut(BaseModel):
     field: str | None = Field(default=None, description="The input a validation problem is about.")
 
 
+_MODEL: dict[str, Any] = {
+    "id": "offline-preview",
+    "label": "Offline preview renderer (local, not AI)",
+    "backend": "offline",
+    "surface": "local",
+    "credential": "this machine",
+    "modes": ["text"],
+    "durations": [2, 4, 8],
+    "resolutions": ["240p", "720p"],
+    "aspect_ratios": ["16:9", "9:16"],
+    "max_videos": 4,
+    "audio": False,
+    "negative_prompt": True,
+    "seed": True,
+    "usd_per_second": {"240p": "0.0000", "720p": "0.0000"},
+    "price_read_on": "n/a (runs on this machine, free)",
+    "notes": "Draws the prompt's words, colours and motion locally with PyAV. It is not AI.",
+}
+
+
 class ModelOut(BaseModel):
     """A model the caller may use now, its limits and prices, and the credential that serves it."""
 
-    model_config = _example(
-        {
-            "id": "offline-preview",
-            "label": "Offline preview renderer (local, not AI)",
-            "backend": "offline",
-            "surface": "local",
-            "credential": "this machine",
-            "modes": ["text"],
-            "durations": [2, 4, 8],
-            "resolutions": ["240p", "720p"],
-            "aspect_ratios": ["16:9", "9:16"],
-            "max_videos": 4,
-            "audio": False,
-            "negative_prompt": True,
-            "seed": True,
-            "usd_per_second": {"240p": "0.0000", "720p": "0.0000"},
-            "price_read_on": "n/a (runs on this machine, free)",
-            "notes": "Draws the prompt's words, colours and motion locally with PyAV. It is not AI.",
-        }
-    )
+    model_config = _example(_MODEL)
 
     id: str
     label: str
@@ -96,6 +109,8 @@ class ModelOut(BaseModel):
 
 
 class ModelList(BaseModel):
+    model_config = _example({"models": [_MODEL], "unavailable": []})
+
     models: list[ModelOut]
     unavailable: list[str] = Field(description="Credentials whose model list could not be read, and why.")
 
@@ -122,7 +137,25 @@ def model_of(offer: Offer) -> ModelOut:
     )
 
 
+_USER: dict[str, Any] = {"id": 2, "username": "alice", "name": "Alice", "role": "creator"}
+_TOKEN_INFO: dict[str, Any] = {
+    "name": "ci renders",
+    "scopes": ["read", "generate"],
+    "expires_at": "2027-03-07T05:00:00Z",
+}
+_BUDGET: dict[str, Any] = {
+    "period": "2026-12",
+    "budget_usd": "50.0000",
+    "committed_usd": "3.2000",
+    "remaining_usd": "46.8000",
+    "open_generations": 1,
+    "max_open_generations": 20,
+}
+
+
 class UserOut(BaseModel):
+    model_config = _example(_USER)
+
     id: int
     username: str
     name: str
@@ -130,6 +163,8 @@ class UserOut(BaseModel):
 
 
 class TokenInfo(BaseModel):
+    model_config = _example(_TOKEN_INFO)
+
     name: str
     scopes: list[str]
     expires_at: datetime
@@ -137,6 +172,8 @@ class TokenInfo(BaseModel):
 
 class BudgetOut(BaseModel):
     """The caller's month (UTC): the budget, what is spent or reserved, and open generations."""
+
+    model_config = _example(_BUDGET)
 
     period: str = Field(description="``YYYY-MM``, UTC.")
     budget_usd: Money
@@ -147,20 +184,7 @@ class BudgetOut(BaseModel):
 
 
 class MeOut(BaseModel):
-    model_config = _example(
-        {
-            "user": {"id": 2, "username": "alice", "name": "Alice", "role": "creator"},
-            "token": {"name": "ci renders", "scopes": ["read", "generate"], "expires_at": "2027-03-07T05:00:00Z"},
-            "budget": {
-                "period": "2026-12",
-                "budget_usd": "50.0000",
-                "committed_usd": "3.2000",
-                "remaining_usd": "46.8000",
-                "open_generations": 1,
-                "max_open_generations": 20,
-            },
-        }
-    )
+    model_config = _example({"user": _USER, "token": _TOKEN_INFO, "budget": _BUDGET})
 
     user: UserOut
     token: TokenInfo
@@ -225,6 +249,21 @@ class GenerationIn(BaseModel):
 
 
 class VideoOut(BaseModel):
+    model_config = _example(
+        {
+            "index": 0,
+            "duration_seconds": 4.0,
+            "width": 1280,
+            "height": 720,
+            "fps": 24.0,
+            "codec": "h264",
+            "has_audio": False,
+            "size_bytes": 1843217,
+            "sha256": "9b74c9897bac770ffc029102a200c5de4d7e7c7a8e8f3b1d2c6a5e4f3b2a1c0d",
+            "flags": [],
+        }
+    )
+
     index: int
     duration_seconds: float
     width: int
@@ -327,8 +366,19 @@ class GenerationList(BaseModel):
     next_cursor: str | None = Field(description="Pass as ``cursor`` for the next page; null on the last page.")
 
 
+_EVENT: dict[str, Any] = {
+    "at": "2026-12-07T05:00:00Z",
+    "kind": "status",
+    "from_status": None,
+    "to_status": "queued",
+    "detail": "submitted; price $0.40",
+}
+
+
 class EventOut(BaseModel):
     """One change in a generation's life: a row of the Generation page's timeline."""
+
+    model_config = _example(_EVENT)
 
     at: datetime
     kind: str = Field(description="``status`` for a change of status; other kinds note what happened.")
@@ -341,13 +391,7 @@ class EventList(BaseModel):
     model_config = _example(
         {
             "events": [
-                {
-                    "at": "2026-12-07T05:00:00Z",
-                    "kind": "status",
-                    "from_status": None,
-                    "to_status": "queued",
-                    "detail": "submitted; price $0.40",
-                },
+                _EVENT,
                 {
                     "at": "2026-12-07T05:00:02Z",
                     "kind": "status",

@@ -14,8 +14,6 @@ from pydantic.config import JsonDict
 
 from api.schemas import EXAMPLE_ID, GenerationOut, Money, generation_of
 from core import catalog
-from core.movies import MAX_SCRIPT_CHARS, SENTENCE_SPLIT, Storyboard
-from core.services.bank import MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS
 from core.services.movie_views import MovieView
 from core.services.storyboard import (
     MAX_FILM_SECONDS,
@@ -33,10 +31,18 @@ MAX_CHARACTERS_PER_SHOT = 10
 Id = Annotated[str, StringConstraints(max_length=64)]
 
 
+SHOT_EXAMPLE: JsonDict = {
+    "prompt": "Red dunes at dawn",
+    "duration_seconds": 2,
+    "model": "offline-preview",
+    "join": "cut",
+}
+
+
 class ShotIn(BaseModel):
     """One shot of a storyboard, as the Movies page's storyboard table has it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [SHOT_EXAMPLE]})
 
     prompt: str = Field(max_length=catalog.MAX_PROMPT_CHARS)
     duration_seconds: int = Field(strict=True, description="One of the model's lengths (``GET /v1/models``).")
@@ -72,14 +78,6 @@ class ShotIn(BaseModel):
             start_image_id=self.start_image_id,
             match_colours=self.match_colours,
         )
-
-
-SHOT_EXAMPLE: JsonDict = {
-    "prompt": "Red dunes at dawn",
-    "duration_seconds": 2,
-    "model": "offline-preview",
-    "join": "cut",
-}
 
 
 class MovieIn(BaseModel):
@@ -156,110 +154,20 @@ class TakeIn(BaseModel):
     generation_id: Id = Field(description="A finished take of the shot.")
 
 
-MAX_SCRIPT_READ_CHARS = 2 * MAX_SCRIPT_CHARS
-"""Longest script read, in characters: twice core's limit, which it checks after trimming the script, so a script
-a little over that limit gets core's sentence rather than a bare length error."""
-
-
-class ProposalIn(BaseModel):
-    """A script to propose a storyboard from, as the Movies page's "Propose shots from a script" form has it."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "script": "A boat leaves the harbour. Gulls follow it!",
-                    "model": "offline-preview",
-                    "duration_seconds": 4,
-                }
-            ]
-        },
-    )
-
-    script: str = Field(
-        max_length=MAX_SCRIPT_READ_CHARS,
-        description=f"The story to split into shots: at most {MAX_SCRIPT_CHARS:,} characters once trimmed.",
-    )
-    model: str = Field(max_length=64, description="The model every proposed shot is rendered with.")
-    duration_seconds: int = Field(
-        strict=True, description="Each shot's length when the text model proposes none (or without a text model)."
-    )
-
-
-class ProposedShotOut(ShotIn):
-    """A proposed shot, in the shape ``PUT /v1/movies/{movie_id}/storyboard`` takes: edit it, then put it."""
-
-
-class ProposalOut(BaseModel):
-    """A proposed storyboard: nothing is stored or paid until its shots are put into a film."""
-
+class CharacterOut(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
                 {
-                    "shots": [
-                        {**SHOT_EXAMPLE, "prompt": "A boat leaves the harbour.", "duration_seconds": 4},
-                        {**SHOT_EXAMPLE, "prompt": "Gulls follow it!", "duration_seconds": 4},
-                    ],
-                    "source": SENTENCE_SPLIT,
-                    "note": None,
-                    "unavailable": "Prompt help needs a Gemini API key (VEOGEN_GEMINI_API_KEY); without it, each "
-                    "sentence of the script becomes a shot.",
+                    "id": "5e0b7c3a9f1d4e2b8c6a4d0f1e3b5a79",
+                    "name": "Ada",
+                    "description": "a sailor in a yellow coat",
+                    "images": 2,
                 }
             ]
         }
     )
 
-    shots: list[ProposedShotOut] = Field(max_length=MAX_SHOTS)
-    source: str = Field(description=f"The text model that proposed the shots, or ``{SENTENCE_SPLIT}``.")
-    note: str | None = Field(description="Why the text model's proposal was replaced by a split by sentences.")
-    unavailable: str | None = Field(
-        description="Why no text model proposes storyboards here (the script is then split by sentences); "
-        "null when one does."
-    )
-
-
-def proposal_of(board: Storyboard, unavailable: str | None) -> ProposalOut:
-    return ProposalOut(
-        shots=[
-            ProposedShotOut(
-                prompt=s.prompt,
-                duration_seconds=s.duration_seconds,
-                model=s.model,
-                join=s.join,
-                characters=list(s.characters),
-                start_image_id=s.start_image_id,
-                match_colours=s.match_colours,
-            )
-            for s in board.shots
-        ],
-        source=board.source,
-        note=board.note,
-        unavailable=unavailable,
-    )
-
-
-class CharacterIn(BaseModel):
-    """A character of a film; its 1–3 reference images come beside it (see ``POST …/characters``)."""
-
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"name": "Ada", "description": "a sailor in a yellow coat"}]}
-    )
-
-    name: str = Field(max_length=MAX_NAME_CHARS, description="Unique in the film (letter case aside).")
-    description: str = Field(default="", max_length=MAX_DESCRIPTION_CHARS)
-
-
-class StartImageIn(BaseModel):
-    """A picture shots of a film may start from; the picture comes beside it (see ``POST …/start-images``)."""
-
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"name": "sunrise"}]})
-
-    name: str = Field(max_length=MAX_NAME_CHARS, description="Unique in the film (letter case aside).")
-
-
-class CharacterOut(BaseModel):
     id: str = Field(description="What a shot's ``characters`` name.")
     name: str
     description: str
@@ -267,6 +175,12 @@ class CharacterOut(BaseModel):
 
 
 class StartImageOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"id": "a2c4e6f8b0d1439587a6c5e4d3b2a190", "name": "sunrise", "width": 1280, "height": 720}]
+        }
+    )
+
     id: str = Field(description="What a shot's ``start_image_id`` names.")
     name: str
     width: int
@@ -274,12 +188,37 @@ class StartImageOut(BaseModel):
 
 
 class SoundtrackOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "theme.mp3", "mode": "mix", "level": 0.5}]})
+
     name: str = Field(description="The uploaded file's name.")
     mode: str = Field(description="``mix`` (under the shots' sound) or ``replace`` (instead of it).")
     level: float = Field(description="The music's level, 0 to 1.")
 
 
 class ShotOut(BaseModel):
+    """A shot of a film with its takes, as the Movies page's storyboard shows it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **SHOT_EXAMPLE,
+                    "id": "7b9d1f3e5a0c4b6d8e2f4a6c8e0b2d41",
+                    "position": 0,
+                    "characters": [],
+                    "start_image_id": None,
+                    "match_colours": False,
+                    "seconds": 2,
+                    "final": False,
+                    "chosen_id": None,
+                    "price_usd": "0.0000",
+                    "spent_usd": "0.0000",
+                    "takes": [],
+                }
+            ]
+        }
+    )
+
     id: str
     position: int = Field(description="0-based place in the film.")
     prompt: str

@@ -30,7 +30,6 @@ from api.schemas_admin import (
     AdminTokenList,
     AdminTokenOut,
     AdminUserOut,
-    AnalyticsOut,
     CredentialIn,
     CredentialList,
     CredentialOut,
@@ -40,11 +39,11 @@ from api.schemas_admin import (
     ModelRefreshOut,
     NewUserOut,
     PasswordResetOut,
-    QueueOut,
     RoleIn,
     UserIn,
     UserList,
 )
+from api.schemas_reports import AnalyticsOut, QueueOut
 from api.security import Administrator, StudioDep
 from core.services.analytics import DateRange
 from core.services.credentials import TEAM_FIELDS

@@ -41,6 +41,24 @@ MAX_SCOPE_CHARS = 200
 """Longest ``scope`` field read, in characters."""
 
 
+TOKEN_FORM_EXAMPLE: dict[str, Any] = {
+    "requestBody": {
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "example": {
+                    "grant_type": "password",
+                    "username": "alice",
+                    "password": "correct horse battery",
+                    "scope": "read generate",
+                }
+            }
+        }
+    }
+}
+"""The login form's example, on its media type: FastAPI builds the form's body schema from
+OAuth2PasswordRequestForm (``Body_issue_token_v1_token_post``) and gives that schema no way to carry one."""
+
+
 class AccessTokenOut(BaseModel):
     """An access token (RFC 6749 §5.1): send it as ``Authorization: Bearer <access_token>``."""
 
@@ -117,6 +135,7 @@ def _granted(asked: list[str], allowed: tuple[str, ...]) -> tuple[str, ...]:
     response_model=AccessTokenOut,
     responses=documented(400, 403, 413, 422, 429),
     summary="Log in for an access token (OAuth2 password flow)",
+    openapi_extra=TOKEN_FORM_EXAMPLE,
 )
 async def issue_token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request, response: Response, studio: StudioDep

@@ -20,15 +20,8 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Path, Request, UploadFile
 
 from api.problems import Problem, documented
-from api.schemas_movies import (
-    CharacterIn,
-    MovieOut,
-    ProposalIn,
-    ProposalOut,
-    StartImageIn,
-    movie_of,
-    proposal_of,
-)
+from api.schemas_movie_assets import CharacterIn, ProposalIn, ProposalOut, StartImageIn, proposal_of
+from api.schemas_movies import MovieOut, movie_of
 from api.security import Generator, StudioDep
 from api.uploads import BINARY, UploadRoute, multipart_body, uploaded_images
 from core.services.film import MAX_SOUNDTRACK_BYTES, MAX_SOUNDTRACK_NAME_CHARS, SOUNDTRACK_MODES
@@ -146,8 +139,11 @@ def set_soundtrack(
     ],
     owner: Generator,
     studio: StudioDep,
-    mode: Annotated[str, Form(max_length=16, description=" or ".join(f"``{m}``" for m in SOUNDTRACK_MODES))] = "mix",
-    level: Annotated[float, Form(description="The music's level, 0 to 1.")] = 0.5,
+    mode: Annotated[
+        str,
+        Form(max_length=16, description=" or ".join(f"``{m}``" for m in SOUNDTRACK_MODES), examples=["mix"]),
+    ] = "mix",
+    level: Annotated[float, Form(description="The music's level, 0 to 1.", examples=[0.5])] = 0.5,
 ) -> MovieOut:
     """Give the film its music (replacing any earlier one), mixed under the shots' sound or replacing it.
 

@@ -49,20 +49,37 @@ class EndpointPatch(BaseModel):
     )
 
 
+_ENDPOINT: dict[str, Any] = {
+    "id": 3,
+    "url": "https://ci.example.com/hooks/veogen",
+    "description": "CI",
+    "active": True,
+    "created_at": "2026-12-07T06:00:00Z",
+}
+
+_DELIVERY: dict[str, Any] = {
+    "id": 41,
+    "endpoint_id": 3,
+    "url": "https://ci.example.com/hooks/veogen",
+    "event_id": "msg_5b1c0e4f9a2d4c7e8f3a6b9d0c1e2f3a",
+    "event_type": "generation.succeeded",
+    "status": "pending",
+    "attempts": 1,
+    "next_attempt_at": "2026-12-07T06:00:05Z",
+    "last_status_code": 500,
+    "last_error": "HTTP 500 Internal Server Error",
+    "created_at": "2026-12-07T06:00:00Z",
+    "delivered_at": None,
+    "payload": {
+        "type": "generation.succeeded",
+        "timestamp": "2026-12-07T06:00:00+00:00",
+        "data": {"id": "3f2c9a7d1b5e4c8f9a0b1c2d3e4f5a6b", "status": "succeeded"},
+    },
+}
+
+
 class EndpointOut(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": 3,
-                    "url": "https://ci.example.com/hooks/veogen",
-                    "description": "CI",
-                    "active": True,
-                    "created_at": "2026-12-07T06:00:00Z",
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [_ENDPOINT]})
 
     id: int
     url: str
@@ -74,41 +91,23 @@ class EndpointOut(BaseModel):
 class EndpointCreated(EndpointOut):
     """The new endpoint and its signing secret, which is never shown again."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{**_ENDPOINT, "secret": "whsec_p3fZqUTI22qO80KF0iTIS+xYBJVHq0jv"}]}
+    )
+
     secret: str = Field(description="The ``whsec_…`` secret that signs every delivery; keep it, it is shown once.")
 
 
 class EndpointList(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [_ENDPOINT]}]})
+
     items: list[EndpointOut]
 
 
 class DeliveryOut(BaseModel):
     """One event sent (or being sent) to one endpoint."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": 41,
-                    "endpoint_id": 3,
-                    "url": "https://ci.example.com/hooks/veogen",
-                    "event_id": "msg_5b1c0e4f9a2d4c7e8f3a6b9d0c1e2f3a",
-                    "event_type": "generation.succeeded",
-                    "status": "pending",
-                    "attempts": 1,
-                    "next_attempt_at": "2026-12-07T06:00:05Z",
-                    "last_status_code": 500,
-                    "last_error": "HTTP 500 Internal Server Error",
-                    "created_at": "2026-12-07T06:00:00Z",
-                    "delivered_at": None,
-                    "payload": {
-                        "type": "generation.succeeded",
-                        "timestamp": "2026-12-07T06:00:00+00:00",
-                        "data": {"id": "3f2c9a7d1b5e4c8f9a0b1c2d3e4f5a6b", "status": "succeeded"},
-                    },
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [_DELIVERY]})
 
     id: int
     endpoint_id: int
@@ -126,6 +125,8 @@ class DeliveryOut(BaseModel):
 
 
 class DeliveryList(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [_DELIVERY]}]})
+
     items: list[DeliveryOut]
 
 

@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 
 from api import problems
 from api.app import create_app
-from api.schemas_movies import MAX_SCRIPT_READ_CHARS
+from api.schemas_movie_assets import MAX_SCRIPT_READ_CHARS
 from core.errors import NotFoundError, StorageError, ValidationError
 from core.models import CharacterImage, Generation, LedgerEntry, Movie, MovieImage
 from core.movies import MAX_SCRIPT_CHARS, SENTENCE_SPLIT
