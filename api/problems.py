@@ -97,8 +97,8 @@ SOUNDTRACK_ROUTE = re.compile(r"/v1/movies/[^/]+/soundtrack")
 
 MAX_SCRIPT_BODY_BYTES = 320 * 1024
 """Largest body of a storyboard proposal, in bytes: a script of twice ``MAX_SCRIPT_CHARS`` (what the API reads,
-so that core's sentence answers one a little too long) with every character escaped as ``\\uXXXX`` (6 bytes) is
-240,000, and the rest of the request fits in what is left."""
+so that core's sentence answers one a little too long) with every character written as a six-byte ``\\u`` escape
+is 240,000, and the rest of the request fits in what is left."""
 
 SCRIPT_ROUTE = ("POST", "/v1/movies/storyboard-proposals")
 """The (method, path) whose JSON body is a script, so may be up to ``MAX_SCRIPT_BODY_BYTES``."""
@@ -121,12 +121,14 @@ def body_limit(scope: Scope) -> int:
     return MAX_BODY_BYTES
 
 
+def invalid(detail: str, field: str) -> Problem:
+    """A 422 about one field, checked at the edge: the problem core's ``ValidationError`` is answered with."""
+    return core_problem(ValidationError(detail, field=field))
+
+
 def blank_secret(what: str) -> Problem:
     """The refusal of a PUT of an empty (or spaces-only) secret: the pages' Save refuses it too; DELETE clears."""
-    return Problem(
-        422, "validation", "The request is not valid", f"Enter a value to save (or send DELETE to clear the {what}).",
-        field="value",
-    )  # fmt: skip
+    return invalid(f"Enter a value to save (or send DELETE to clear the {what}).", "value")
 
 
 def too_large(limit: int) -> str:

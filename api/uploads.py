@@ -22,7 +22,7 @@ from fastapi.routing import APIRoute
 from starlette.datastructures import FormData, UploadFile
 from starlette.types import Message, Receive
 
-from api.problems import MAX_BODY_BYTES, MAX_UPLOAD_IMAGES, Problem, too_large
+from api.problems import MAX_BODY_BYTES, MAX_UPLOAD_IMAGES, invalid, too_large
 from core.services.generations import UploadedImage
 
 REQUEST_PART = "request"
@@ -68,10 +68,6 @@ MULTIPART_BODY = multipart_body(
 """A generation's (or a quote's) multipart body: its images by the role each plays."""
 
 
-def _invalid(detail: str, field: str) -> Problem:
-    return Problem(422, "validation", "The request is not valid", detail, field=field)
-
-
 async def _read(form: FormData) -> tuple[bytes, tuple[UploadedImage, ...]]:
     """The JSON part and the images of a multipart form, in the order they were sent."""
     settings: list[bytes] = []
@@ -83,17 +79,17 @@ async def _read(form: FormData) -> tuple[bytes, tuple[UploadedImage, ...]]:
                 raise HTTPException(413, too_large(MAX_BODY_BYTES))
             settings.append(text)
         elif name not in IMAGE_ROLES:
-            raise _invalid(
+            raise invalid(
                 f"Unknown part {name[:40]!r}: send the settings in '{REQUEST_PART}' and images in parts named "
                 f"{', '.join(IMAGE_ROLES)}.",
                 name[:40],
             )
         elif not isinstance(value, UploadFile):
-            raise _invalid(f"The '{name}' part must be an image file.", name)
+            raise invalid(f"The '{name}' part must be an image file.", name)
         else:
             images.append(UploadedImage(role=name, name=value.filename or name, data=await value.read()))
     if len(settings) != 1:
-        raise _invalid(
+        raise invalid(
             f"Send the request's settings as JSON in one part named '{REQUEST_PART}', beside its images.",
             REQUEST_PART,
         )

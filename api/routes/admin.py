@@ -21,7 +21,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from api.problems import Problem, blank_secret, documented
+from api.problems import blank_secret, documented, invalid
 from api.routes.generations import GenerationId, state_refusals
 from api.schemas import GenerationOut, generation_of
 from api.schemas_admin import (
@@ -211,22 +211,12 @@ def analytics(
         start or (default.start if end is None else end - (default.end - default.start)), end or default.end
     )
     if (span.end - span.start).days + 1 > MAX_RANGE_DAYS:
-        raise Problem(
-            422,
-            "validation",
-            "The request is not valid",
-            f"Ask for {MAX_RANGE_DAYS} days at most; this range has {(span.end - span.start).days + 1}.",
-            field="start",
+        raise invalid(
+            f"Ask for {MAX_RANGE_DAYS} days at most; this range has {(span.end - span.start).days + 1}.", "start"
         )
     month = period or span.periods[0]
     if month not in span.periods:
-        raise Problem(
-            422,
-            "validation",
-            "The request is not valid",
-            f"The budget month must be one the range touches: {', '.join(span.periods)}.",
-            field="period",
-        )
+        raise invalid(f"The budget month must be one the range touches: {', '.join(span.periods)}.", "period")
     report = studio.analytics.report(owner.user.id, span, month)
     return AnalyticsOut.model_validate(
         {

@@ -30,7 +30,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
-from api.problems import Problem, documented
+from api.problems import Problem, documented, invalid
 from api.routes.quotes import form_of
 from api.schemas import EventList, GenerationIn, GenerationList, GenerationOut, events_of, generation_of
 from api.security import Generator, Reader, StudioDep
@@ -137,13 +137,7 @@ def decode_cursor(cursor: str, filters: str) -> int:
     except (binascii.Error, ValueError, KeyError, TypeError):
         page, made_for = None, None
     if not isinstance(page, int) or isinstance(page, bool) or page < 1 or made_for != filters:
-        raise Problem(
-            422,
-            "validation",
-            "The request is not valid",
-            "This cursor is damaged or was made for other filters; list again without it.",
-            field="cursor",
-        )
+        raise invalid("This cursor is damaged or was made for other filters; list again without it.", "cursor")
     return page
 
 
@@ -161,13 +155,7 @@ def list_generations(
     known = {s.value for s in Status}
     for value in statuses:
         if value not in known:
-            raise Problem(
-                422,
-                "validation",
-                "The request is not valid",
-                f"Unknown status {value[:20]!r}; use one of {', '.join(sorted(known))}.",
-                field="status",
-            )
+            raise invalid(f"Unknown status {value[:20]!r}; use one of {', '.join(sorted(known))}.", "status")
     filters = _filters_key(statuses, models, search)
     number = decode_cursor(cursor, filters) if cursor else 1
     page = studio.generations.list_generations(

@@ -19,7 +19,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Path, Request, UploadFile
 
-from api.problems import Problem, documented
+from api.problems import documented, invalid
 from api.schemas_movie_assets import CharacterIn, ProposalIn, ProposalOut, StartImageIn, proposal_of
 from api.schemas_movies import MovieOut, movie_of
 from api.security import Generator, StudioDep
@@ -46,9 +46,7 @@ def _pictures(request: Request, role: str) -> tuple[UploadedImage, ...]:
     images = uploaded_images(request)
     stray = next((i.role for i in images if i.role != role), None)
     if stray is not None:
-        raise Problem(
-            422, "validation", "The request is not valid", f"Send the pictures in parts named '{role}'.", field=stray
-        )
+        raise invalid(f"Send the pictures in parts named '{role}'.", stray)
     return images
 
 
@@ -105,13 +103,7 @@ def add_start_image(
     """
     images = _pictures(request, START_IMAGE_ROLE)
     if len(images) != 1:
-        raise Problem(
-            422,
-            "validation",
-            "The request is not valid",
-            f"Send one picture, in a part named '{START_IMAGE_ROLE}', not {len(images)}.",
-            field=START_IMAGE_ROLE,
-        )
+        raise invalid(f"Send one picture, in a part named '{START_IMAGE_ROLE}', not {len(images)}.", START_IMAGE_ROLE)
     return movie_of(studio.movies.add_start_image(owner.user.id, movie_id, body.name, images[0]))
 
 
@@ -152,12 +144,8 @@ def set_soundtrack(
     """
     name = soundtrack.filename or "soundtrack"
     if len(name) > MAX_SOUNDTRACK_NAME_CHARS:
-        raise Problem(
-            422,
-            "validation",
-            "The request is not valid",
-            f"The file's name is {len(name)} characters long; the limit is {MAX_SOUNDTRACK_NAME_CHARS}.",
-            field="soundtrack",
+        raise invalid(
+            f"The file's name is {len(name)} characters long; the limit is {MAX_SOUNDTRACK_NAME_CHARS}.", "soundtrack"
         )
     data = soundtrack.file.read()
     return movie_of(studio.movies.set_soundtrack(owner.user.id, movie_id, name, data, mode, level))

@@ -47,7 +47,7 @@ from fastapi import APIRouter, Header, Path
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from api.problems import Problem, documented
+from api.problems import Problem, documented, invalid
 from api.security import PresentedToken, Reader, StudioDep, check_bearer
 from core.errors import NotFoundError
 from core.services.generations import EventView
@@ -101,12 +101,9 @@ def _event_data(event: EventView) -> dict[str, Any]:
 
 
 def _bad_cursor(example: str) -> Problem:
-    return Problem(
-        422,
-        "validation",
-        "The request is not valid",
+    return invalid(
         f"Last-Event-ID is not an id this stream sent (like {example}); reconnect without it to start over.",
-        field="Last-Event-ID",
+        "Last-Event-ID",
     )
 
 

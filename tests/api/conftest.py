@@ -17,6 +17,7 @@ with warnings.catch_warnings():
 
 from api.app import create_app
 from core.studio import Studio
+from standin import VeoStandIn
 from tests.api.support import make_token
 from tests.support import LISTED_MODELS, embedded_studio
 from tests.ui.conftest import _entry_always_runs  # noqa: F401  (AppTest runs go through the login gate)
@@ -35,6 +36,23 @@ def studio(tmp_path: Path) -> Iterator[Studio]:
 def client(studio: Studio) -> Iterator[TestClient]:
     with TestClient(create_app(studio)) as client:
         yield client
+
+
+@pytest.fixture
+def standin() -> Iterator[VeoStandIn]:
+    """The local stand-in for Google, which the real google-genai client reaches."""
+    with VeoStandIn(api_key="test-key") as server:
+        yield server
+
+
+@pytest.fixture
+def on_google(tmp_path: Path, standin: VeoStandIn) -> Iterator[tuple[Studio, TestClient]]:
+    """A studio whose Gemini key reaches the stand-in (its text model answers, Omni renders), and the API over it."""
+    with (
+        embedded_studio(tmp_path, gemini_api_key="test-key", veo_base_url=standin.url) as studio,
+        TestClient(create_app(studio)) as client,
+    ):
+        yield studio, client
 
 
 @pytest.fixture

@@ -266,26 +266,10 @@ def test_without_a_text_model_prompt_help_says_the_pages_reason(keyless: tuple[S
     assert client.get("/v1/prompts/help", headers=auth).status_code == 200  # reads have their own budget
 
 
-@pytest.fixture
-def standin() -> Iterator[VeoStandIn]:
-    with VeoStandIn(api_key="test-key") as server:
-        yield server
-
-
-@pytest.fixture
-def helped(tmp_path: Path, standin: VeoStandIn) -> Iterator[tuple[Studio, TestClient]]:
-    """A studio whose text model is the local stand-in's."""
-    with (
-        embedded_studio(tmp_path, gemini_api_key="test-key", veo_base_url=standin.url) as studio,
-        TestClient(create_app(studio)) as client,
-    ):
-        yield studio, client
-
-
 def test_improve_prompt_sends_one_request_and_returns_the_rewrite(
-    helped: tuple[Studio, TestClient], standin: VeoStandIn
+    on_google: tuple[Studio, TestClient], standin: VeoStandIn
 ):
-    studio, client = helped
+    studio, client = on_google
     alice = studio.accounts.add_user("alice", ALICE_PASSWORD).id
     auth = bearer(make_token(studio, alice))
     assert client.get("/v1/prompts/help", headers=auth).json()["available"] is True
@@ -309,9 +293,9 @@ def test_improve_prompt_sends_one_request_and_returns_the_rewrite(
     "prompt", ["   ", "x" * (catalog.MAX_PROMPT_CHARS + 1), "a fox\u200b"], ids=["empty", "too-long", "invisible"]
 )
 def test_a_bad_prompt_gets_the_pages_sentence_and_sends_nothing(
-    helped: tuple[Studio, TestClient], standin: VeoStandIn, prompt: str
+    on_google: tuple[Studio, TestClient], standin: VeoStandIn, prompt: str
 ):
-    studio, client = helped
+    studio, client = on_google
     auth = bearer(make_token(studio, studio.accounts.add_user("alice", ALICE_PASSWORD).id))
     with pytest.raises(ValidationError) as page:
         catalog.clean_prompt(prompt, field_name="prompt", max_chars=catalog.MAX_PROMPT_CHARS, required=True)
@@ -322,8 +306,8 @@ def test_a_bad_prompt_gets_the_pages_sentence_and_sends_nothing(
     assert standin.stats().generate_content_calls == 0
 
 
-def test_a_failing_text_model_answers_with_its_error(helped: tuple[Studio, TestClient], standin: VeoStandIn):
-    studio, client = helped
+def test_a_failing_text_model_answers_with_its_error(on_google: tuple[Studio, TestClient], standin: VeoStandIn):
+    studio, client = on_google
     auth = bearer(make_token(studio, studio.accounts.add_user("alice", ALICE_PASSWORD).id))
     standin.configure(generate_content_fail=True)
     failed = problem(client.post("/v1/prompts/improve", json={"prompt": "a fox"}, headers=auth), 502, "provider")

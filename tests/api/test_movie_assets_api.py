@@ -38,22 +38,6 @@ PROPOSALS = "/v1/movies/storyboard-proposals"
 
 
 @pytest.fixture
-def standin() -> Iterator[VeoStandIn]:
-    with VeoStandIn(api_key="test-key") as server:
-        yield server
-
-
-@pytest.fixture
-def gemini(tmp_path: Path, standin: VeoStandIn) -> Iterator[tuple[Studio, TestClient]]:
-    """A studio whose Gemini key reaches the stand-in: the text model proposes, Omni renders (paid)."""
-    with (
-        embedded_studio(tmp_path, gemini_api_key="test-key", veo_base_url=standin.url) as studio,
-        TestClient(create_app(studio)) as client,
-    ):
-        yield studio, client
-
-
-@pytest.fixture
 def keyless(tmp_path: Path) -> Iterator[tuple[Studio, TestClient]]:
     """A studio without any Google credential: no text model, the offline renderer only."""
     with embedded_studio(tmp_path) as studio, TestClient(create_app(studio)) as client:
@@ -118,9 +102,9 @@ def nothing_paid(studio: Studio) -> bool:
 
 
 def test_the_text_model_proposes_the_pages_storyboard_which_is_put_into_a_film(
-    gemini: tuple[Studio, TestClient], standin: VeoStandIn
+    on_google: tuple[Studio, TestClient], standin: VeoStandIn
 ):
-    studio, client = gemini
+    studio, client = on_google
     alice, _ = users(studio)
     headers = bearer(make_token(studio, alice))
     answer = client.post(PROPOSALS, json={"script": SCRIPT, "model": OMNI, "duration_seconds": 5}, headers=headers)
@@ -225,9 +209,9 @@ def character_images(studio: Studio, character_id: str) -> list[tuple[Any, ...]]
 
 
 def test_a_characters_images_are_stored_as_the_page_stores_them_and_go_with_the_shot_that_names_it(
-    gemini: tuple[Studio, TestClient], standin: VeoStandIn
+    on_google: tuple[Studio, TestClient], standin: VeoStandIn
 ):
-    studio, client = gemini
+    studio, client = on_google
     alice, bob = users(studio)
     headers = bearer(make_token(studio, alice))
     movie_id = new_film(client, headers, OMNI, 4)
@@ -318,9 +302,9 @@ def start_image_of(studio: Studio, image_id: str) -> tuple[Any, ...]:
 
 
 def test_a_start_image_is_stored_as_the_page_stores_it_and_a_shot_starts_from_it(
-    gemini: tuple[Studio, TestClient], standin: VeoStandIn
+    on_google: tuple[Studio, TestClient], standin: VeoStandIn
 ):
-    studio, client = gemini
+    studio, client = on_google
     alice, bob = users(studio)
     headers = bearer(make_token(studio, alice))
     movie_id = new_film(client, headers, OMNI, 4)
